@@ -1,0 +1,45 @@
+# rnnabs: a thin front door. The logic lives in CMake (CMakeLists.txt, cmake/) and scripts/.
+#   make demo       install missing Debian packages, build the examples, run rnnabs_demo (ARGS=...)
+#   make test       install missing packages, then the whole suite: Release -Werror build + ctest,
+#                   and a Debug ASan+UBSan build of the tests + ctest
+#   make bench      Google Benchmark microbenchmarks, briefly (ARGS=--benchmark_filter=...)
+#   make compare    side-by-side rnnabs vs scikit-learn (ARGS="--quick", "--cases selftest", ...)
+#   make install    PREFIX=/usr/local (headers + CMake package config)
+#   make clean      remove the build trees
+# Variables: BUILD (release tree, default build), ASAN_BUILD (default build-asan),
+#            JOBS (parallel jobs, default: cores), CMAKE_ARGS (extra cmake -D... for configure).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+PREFIX     ?= /usr/local
+ARGS       ?=
+export BUILD ASAN_BUILD JOBS CMAKE_ARGS
+
+.PHONY: demo test bench compare install clean deps
+.DEFAULT_GOAL := test
+
+demo:
+	scripts/demo.sh $(ARGS)
+
+test:
+	scripts/test.sh
+
+bench:
+	scripts/bench.sh $(ARGS)
+
+compare:
+	scripts/install-deps.sh bench
+	scripts/configure.sh $(BUILD) release >/dev/null
+	cmake --build $(BUILD) -j$(JOBS) --target rnnabs_compare
+	benchmarks/compare/run --build $(BUILD) $(ARGS)
+
+install:
+	scripts/install-deps.sh build
+	scripts/configure.sh $(BUILD)-install install >/dev/null
+	cmake --install $(BUILD)-install --prefix $(PREFIX)
+
+deps:
+	scripts/install-deps.sh build
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-logs $(BUILD)-install $(ASAN_BUILD)
