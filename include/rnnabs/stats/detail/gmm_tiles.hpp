@@ -1,0 +1,84 @@
+#pragma once
+// Data layout of the streaming EM: points packed in tiles of `tile` points, each tile stored
+// feature-major (D rows of `tile` values), so every kernel loop runs over contiguous points in
+// SIMD lanes and a K×tile block of log-probabilities stays in cache. The N×K responsibility
+// matrix is never formed.
+#include <Eigen/Core>
+#include <vector>
+
+#include "rnnabs/core/error.hpp"
+#include "rnnabs/core/parallel.hpp"
+#include "rnnabs/core/types.hpp"
+#include "rnnabs/core/validate.hpp"
+
+namespace rnnabs::detail {
+
+inline constexpr index_t gmm_tile = 64;        // points per tile
+inline constexpr index_t gmm_chunk_tiles = 32;  // tiles per work chunk (fixed: results do not depend on threads)
+
+template <class T>
+using aligned_vector = std::vector<T, Eigen::aligned_allocator<T>>;
+
+struct packed_points {
+  index_t n = 0;        // real points
+  index_t d = 0;        // features
+  index_t n_tiles = 0;  // tiles; the last one is padded with zero-weight points
+  bool weighted = false;
+  double weight_sum = 0;
+  aligned_vector<double> x;  // n_tiles × d × gmm_tile
+  aligned_vector<double> w;  // n_tiles × gmm_tile sample weights, 0 on padding
+
+  const double* tile(index_t t) const noexcept { return x.data() + t * d * gmm_tile; }
+  const double* weights(index_t t) const noexcept { return w.data() + t * gmm_tile; }
+  index_t n_chunks() const noexcept { return chunk_count(n_tiles, gmm_chunk_tiles); }
+  /// Point index of lane p of tile t.
+  static index_t point(index_t t, index_t p) noexcept { return t * gmm_tile + p; }
+};
+
+/// Packs X (any scalar, any layout) and optional sample weights; validates both.
+template <class Derived>
+packed_points pack_points(const Eigen::MatrixBase<Derived>& X, const double* sample_weight, const char* who) {
+  require_data(X, who);
+  packed_points P;
+  P.n = X.rows();
+  P.d = X.cols();
+  P.n_tiles = chunk_count(P.n, gmm_tile);
+  P.x.assign(static_cast<std::size_t>(P.n_tiles * P.d * gmm_tile), 0.0);
+  P.w.assign(static_cast<std::size_t>(P.n_tiles * gmm_tile), 0.0);
+  P.weighted = sample_weight != nullptr;
+  if (sample_weight) {
+    double s = 0;
+    for (index_t i = 0; i < P.n; ++i) {
+      const double wi = sample_weight[i];
+      require(std::isfinite(wi) && wi >= 0, who, ": sample_weight[", i, "] = ", wi,
+              ", expected a finite value >= 0");
+      s += wi;
+    }
+    require(s > 0, who, ": sample weights sum to zero");
+    P.weight_sum = s;
+  } else {
+    P.weight_sum = static_cast<double>(P.n);
+  }
+  parallel_for(P.n_tiles, [&](index_t t) {
+    const index_t b = t * gmm_tile, e = std::min(P.n, b + gmm_tile);
+    double* xt = P.x.data() + t * P.d * gmm_tile;
+    double* wt = P.w.data() + t * gmm_tile;
+    for (index_t i = b; i < e; ++i) {
+      for (index_t j = 0; j < P.d; ++j) xt[j * gmm_tile + (i - b)] = static_cast<double>(X(i, j));
+      wt[i - b] = sample_weight ? sample_weight[i] : 1.0;
+    }
+  });
+  return P;
+}
+
+/// Sum of `L` lanes in a fixed (pairwise) order.
+template <index_t L>
+inline double lane_sum(const double* a) noexcept {
+  if constexpr (L == 1) {
+    return a[0];
+  } else {
+    return lane_sum<L / 2>(a) + lane_sum<L / 2>(a + L / 2);
+  }
+}
+
+}  // namespace rnnabs::detail
