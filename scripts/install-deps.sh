@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [build|demo|bench]   (default: build)
 set -euo pipefail
 what=${1:-build}
-pkgs=(cmake ninja-build g++ ccache libeigen3-dev libxtensor-dev xtl-dev libxsimd-dev
+pkgs=(make cmake ninja-build g++ ccache libeigen3-dev libxtensor-dev xtl-dev libxsimd-dev
       zlib1g-dev libminizip-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
       nlohmann-json3-dev libomp-dev pkg-config)
 case "$what" in
