@@ -13,8 +13,15 @@
 
 namespace rnnabs::detail {
 
-inline constexpr index_t gmm_lanes = 8;
-static_assert(gmm_tile % gmm_lanes == 0);
+/// Points processed together by the kernels: several SIMD packets, so each statement has
+/// independent dependency chains. Eigen's fixed-size arrays give vector code on any ISA.
+inline constexpr index_t gmm_block = 32;
+static_assert(gmm_tile % gmm_block == 0);
+using gmm_lane_block = Eigen::Array<double, gmm_block, 1>;
+using gmm_tile_array = Eigen::Array<double, gmm_tile, 1>;
+using gmm_block_map = Eigen::Map<const gmm_lane_block>;
+using gmm_tile_map = Eigen::Map<gmm_tile_array>;
+using gmm_tile_cmap = Eigen::Map<const gmm_tile_array>;
 
 /// Component parameters in the form the kernels want.
 struct gmm_kernel_model {
@@ -51,49 +58,37 @@ struct gmm_stats {
 
 /// Scratch of one worker: K×tile log-probabilities / responsibilities and per-point temporaries.
 struct gmm_scratch {
-  aligned_vector<double> lp, diff, mx, lse;
+  aligned_vector<double> lp, diff, wdiff, mx, lse;
   gmm_scratch(index_t k, index_t d)
-      : lp(k * gmm_tile), diff(d * gmm_tile), mx(gmm_tile), lse(gmm_tile) {}
+      : lp(k * gmm_tile), diff(d * gmm_tile), wdiff(d * gmm_tile), mx(gmm_tile), lse(gmm_tile) {}
 };
 
 /// Weighted component log-densities of one tile: lp[j][p] = log w_j + log N(x_p | μ_j, Σ_j).
 inline void tile_log_prob(const gmm_kernel_model& m, const double* x, gmm_scratch& s) {
-  constexpr index_t T = gmm_tile, L = gmm_lanes;
+  constexpr index_t T = gmm_tile, B = gmm_block;
   const index_t D = m.d;
   for (index_t j = 0; j < m.k; ++j) {
     const double* mu = m.mu.data() + j * D;
     double* out = s.lp.data() + j * T;
     if (!m.full) {
       const double* hp = m.hp.data() + j * D;
-      for (index_t p0 = 0; p0 < T; p0 += L) {
-        double acc[L] = {};
-        for (index_t a = 0; a < D; ++a) {
-          const double* xa = x + a * T + p0;
-          const double ma = mu[a], ha = hp[a];
-          for (index_t l = 0; l < L; ++l) {
-            const double df = xa[l] - ma;
-            acc[l] += (ha * df) * df;
-          }
-        }
-        for (index_t l = 0; l < L; ++l) out[p0 + l] = m.c[j] - acc[l];
+      for (index_t p0 = 0; p0 < T; p0 += B) {
+        gmm_lane_block acc = gmm_lane_block::Zero();
+        for (index_t a = 0; a < D; ++a) acc += hp[a] * (gmm_block_map(x + a * T + p0) - mu[a]).square();
+        Eigen::Map<gmm_lane_block>(out + p0) = m.c[j] - acc;
       }
     } else {
       const double* U = m.factor(j);
       double* df = s.diff.data();
-      for (index_t a = 0; a < D; ++a)
-        for (index_t p = 0; p < T; ++p) df[a * T + p] = x[a * T + p] - mu[a];
-      for (index_t p0 = 0; p0 < T; p0 += L) {
-        double acc[L] = {};
+      for (index_t a = 0; a < D; ++a) gmm_tile_map(df + a * T) = gmm_tile_cmap(x + a * T) - mu[a];
+      for (index_t p0 = 0; p0 < T; p0 += B) {
+        gmm_lane_block acc = gmm_lane_block::Zero();
         for (index_t b = 0; b < D; ++b) {  // y_b = Σ_{a≤b} (x−μ)_a U_ab
-          double y[L] = {};
-          for (index_t a = 0; a <= b; ++a) {
-            const double u = U[a * D + b];
-            const double* da = df + a * T + p0;
-            for (index_t l = 0; l < L; ++l) y[l] += da[l] * u;
-          }
-          for (index_t l = 0; l < L; ++l) acc[l] += y[l] * y[l];
+          gmm_lane_block y = gmm_block_map(df + p0) * U[b];
+          for (index_t a = 1; a <= b; ++a) y += gmm_block_map(df + a * T + p0) * U[a * D + b];
+          acc += y.square();
         }
-        for (index_t l = 0; l < L; ++l) out[p0 + l] = m.c[j] - 0.5 * acc[l];
+        Eigen::Map<gmm_lane_block>(out + p0) = m.c[j] - 0.5 * acc;
       }
     }
   }
@@ -104,85 +99,51 @@ inline void tile_log_prob(const gmm_kernel_model& m, const double* x, gmm_scratc
 inline double tile_normalize(index_t K, const double* w, gmm_scratch& s) {
   constexpr index_t T = gmm_tile;
   double* lp = s.lp.data();
-  double* mx = s.mx.data();
-  for (index_t p = 0; p < T; ++p) mx[p] = lp[p];
-  for (index_t j = 1; j < K; ++j)
-    for (index_t p = 0; p < T; ++p) mx[p] = std::max(mx[p], lp[j * T + p]);
-  for (index_t j = 0; j < K; ++j)
-    for (index_t p = 0; p < T; ++p) lp[j * T + p] -= mx[p];
-  Eigen::Map<Eigen::ArrayXd> e(lp, K * T);
-  e = e.exp();
-  double* sum = s.lse.data();
-  for (index_t p = 0; p < T; ++p) sum[p] = lp[p];
-  for (index_t j = 1; j < K; ++j)
-    for (index_t p = 0; p < T; ++p) sum[p] += lp[j * T + p];
-  alignas(64) double inv[T];
-  for (index_t p = 0; p < T; ++p) inv[p] = w[p] / sum[p];
-  for (index_t j = 0; j < K; ++j)
-    for (index_t p = 0; p < T; ++p) lp[j * T + p] *= inv[p];
-  Eigen::Map<Eigen::Array<double, T, 1>> l(sum);
-  l = l.log();
-  double ll[gmm_lanes] = {};
-  for (index_t p0 = 0; p0 < T; p0 += gmm_lanes)
-    for (index_t q = 0; q < gmm_lanes; ++q) {
-      sum[p0 + q] += mx[p0 + q];
-      ll[q] += w[p0 + q] * sum[p0 + q];
-    }
-  return lane_sum<gmm_lanes>(ll);
+  gmm_tile_map mx(s.mx.data()), sum(s.lse.data());
+  mx = gmm_tile_map(lp);
+  for (index_t j = 1; j < K; ++j) mx = mx.max(gmm_tile_map(lp + j * T));
+  for (index_t j = 0; j < K; ++j) {
+    gmm_tile_map e(lp + j * T);
+    e = (e - mx).exp();
+  }
+  sum = gmm_tile_map(lp);
+  for (index_t j = 1; j < K; ++j) sum += gmm_tile_map(lp + j * T);
+  const gmm_tile_array inv = gmm_tile_cmap(w) / sum;
+  for (index_t j = 0; j < K; ++j) gmm_tile_map(lp + j * T) *= inv;
+  sum = mx + sum.log();
+  return (gmm_tile_cmap(w) * sum).sum();
 }
 
 /// Adds one tile's responsibilities (in s.lp) to the statistics, shifted by the current means.
 inline void tile_accumulate(const gmm_kernel_model& m, const double* x, gmm_scratch& s, gmm_stats& st) {
-  constexpr index_t T = gmm_tile, L = gmm_lanes;
+  constexpr index_t T = gmm_tile;
   const index_t D = m.d;
-  double* dfp = s.diff.data();  // one component's centred tile
   for (index_t j = 0; j < m.k; ++j) {
-    const double* r = s.lp.data() + j * T;
+    const gmm_tile_cmap r(s.lp.data() + j * T);
     const double* mu = m.mu.data() + j * D;
-    double a0[L] = {};
-    for (index_t p0 = 0; p0 < T; p0 += L)
-      for (index_t l = 0; l < L; ++l) a0[l] += r[p0 + l];
-    st.nk[j] += lane_sum<L>(a0);
+    st.nk[j] += r.sum();
     double* s1 = st.s1.data() + j * D;
     if (!m.full) {
       double* s2 = st.s2.data() + j * D;
       for (index_t a = 0; a < D; ++a) {
-        const double* xa = x + a * T;
-        const double ma = mu[a];
-        double a1[L] = {}, a2[L] = {};
-        for (index_t p0 = 0; p0 < T; p0 += L)
-          for (index_t l = 0; l < L; ++l) {
-            const double d0 = xa[p0 + l] - ma;
-            const double rd = r[p0 + l] * d0;
-            a1[l] += rd;
-            a2[l] += rd * d0;
-          }
-        s1[a] += lane_sum<L>(a1);
-        s2[a] += lane_sum<L>(a2);
+        const gmm_tile_array d0 = gmm_tile_cmap(x + a * T) - mu[a];
+        const gmm_tile_array rd = r * d0;
+        s1[a] += rd.sum();
+        s2[a] += (rd * d0).sum();
       }
     } else {
       double* s2 = st.s2.data() + j * D * D;
+      double* df = s.diff.data();
+      double* wd = s.wdiff.data();
       for (index_t a = 0; a < D; ++a) {
-        const double* xa = x + a * T;
-        const double ma = mu[a];
-        double a1[L] = {};
-        for (index_t p0 = 0; p0 < T; p0 += L)
-          for (index_t l = 0; l < L; ++l) {
-            const double d0 = xa[p0 + l] - ma;
-            dfp[a * T + p0 + l] = d0;
-            a1[l] += r[p0 + l] * d0;
-          }
-        s1[a] += lane_sum<L>(a1);
+        gmm_tile_map d0(df + a * T), rd(wd + a * T);
+        d0 = gmm_tile_cmap(x + a * T) - mu[a];
+        rd = r * d0;
+        s1[a] += rd.sum();
       }
       for (index_t a = 0; a < D; ++a) {
-        const double* da = dfp + a * T;
-        for (index_t b = 0; b <= a; ++b) {
-          const double* db = dfp + b * T;
-          double acc[L] = {};
-          for (index_t p0 = 0; p0 < T; p0 += L)
-            for (index_t l = 0; l < L; ++l) acc[l] += (r[p0 + l] * da[p0 + l]) * db[p0 + l];
-          s2[a * D + b] += lane_sum<L>(acc);
-        }
+        const gmm_tile_cmap rd(wd + a * T);
+        for (index_t b = 0; b <= a; ++b) s2[a * D + b] += (rd * gmm_tile_cmap(df + b * T)).sum();
       }
     }
   }

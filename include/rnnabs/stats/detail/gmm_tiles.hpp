@@ -71,14 +71,4 @@ packed_points pack_points(const Eigen::MatrixBase<Derived>& X, const double* sam
   return P;
 }
 
-/// Sum of `L` lanes in a fixed (pairwise) order.
-template <index_t L>
-inline double lane_sum(const double* a) noexcept {
-  if constexpr (L == 1) {
-    return a[0];
-  } else {
-    return lane_sum<L / 2>(a) + lane_sum<L / 2>(a + L / 2);
-  }
-}
-
 }  // namespace rnnabs::detail
