@@ -143,6 +143,17 @@ class gaussian_mixture {
   void save(const std::filesystem::path& path) const;
   static gaussian_mixture load(const std::filesystem::path& path);
 
+  /// Mean log-likelihood of data already packed (no copy of X).
+  double score_packed(const detail::packed_points& P) const {
+    require_fitted("gaussian_mixture::score");
+    require(P.d == n_features(), "gaussian_mixture::score: X has ", P.d, " columns, the model was fitted on ",
+            n_features());
+    vector<double> s(P.n);
+    detail::e_pass(P, detail::kernel_model(p_.weights, p_.means, pchol_, opt_.covariance),
+                   [&](index_t i, double lse, const double*) { s[i] = lse; });
+    return detail::ordered_sum(s) / static_cast<double>(P.n);
+  }
+
   /// Fit on data already packed (lets a component sweep pack once for many fits).
   template <class Derived>
   gaussian_mixture& fit_packed(const Eigen::MatrixBase<Derived>& X, const detail::packed_points& P,
@@ -168,6 +179,7 @@ class gaussian_mixture {
                       std::vector<index_t> bad, index_t iter, detail::data_moments& mom) const;
   template <class Derived, class F>
   void e_step(const Eigen::MatrixBase<Derived>& X, const char* who, F&& f) const {
+    require(fitted_, who, ": the model is not fitted; call fit() first");
     require_fitted(who);
     const auto P = detail::pack_points(X, nullptr, who);
     require(P.d == n_features(), who, ": X has ", P.d, " columns, the model was fitted on ", n_features());
