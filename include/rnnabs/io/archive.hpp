@@ -192,8 +192,11 @@ inline archive load(const std::filesystem::path& path, std::string_view expected
                     lib == kv.end() ? std::string("?") : lib->second);
   archive a(kind->second, version);
   a.set_source(rnnabs::detail::concat(path));
-  for (auto& [name, arr] : arrays)
-    if (name != archive::meta_name) a.put_array(name, std::move(arr));
+  for (auto& [name, arr] : arrays) {
+    if (name == archive::meta_name) continue;
+    require<io_error>(!name.empty() && name.find('\0') == std::string::npos, origin, ": bad entry name");
+    a.put_array(name, std::move(arr));
+  }
   return a;
 }
 

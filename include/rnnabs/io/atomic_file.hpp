@@ -33,7 +33,7 @@ inline std::filesystem::path make_temp_beside(const std::filesystem::path& targe
   const auto dir = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
   for (int attempt = 0; attempt < 100; ++attempt) {
     const auto stamp = static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count());
-    auto tmp = dir / rnnabs::detail::concat(".", target.filename().string(), ".tmp-", ::getpid(), "-", counter++, "-", stamp % 1000000);
+    auto tmp = dir / rnnabs::detail::concat(".", target.filename().string().substr(0, 100), ".tmp-", ::getpid(), "-", counter++, "-", stamp % 1000000);
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0) {
       ::close(fd);
