@@ -1,0 +1,12 @@
+#pragma once
+// nn/: recurrent cells (LSTM, GRU, Elman tanh/ReLU, or your own recurrent_cell), the sequence
+// classifier (embedding -> (bi)RNN stack -> dense head), losses, and exact derivatives: BPTT
+// gradients, per-sample gradients, input gradients and Hessian-vector products.
+#include "rnnabs/nn/cells.hpp"
+#include "rnnabs/nn/concepts.hpp"
+#include "rnnabs/nn/dual.hpp"
+#include "rnnabs/nn/loss.hpp"
+#include "rnnabs/nn/parameters.hpp"
+#include "rnnabs/nn/rnn_classifier.hpp"
+#include "rnnabs/nn/rnn_config.hpp"
+#include "rnnabs/nn/sequence_batch.hpp"

@@ -1,0 +1,74 @@
+#pragma once
+// The joints of nn/: a recurrent cell (plug in your own) and a twice-differentiable objective
+// (what influence analysis consumes).
+//
+// A cell is pointwise per hidden unit. The layer does the GEMMs (all steps' input projections in
+// one, each step's recurrent projection of every gate in one) and hands the cell, for one unit j of
+// one sequence, its G input-projected values xg[k] = (W_ih x + b_ih)[k·H + j] and recurrent ones
+// hg[k] = (W_hh h + b_hh)[k·H + j], plus its K state values (state 0 is the output h). The cell
+// returns the next state and a cache of whatever its backward needs. Both functions are templates
+// on the scalar so they run on T (forward/backward) and on dual<T> (their tangents: exact HVPs).
+#include <array>
+#include <concepts>
+#include <string_view>
+
+#include "rnnabs/core/types.hpp"
+#include "rnnabs/nn/dual.hpp"
+
+namespace rnnabs {
+
+namespace detail {
+template <class C, class S>
+concept cell_pointwise_for = requires(const std::array<S, C::gates>& xg, const std::array<S, C::gates>& hg,
+                                      const std::array<S, C::states>& prev, std::array<S, C::states>& next,
+                                      std::array<S, C::cache_size>& cache, const std::array<S, C::cache_size>& ccache,
+                                      const std::array<S, C::states>& dnext, std::array<S, C::gates>& dxg,
+                                      std::array<S, C::gates>& dhg, std::array<S, C::states>& dprev) {
+  C::forward(xg, hg, prev, next, cache);
+  C::backward(ccache, prev, dnext, dxg, dhg, dprev);
+};
+}  // namespace detail
+
+/// A recurrent cell type: `gates` (G: weight_ih has G·H rows), `states` (K >= 1; state 0 is h),
+/// `cache_size` (values per unit kept for backward), `name()`, and pointwise forward/backward
+/// templates on the scalar, usable with float, double and dual<double>.
+template <class C>
+concept recurrent_cell = requires {
+  { C::gates } -> std::convertible_to<index_t>;
+  { C::states } -> std::convertible_to<index_t>;
+  { C::cache_size } -> std::convertible_to<index_t>;
+  { C::name() } -> std::convertible_to<std::string_view>;
+} && (C::gates >= 1) && (C::states >= 1) && detail::cell_pointwise_for<C, float> &&
+    detail::cell_pointwise_for<C, double> && detail::cell_pointwise_for<C, dual<double>>;
+
+/// static_asserts that read as a sentence: `static_assert(check_recurrent_cell<my_cell>());`.
+template <class C>
+consteval bool check_recurrent_cell() {
+  static_assert(requires {
+    { C::gates } -> std::convertible_to<index_t>;
+    { C::states } -> std::convertible_to<index_t>;
+    { C::cache_size } -> std::convertible_to<index_t>;
+  }, "rnnabs::recurrent_cell: the type needs `static constexpr index_t gates, states, cache_size`");
+  static_assert(requires {
+    { C::name() } -> std::convertible_to<std::string_view>;
+  }, "rnnabs::recurrent_cell: the type needs `static constexpr std::string_view name()`");
+  static_assert(detail::cell_pointwise_for<C, double>,
+                "rnnabs::recurrent_cell: the type needs `template <class S> static void forward(xg, hg, prev, "
+                "next, cache)` and `backward(cache, prev, dnext, dxg, dhg, dprev)` over std::array<S, N>");
+  static_assert(detail::cell_pointwise_for<C, dual<double>>,
+                "rnnabs::recurrent_cell: forward/backward must be templates on the scalar so that they also "
+                "run on rnnabs::dual<T> (the Hessian-vector product needs their tangents)");
+  return recurrent_cell<C>;
+}
+
+/// An objective over a flat parameter vector, differentiable twice: what influence functions need.
+template <class F, class T = double>
+concept twice_differentiable = requires(const F& f, const vector<T>& w) {
+  { f.parameter_count() } -> std::convertible_to<index_t>;
+  { f.loss(w) } -> std::convertible_to<T>;
+  { f.loss_gradient(w) } -> std::convertible_to<vector<T>>;
+  { f.hessian_vector_product(w, w) } -> std::convertible_to<vector<T>>;
+  { f.per_sample_gradients(w) } -> std::convertible_to<matrix<T>>;
+};
+
+}  // namespace rnnabs

@@ -1,0 +1,538 @@
+#pragma once
+// One chunk of a batch through an rnn classifier: forward, loss and head, BPTT, and parameter
+// gradient contraction (summed over the chunk or per sequence).
+//
+// Tan = true carries a tangent beside every value (parameters θ + εv): the forward pass becomes
+// its directional derivative, the backward pass the derivative of the gradient, so the parameter
+// "gradient" tangent is exactly H v (forward-over-reverse, Pearlmutter's R-op). GEMMs stay real
+// GEMMs (each product of two dual matrices is three); the cells' pointwise code runs on dual<T>.
+//
+// Layout (Appleyard et al.): per direction, one GEMM for all steps' input projections
+// XP = X W_ihᵀ + b_ih, one GEMM per step for every gate's recurrent projection, and the cell's
+// fused pointwise code per unit. Rows are packed (see packing.hpp).
+#include <algorithm>
+#include <array>
+#include <type_traits>
+#include <vector>
+
+#include "rnnabs/core/types.hpp"
+#include "rnnabs/nn/concepts.hpp"
+#include "rnnabs/nn/dual.hpp"
+#include "rnnabs/nn/loss.hpp"
+#include "rnnabs/nn/rnn_config.hpp"
+#include "rnnabs/nn/sequence_batch.hpp"
+#include "rnnabs/nn/detail/packing.hpp"
+
+namespace rnnabs::detail {
+
+/// A matrix and, when Tan, its tangent.
+template <class T, bool Tan>
+struct tmat {
+  matrix<T> v, d;
+  void resize(index_t r, index_t c) {
+    v.resize(r, c);
+    if constexpr (Tan) d.resize(r, c);
+  }
+  void set_zero(index_t r, index_t c) {
+    v.setZero(r, c);
+    if constexpr (Tan) d.setZero(r, c);
+  }
+};
+
+/// Read (value, tangent) at flat position i of a row as the engine's scalar S.
+template <class T, bool Tan>
+struct row_in {
+  const T* v;
+  const T* d;
+  auto operator[](index_t i) const {
+    if constexpr (Tan)
+      return dual<T>{v[i], d[i]};
+    else
+      return v[i];
+  }
+};
+template <class T, bool Tan>
+struct row_out {
+  T* v;
+  T* d;
+  template <class S>
+  void set(index_t i, const S& x) const {
+    if constexpr (Tan) {
+      v[i] = x.v;
+      d[i] = x.d;
+    } else {
+      v[i] = x;
+    }
+  }
+};
+template <class T, bool Tan>
+row_in<T, Tan> in_row(const tmat<T, Tan>& m, index_t r) {
+  if constexpr (Tan)
+    return {m.v.row(r).data(), m.d.row(r).data()};
+  else
+    return {m.v.row(r).data(), nullptr};
+}
+template <class T, bool Tan>
+row_out<T, Tan> out_row(tmat<T, Tan>& m, index_t r) {
+  if constexpr (Tan)
+    return {m.v.row(r).data(), m.d.row(r).data()};
+  else
+    return {m.v.row(r).data(), nullptr};
+}
+
+/// Parameter views for one tensor: θ and, when Tan, the direction v.
+template <class T>
+struct pview {
+  Eigen::Map<const matrix<T>> w;
+  Eigen::Map<const matrix<T>> dw;  // empty when not Tan
+};
+template <class T>
+using crowvec = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+
+template <recurrent_cell Cell, class T, bool Tan>
+class rnn_engine {
+ public:
+  using S = std::conditional_t<Tan, dual<T>, T>;
+  static constexpr index_t G = Cell::gates, K = Cell::states, CC = Cell::cache_size;
+
+  /// theta: flat parameters; vdir: the HVP direction (Tan only, else nullptr).
+  rnn_engine(const rnn_config& cfg, const parameter_layout& layout, const rnn_parameter_index& idx, const T* theta,
+             const T* vdir)
+      : cfg_(cfg), layout_(layout), idx_(idx), theta_(theta), vdir_(vdir), H_(cfg.hidden_size),
+        D_(cfg.directions()) {}
+
+  // ---- forward -------------------------------------------------------------------------------
+  /// Runs the chunk's sequences through the stack; keeps what backward needs.
+  void forward(const sequence_batch<T>& b, const pack_plan& plan) {
+    plan_ = &plan;
+    const index_t N = plan.rows();
+    // Layer-0 input, packed.
+    const index_t I = cfg_.input_size;
+    input_.resize(N, I);
+    for (index_t t = 0; t < plan.tmax(); ++t)
+      for (index_t r = 0; r < plan.active_at(t); ++r) {
+        const index_t row = plan.row(t, r), s = plan.seq[static_cast<std::size_t>(r)];
+        if (cfg_.token_input()) {
+          const index_t tok = b.tokens[static_cast<std::size_t>(s)](t);
+          input_.v.row(row) = mat(idx_.embedding).row(tok);
+          if constexpr (Tan) input_.d.row(row) = dmat(idx_.embedding).row(tok);
+        } else {
+          input_.v.row(row) = b.features[static_cast<std::size_t>(s)].row(t);
+          if constexpr (Tan) input_.d.row(row).setZero();
+        }
+      }
+    input_tangent_ = cfg_.token_input();
+    layers_.assign(static_cast<std::size_t>(cfg_.num_layers), {});
+    const tmat<T, Tan>* x = &input_;
+    for (index_t l = 0; l < cfg_.num_layers; ++l) {
+      auto& L = layers_[static_cast<std::size_t>(l)];
+      L.dirs.resize(static_cast<std::size_t>(D_));
+      L.out.resize(N, H_ * D_);
+      for (index_t d = 0; d < D_; ++d) {
+        auto& dir = L.dirs[static_cast<std::size_t>(d)];
+        if (d == 0) {
+          dir.x = *x;
+        } else {
+          dir.x.resize(N, x->v.cols());
+          permute_rows(*x, dir.x);
+        }
+        dir_forward(l, d, dir, l > 0 || input_tangent_);
+        // Output of the layer, in the common (forward) packed order.
+        for (index_t row = 0; row < N; ++row) {
+          const index_t src = d == 0 ? row : rev(row);
+          L.out.v.row(row).segment(d * H_, H_) = dir.s[0].v.row(src);
+          if constexpr (Tan) L.out.d.row(row).segment(d * H_, H_) = dir.s[0].d.row(src);
+        }
+      }
+      x = &L.out;
+    }
+    // Head input: each sequence's final states, or every step.
+    if (cfg_.head == head_mode::last_step) {
+      feat_.resize(plan.count(), H_ * D_);
+      for (index_t r = 0; r < plan.count(); ++r)
+        for (index_t d = 0; d < D_; ++d) {
+          const auto& s0 = top().dirs[static_cast<std::size_t>(d)].s[0];
+          feat_.v.row(r).segment(d * H_, H_) = s0.v.row(plan.last_row(r));
+          if constexpr (Tan) feat_.d.row(r).segment(d * H_, H_) = s0.d.row(plan.last_row(r));
+        }
+    } else {
+      feat_ = top().out;
+    }
+    dense(feat_, idx_.fc_weight, idx_.fc_bias, logits_, true);
+  }
+
+  /// The top layer's output (N x H·D, common packed order) and the head's logits (rows of feat).
+  const tmat<T, Tan>& top_output() const { return layers_.back().out; }
+  const tmat<T, Tan>& logits() const { return logits_; }
+
+  // ---- loss and backward ----------------------------------------------------------------------
+  /// Sum over the chunk of weight[s] * loss of sequence s (batch index); seeds the head's gradient.
+  /// Every-step heads average a sequence's loss over its steps.
+  template <class Labels>
+  double loss_and_seed(const Labels& label_of, const std::vector<T>& weight) {
+    const auto& plan = *plan_;
+    const index_t C = cfg_.num_classes;
+    const bool last = cfg_.head == head_mode::last_step;
+    dz_.resize(logits_.v.rows(), C);
+    double total = 0;
+    std::vector<S> z(static_cast<std::size_t>(C)), g(static_cast<std::size_t>(C));
+    for (index_t row = 0; row < logits_.v.rows(); ++row) {
+      index_t r, t;
+      if (last) {
+        r = row, t = plan.length(row) - 1;
+      } else {
+        t = step_of(row), r = row - plan.offset_at(t);
+      }
+      const index_t s = plan.seq[static_cast<std::size_t>(r)];
+      const index_t y = label_of(s, t);
+      const T w = weight[static_cast<std::size_t>(r)] / (last ? T(1) : static_cast<T>(plan.length(r)));
+      total += static_cast<double>(w) * loss_value(cfg_.loss, logits_.v.row(row).data(), C, y);
+      const auto zin = in_row(logits_, row);
+      for (index_t c = 0; c < C; ++c) z[static_cast<std::size_t>(c)] = zin[c];
+      loss_gradient(cfg_.loss, z.data(), C, y, g.data());
+      const auto out = out_row(dz_, row);
+      for (index_t c = 0; c < C; ++c) out.set(c, g[static_cast<std::size_t>(c)] * S(w));
+    }
+    return total;
+  }
+
+  /// BPTT from the seeded head gradient down to the input; keeps the pre-activation gradients.
+  void backward(bool need_input_gradient) {
+    const auto& plan = *plan_;
+    const index_t N = plan.rows();
+    // d feat = dZ W_fc
+    tmat<T, Tan> dfeat;
+    back_dense(dz_, idx_.fc_weight, dfeat);
+    tmat<T, Tan> dy;  // gradient w.r.t. the current layer's output (common order)
+    if (cfg_.head == head_mode::last_step) {
+      // The reverse direction's final state is its own last row, i.e. step 0 in common order.
+      dy.set_zero(N, H_ * D_);
+      for (index_t r = 0; r < plan.count(); ++r)
+        for (index_t d = 0; d < D_; ++d) {
+          const index_t row = d == 0 ? plan.last_row(r) : plan.row(0, r);
+          dy.v.row(row).segment(d * H_, H_) = dfeat.v.row(r).segment(d * H_, H_);
+          if constexpr (Tan) dy.d.row(row).segment(d * H_, H_) = dfeat.d.row(r).segment(d * H_, H_);
+        }
+    } else {
+      dy = std::move(dfeat);
+    }
+    for (index_t l = cfg_.num_layers - 1; l >= 0; --l) {
+      auto& L = layers_[static_cast<std::size_t>(l)];
+      const bool need_dx = l > 0 || need_input_gradient;
+      tmat<T, Tan> dx;
+      for (index_t d = 0; d < D_; ++d) {
+        auto& dir = L.dirs[static_cast<std::size_t>(d)];
+        tmat<T, Tan> dh;
+        dh.resize(N, H_);
+        for (index_t row = 0; row < N; ++row) {
+          const index_t dst = d == 0 ? row : rev(row);
+          dh.v.row(dst) = dy.v.row(row).segment(d * H_, H_);
+          if constexpr (Tan) dh.d.row(dst) = dy.d.row(row).segment(d * H_, H_);
+        }
+        dir_backward(l, d, dir, dh);
+        if (!need_dx) continue;
+        tmat<T, Tan> dxd;
+        back_input(dir.dxp, idx_.cell[cell_index(l, d)][0], dxd);
+        if (d == 0) {
+          dx = std::move(dxd);
+        } else {
+          for (index_t row = 0; row < N; ++row) {
+            dx.v.row(row) += dxd.v.row(rev(row));
+            if constexpr (Tan) dx.d.row(row) += dxd.d.row(rev(row));
+          }
+        }
+      }
+      if (need_dx) dy = std::move(dx);
+    }
+    dinput_ = need_input_gradient ? std::move(dy) : tmat<T, Tan>{};
+  }
+
+  /// Gradient w.r.t. the layer-0 input rows (features or embedding vectors), common packed order.
+  const tmat<T, Tan>& input_gradient() const { return dinput_; }
+
+  /// Adds the chunk's parameter gradient to g (and, when Tan, its tangent H v to hv).
+  void add_gradient(T* g, T* hv) const {
+    const auto& plan = *plan_;
+    const index_t N = plan.rows(), nb = plan.count();
+    for (index_t l = 0; l < cfg_.num_layers; ++l)
+      for (index_t d = 0; d < D_; ++d) {
+        const auto& dir = layers_[static_cast<std::size_t>(l)].dirs[static_cast<std::size_t>(d)];
+        const auto& e = idx_.cell[cell_index(l, d)];
+        add_outer(g, hv, e[0], dir.dxp, dir.x, 0, N);
+        add_colsum(g, hv, e[2], dir.dxp);
+        // W_hh pairs step t's recurrent gradient with step t-1's state: rows [nb, N) with prev rows.
+        if (N > nb) {
+          tmat<T, Tan> prev;
+          prev.resize(N - nb, H_);
+          for (index_t t = 1; t < plan.tmax(); ++t)
+            for (index_t r = 0; r < plan.active_at(t); ++r) {
+              prev.v.row(plan.row(t, r) - nb) = dir.s[0].v.row(plan.row(t - 1, r));
+              if constexpr (Tan) prev.d.row(plan.row(t, r) - nb) = dir.s[0].d.row(plan.row(t - 1, r));
+            }
+          add_outer(g, hv, e[1], dir.dhp, prev, nb, N - nb);
+        }
+        add_colsum(g, hv, e[3], dir.dhp);
+      }
+    add_outer(g, hv, idx_.fc_weight, dz_, feat_, 0, dz_.v.rows());
+    add_colsum(g, hv, idx_.fc_bias, dz_);
+    if (cfg_.token_input()) {
+      std::vector<index_t> all(uz(N));
+      for (index_t row = 0; row < N; ++row) all[uz(row)] = row;
+      add_embedding(g, hv, all);
+    }
+  }
+
+  /// Adds sequence r's (sorted position) parameter gradient to g (plain engine only).
+  void add_sample_gradient(index_t r, T* g) const
+    requires(!Tan)
+  {
+    const auto& plan = *plan_;
+    const index_t len = plan.length(r);
+    std::vector<index_t> rows(static_cast<std::size_t>(len));
+    for (index_t t = 0; t < len; ++t) rows[static_cast<std::size_t>(t)] = plan.row(t, r);
+    for (index_t l = 0; l < cfg_.num_layers; ++l)
+      for (index_t d = 0; d < D_; ++d) {
+        const auto& dir = layers_[static_cast<std::size_t>(l)].dirs[static_cast<std::size_t>(d)];
+        const auto& e = idx_.cell[cell_index(l, d)];
+        const matrix<T> dxp = gather(dir.dxp.v, rows), dhp = gather(dir.dhp.v, rows);
+        gview(g, e[0]).noalias() += dxp.transpose() * gather(dir.x.v, rows);
+        gview(g, e[2]) += dxp.colwise().sum();
+        if (len > 1) {
+          std::vector<index_t> prev(rows.begin(), rows.end() - 1);
+          gview(g, e[1]).noalias() += dhp.bottomRows(len - 1).transpose() * gather(dir.s[0].v, prev);
+        }
+        gview(g, e[3]) += dhp.colwise().sum();
+      }
+    if (cfg_.head == head_mode::last_step) {
+      gview(g, idx_.fc_weight).noalias() += dz_.v.row(r).transpose() * feat_.v.row(r);
+      gview(g, idx_.fc_bias) += dz_.v.row(r);
+    } else {
+      const matrix<T> dz = gather(dz_.v, rows);
+      gview(g, idx_.fc_weight).noalias() += dz.transpose() * gather(feat_.v, rows);
+      gview(g, idx_.fc_bias) += dz.colwise().sum();
+    }
+    if (cfg_.token_input()) add_embedding(g, nullptr, rows);
+  }
+
+ private:
+  struct direction {
+    tmat<T, Tan> x;                // input in this direction's packed order
+    tmat<T, Tan> xp;               // X W_ihᵀ + b_ih
+    std::array<tmat<T, Tan>, K> s; // states per packed row
+    tmat<T, Tan> cache;            // the cell's cache, CC·H per row
+    tmat<T, Tan> dxp, dhp;         // gradients w.r.t. the input / recurrent projections
+  };
+  struct layer {
+    std::vector<direction> dirs;
+    tmat<T, Tan> out;
+  };
+
+  static std::size_t uz(index_t i) { return static_cast<std::size_t>(i); }
+  std::size_t cell_index(index_t l, index_t d) const { return uz(l * D_ + d); }
+  const layer& top() const { return layers_.back(); }
+  index_t rev(index_t row) const { return plan_->reverse[uz(row)]; }
+  index_t step_of(index_t row) const {
+    const auto& off = plan_->offset;
+    return static_cast<index_t>(std::upper_bound(off.begin(), off.end(), row) - off.begin()) - 1;
+  }
+
+  Eigen::Map<const matrix<T>> mat(index_t i) const { return layout_.view(theta_, i); }
+  Eigen::Map<const matrix<T>> dmat(index_t i) const { return layout_.view(vdir_, i); }
+  crowvec<T> vec(index_t i) const { return {theta_ + layout_[i].offset, layout_[i].rows}; }
+  crowvec<T> dvec(index_t i) const { return {vdir_ + layout_[i].offset, layout_[i].rows}; }
+  Eigen::Map<matrix<T>> gview(T* g, index_t i) const { return layout_.view(g, i); }
+
+  static matrix<T> gather(const matrix<T>& m, const std::vector<index_t>& rows) {
+    matrix<T> out(static_cast<index_t>(rows.size()), m.cols());
+    for (std::size_t k = 0; k < rows.size(); ++k) out.row(static_cast<index_t>(k)) = m.row(rows[k]);
+    return out;
+  }
+
+  void permute_rows(const tmat<T, Tan>& src, tmat<T, Tan>& dst) const {
+    for (index_t row = 0; row < src.v.rows(); ++row) {
+      dst.v.row(rev(row)) = src.v.row(row);
+      if constexpr (Tan) dst.d.row(rev(row)) = src.d.row(row);
+    }
+  }
+
+  /// out = X Wᵀ + b (tangent: Ẋ Wᵀ + X Ẇᵀ + ḃ; Ẋ skipped when x_tangent is false).
+  void dense(const tmat<T, Tan>& x, index_t wi, index_t bi, tmat<T, Tan>& out, bool x_tangent) const {
+    out.resize(x.v.rows(), layout_[wi].rows);
+    out.v.noalias() = x.v * mat(wi).transpose();
+    out.v.rowwise() += vec(bi);
+    if constexpr (Tan) {
+      out.d.noalias() = x.v * dmat(wi).transpose();
+      if (x_tangent) out.d.noalias() += x.d * mat(wi).transpose();
+      out.d.rowwise() += dvec(bi);
+    }
+  }
+  /// dx = dOut W (tangent: dȮut W + dOut Ẇ).
+  void back_input(const tmat<T, Tan>& dout, index_t wi, tmat<T, Tan>& dx) const {
+    dx.resize(dout.v.rows(), layout_[wi].cols);
+    dx.v.noalias() = dout.v * mat(wi);
+    if constexpr (Tan) {
+      dx.d.noalias() = dout.d * mat(wi);
+      dx.d.noalias() += dout.v * dmat(wi);
+    }
+  }
+  void back_dense(const tmat<T, Tan>& dz, index_t wi, tmat<T, Tan>& dx) const { back_input(dz, wi, dx); }
+
+  /// g[wi] += dOut[rows r0..r0+n)ᵀ X (tangent: dȮutᵀ X + dOutᵀ Ẋ).
+  void add_outer(T* g, T* hv, index_t wi, const tmat<T, Tan>& dout, const tmat<T, Tan>& x, index_t r0,
+                 index_t n) const {
+    gview(g, wi).noalias() += dout.v.middleRows(r0, n).transpose() * x.v;
+    if constexpr (Tan) {
+      gview(hv, wi).noalias() += dout.d.middleRows(r0, n).transpose() * x.v;
+      gview(hv, wi).noalias() += dout.v.middleRows(r0, n).transpose() * x.d;
+    } else {
+      (void)hv;
+    }
+  }
+  void add_colsum(T* g, T* hv, index_t bi, const tmat<T, Tan>& dout) const {
+    gview(g, bi) += dout.v.colwise().sum();
+    if constexpr (Tan) gview(hv, bi) += dout.d.colwise().sum();
+    else (void)hv;
+  }
+  /// The embedding's gradient: the layer-0 input gradient of `rows` scattered to their tokens' rows.
+  void add_embedding(T* g, T* hv, const std::vector<index_t>& rows) const {
+    auto ge = gview(g, idx_.embedding);
+    for (const index_t row : rows) {
+      const index_t tok = token_[uz(row)];
+      ge.row(tok) += dinput_.v.row(row);
+      if constexpr (Tan) gview(hv, idx_.embedding).row(tok) += dinput_.d.row(row);
+    }
+  }
+
+ public:
+  /// Token id of each packed row (set by the caller before add_gradient for token input).
+  void set_tokens(const sequence_batch<T>& b) {
+    const auto& plan = *plan_;
+    token_.assign(uz(plan.rows()), 0);
+    for (index_t t = 0; t < plan.tmax(); ++t)
+      for (index_t r = 0; r < plan.active_at(t); ++r)
+        token_[uz(plan.row(t, r))] = b.tokens[uz(plan.seq[uz(r)])](t);
+  }
+
+ private:
+  void dir_forward(index_t l, index_t d, direction& dir, bool x_tangent) {
+    const auto& plan = *plan_;
+    const auto& e = idx_.cell[cell_index(l, d)];
+    const index_t N = plan.rows(), GH = G * H_;
+    dense(dir.x, e[0], e[2], dir.xp, x_tangent);
+    for (auto& s : dir.s) s.resize(N, H_);
+    dir.cache.resize(N, CC * H_);
+    const auto whh = mat(e[1]);
+    const auto bhh = vec(e[3]);
+    tmat<T, Tan> hp;
+    hp.resize(plan.count(), GH);
+    std::array<S, G> xg, hg;
+    std::array<S, K> prev, next;
+    std::array<S, CC> cache;
+    for (index_t t = 0; t < plan.tmax(); ++t) {
+      const index_t n = plan.active_at(t), o = plan.offset_at(t);
+      if (t == 0) {
+        hp.v.topRows(n).rowwise() = bhh;
+        if constexpr (Tan) hp.d.topRows(n).rowwise() = dvec(e[3]);
+      } else {
+        const index_t po = plan.offset_at(t - 1);
+        hp.v.topRows(n).noalias() = dir.s[0].v.middleRows(po, n) * whh.transpose();
+        hp.v.topRows(n).rowwise() += bhh;
+        if constexpr (Tan) {
+          hp.d.topRows(n).noalias() = dir.s[0].d.middleRows(po, n) * whh.transpose();
+          hp.d.topRows(n).noalias() += dir.s[0].v.middleRows(po, n) * dmat(e[1]).transpose();
+          hp.d.topRows(n).rowwise() += dvec(e[3]);
+        }
+      }
+      for (index_t r = 0; r < n; ++r) {
+        const index_t row = o + r;
+        const auto xr = in_row(dir.xp, row);
+        const auto hr = in_row(hp, r);
+        const auto cr = out_row(dir.cache, row);
+        std::array<row_in<T, Tan>, K> pr{};
+        std::array<row_out<T, Tan>, K> nr{};
+        for (index_t k = 0; k < K; ++k) {
+          if (t > 0) pr[uz(k)] = in_row(dir.s[uz(k)], plan.row(t - 1, r));
+          nr[uz(k)] = out_row(dir.s[uz(k)], row);
+        }
+        for (index_t j = 0; j < H_; ++j) {
+          for (index_t k = 0; k < G; ++k) {
+            xg[uz(k)] = xr[k * H_ + j];
+            hg[uz(k)] = hr[k * H_ + j];
+          }
+          for (index_t k = 0; k < K; ++k) prev[uz(k)] = t > 0 ? S(pr[uz(k)][j]) : S(T(0));
+          Cell::forward(xg, hg, prev, next, cache);
+          for (index_t k = 0; k < K; ++k) nr[uz(k)].set(j, next[uz(k)]);
+          for (index_t k = 0; k < CC; ++k) cr.set(k * H_ + j, cache[uz(k)]);
+        }
+      }
+    }
+  }
+
+  void dir_backward(index_t l, index_t d, direction& dir, const tmat<T, Tan>& dh) {
+    const auto& plan = *plan_;
+    const auto& e = idx_.cell[cell_index(l, d)];
+    const index_t N = plan.rows(), GH = G * H_, nb = plan.count();
+    dir.dxp.resize(N, GH);
+    dir.dhp.resize(N, GH);
+    std::array<tmat<T, Tan>, K> carry;  // gradient w.r.t. the state, from the step after
+    for (auto& c : carry) c.set_zero(nb, H_);
+    const auto whh = mat(e[1]);
+    std::array<S, G> dxg, dhg;
+    std::array<S, K> prev, dnext, dprev;
+    std::array<S, CC> cache;
+    for (index_t t = plan.tmax() - 1; t >= 0; --t) {
+      const index_t n = plan.active_at(t), o = plan.offset_at(t);
+      const index_t later = t + 1 < plan.tmax() ? plan.active_at(t + 1) : 0;
+      for (index_t r = 0; r < n; ++r) {
+        const index_t row = o + r;
+        const auto cr = in_row(dir.cache, row);
+        const auto dhr = in_row(dh, row);
+        const auto dxr = out_row(dir.dxp, row);
+        const auto dhpr = out_row(dir.dhp, row);
+        std::array<row_in<T, Tan>, K> pr{};
+        std::array<row_out<T, Tan>, K> cw{};
+        for (index_t k = 0; k < K; ++k) {
+          if (t > 0) pr[uz(k)] = in_row(dir.s[uz(k)], plan.row(t - 1, r));
+          cw[uz(k)] = out_row(carry[uz(k)], r);
+        }
+        const bool has_later = r < later;
+        for (index_t j = 0; j < H_; ++j) {
+          for (index_t k = 0; k < CC; ++k) cache[uz(k)] = cr[k * H_ + j];
+          for (index_t k = 0; k < K; ++k) {
+            prev[uz(k)] = t > 0 ? S(pr[uz(k)][j]) : S(T(0));
+            dnext[uz(k)] = has_later ? S(in_row(carry[uz(k)], r)[j]) : S(T(0));
+          }
+          dnext[0] += dhr[j];
+          Cell::backward(cache, prev, dnext, dxg, dhg, dprev);
+          for (index_t k = 0; k < G; ++k) {
+            dxr.set(k * H_ + j, dxg[uz(k)]);
+            dhpr.set(k * H_ + j, dhg[uz(k)]);
+          }
+          for (index_t k = 0; k < K; ++k) cw[uz(k)].set(j, dprev[uz(k)]);
+        }
+      }
+      if (t > 0) {
+        carry[0].v.topRows(n).noalias() += dir.dhp.v.middleRows(o, n) * whh;
+        if constexpr (Tan) {
+          carry[0].d.topRows(n).noalias() += dir.dhp.d.middleRows(o, n) * whh;
+          carry[0].d.topRows(n).noalias() += dir.dhp.v.middleRows(o, n) * dmat(e[1]);
+        }
+      }
+    }
+  }
+
+  const rnn_config& cfg_;
+  const parameter_layout& layout_;
+  const rnn_parameter_index& idx_;
+  const T* theta_;
+  const T* vdir_;
+  index_t H_, D_;
+  const pack_plan* plan_ = nullptr;
+  tmat<T, Tan> input_;
+  bool input_tangent_ = false;
+  std::vector<layer> layers_;
+  tmat<T, Tan> feat_, logits_, dz_, dinput_;
+  std::vector<index_t> token_;
+};
+
+}  // namespace rnnabs::detail
