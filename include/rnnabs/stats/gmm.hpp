@@ -179,7 +179,6 @@ class gaussian_mixture {
                       std::vector<index_t> bad, index_t iter, detail::data_moments& mom) const;
   template <class Derived, class F>
   void e_step(const Eigen::MatrixBase<Derived>& X, const char* who, F&& f) const {
-    require(fitted_, who, ": the model is not fitted; call fit() first");
     require_fitted(who);
     const auto P = detail::pack_points(X, nullptr, who);
     require(P.d == n_features(), who, ": X has ", P.d, " columns, the model was fitted on ", n_features());

@@ -286,8 +286,11 @@ inline gaussian_mixture gaussian_mixture::load(const std::filesystem::path& path
   o.tol = a.get_scalar("tol");
   o.max_iter = static_cast<index_t>(a.get_scalar("max_iter"));
   o.n_init = static_cast<index_t>(a.get_scalar("n_init"));
-  o.init = static_cast<gmm_init>(static_cast<int>(a.get_scalar("init")));
-  o.on_degenerate = static_cast<degenerate_policy>(static_cast<int>(a.get_scalar("on_degenerate")));
+  const double init = a.get_scalar("init"), policy = a.get_scalar("on_degenerate");
+  require<io_error>(init >= 0 && init <= 3 && policy >= 0 && policy <= 2, "gaussian_mixture::load: ", path.string(),
+                    ": unknown init (", init, ") or on_degenerate (", policy, ") code");
+  o.init = static_cast<gmm_init>(static_cast<int>(init));
+  o.on_degenerate = static_cast<degenerate_policy>(static_cast<int>(policy));
   o.min_weight = a.get_scalar("min_weight");
   o.seed = std::stoull(a.get_string("seed"));
   gaussian_mixture g;
