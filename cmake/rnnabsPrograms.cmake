@@ -12,7 +12,7 @@ target_compile_options(rnnabs_program_options INTERFACE
 # GCC 12 warns about its own AVX-512 intrinsics (`__m512d __Y = __Y;` in _mm512_undefined_pd, GCC
 # bug 105593, fixed in 13) wherever Eigen inlines them under -march=native; -Werror would make that fatal.
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
-  target_compile_options(rnnabs_program_options INTERFACE -Wno-maybe-uninitialized)
+  target_compile_options(rnnabs_program_options INTERFACE -Wno-maybe-uninitialized -Wno-uninitialized)
 endif()
 if(RNNABS_SANITIZE)
   # Debug + sanitizers: -O1 keeps Eigen's kernels ~10x faster than -O0 (the numeric tests stay quick)
