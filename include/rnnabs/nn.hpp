@@ -5,6 +5,7 @@
 #include "rnnabs/nn/cells.hpp"
 #include "rnnabs/nn/concepts.hpp"
 #include "rnnabs/nn/dual.hpp"
+#include "rnnabs/nn/keras.hpp"
 #include "rnnabs/nn/loss.hpp"
 #include "rnnabs/nn/parameters.hpp"
 #include "rnnabs/nn/rnn_classifier.hpp"

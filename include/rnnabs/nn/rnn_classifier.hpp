@@ -20,6 +20,7 @@
 #include "rnnabs/core/types.hpp"
 #include "rnnabs/nn/cells.hpp"
 #include "rnnabs/nn/concepts.hpp"
+#include "rnnabs/nn/keras.hpp"
 #include "rnnabs/nn/loss.hpp"
 #include "rnnabs/nn/parameters.hpp"
 #include "rnnabs/nn/rnn_config.hpp"
@@ -65,6 +66,30 @@ class rnn_classifier {
     return layout_.view(theta_.data(), index_of(name));
   }
   Eigen::Map<matrix<T>> parameter(std::string_view name) { return layout_.view(theta_.data(), index_of(name)); }
+  /// Replaces one tensor (a 1-d tensor may come as a vector or a 1 x n / n x 1 matrix);
+  /// invalid_argument on an unknown name, a shape mismatch or a non-finite value.
+  template <class D>
+  void set_tensor(std::string_view name, const Eigen::MatrixBase<D>& value) {
+    const index_t i = index_of(name);
+    const auto& e = layout_[i];
+    const bool ok = e.is_vector() ? (value.size() == e.rows && (value.rows() == 1 || value.cols() == 1))
+                                  : (value.rows() == e.rows && value.cols() == e.cols);
+    require(ok, "rnn_classifier::set_tensor: '", e.name, "' is ", e.rows, e.is_vector() ? "" : " x ",
+            e.is_vector() ? std::string() : std::to_string(e.cols), ", got ", value.rows(), " x ", value.cols());
+    require(value.allFinite(), "rnn_classifier::set_tensor: '", e.name, "' has a non-finite value");
+    const matrix<T> m = value.template cast<T>();
+    theta_.segment(e.offset, e.size()) = Eigen::Map<const vector<T>>(m.data(), e.size());
+  }
+  /// Sets the four tensors of one direction of layer `layer` (e.g. from from_keras_gru).
+  void set_cell_weights(index_t layer, bool reverse, const cell_weights<T>& w) {
+    require(layer >= 0 && layer < cfg_.num_layers && (!reverse || cfg_.bidirectional),
+            "rnn_classifier::set_cell_weights: no layer ", layer, reverse ? " (reverse)" : "");
+    const std::string sfx = detail::concat("_l", layer, reverse ? "_reverse" : "");
+    set_tensor(names_.rnn + ".weight_ih" + sfx, w.weight_ih);
+    set_tensor(names_.rnn + ".weight_hh" + sfx, w.weight_hh);
+    set_tensor(names_.rnn + ".bias_ih" + sfx, w.bias_ih);
+    set_tensor(names_.rnn + ".bias_hh" + sfx, w.bias_hh);
+  }
 
   // ---- evaluation (labels are needed only by the loss and its derivatives) ---------------------
   rnn_output<T> forward(const sequence_batch<T>& b, bool record = false) const;

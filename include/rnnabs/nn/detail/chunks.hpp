@@ -1,4 +1,7 @@
 #pragma once
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 // Chunk loop for nn/: like core's parallel_for, but it always opens the OpenMP region when more
 // than one thread is allowed, even for a single chunk. Inside a team Eigen never threads its GEMMs;
 // outside one it would, with thread-count-dependent blocking, and the last bits of a result would
@@ -11,8 +14,10 @@
 
 namespace rnnabs::detail {
 
+/// `small`: every GEMM inside f is below Eigen's threading threshold (m·n·k < 100000), so a lone
+/// chunk may run without a team (a region costs a thread wake-up, noticeable on tiny problems).
 template <class F>
-void for_each_chunk(index_t n, F&& f) {
+void for_each_chunk(index_t n, F&& f, bool small = false) {
   std::exception_ptr err;
   std::mutex m;
   const auto run = [&](index_t c) {
@@ -24,7 +29,7 @@ void for_each_chunk(index_t n, F&& f) {
     }
   };
 #if defined(_OPENMP)
-  if (max_threads() > 1 && !omp_in_parallel()) {
+  if (max_threads() > 1 && !omp_in_parallel() && (n > 1 || !small)) {
 #pragma omp parallel
     {
 #pragma omp for schedule(dynamic, 1)

@@ -105,11 +105,20 @@ template <recurrent_cell Cell, class T>
 template <bool Tan, class F>
 void rnn_classifier<Cell, T>::for_chunks(const sequence_batch<T>& b, F&& f) const {
   const index_t n = b.size(), chunk = cfg_.batch_chunk;
-  detail::for_each_chunk(chunk_count(n, chunk), [&](index_t c) {
-    const index_t begin = c * chunk, end = std::min(n, begin + chunk);
-    const auto plan = detail::make_pack_plan(begin, end, [&](index_t i) { return b.length(i); });
-    f(c, plan);
-  });
+  // Largest GEMM of a lone chunk: rows x G·H x the widest other side (Eigen threads from 100000).
+  index_t rows = 0;
+  for (index_t i = 0; i < n; ++i) rows += b.length(i);
+  const index_t gh = Cell::gates * cfg_.hidden_size;
+  const double work = static_cast<double>(rows) * static_cast<double>(gh) *
+                      static_cast<double>(std::max({cfg_.input_size, cfg_.output_size(), gh, cfg_.num_classes}));
+  detail::for_each_chunk(
+      chunk_count(n, chunk),
+      [&](index_t c) {
+        const index_t begin = c * chunk, end = std::min(n, begin + chunk);
+        const auto plan = detail::make_pack_plan(begin, end, [&](index_t i) { return b.length(i); });
+        f(c, plan);
+      },
+      /*small=*/work < 1e5);
 }
 
 namespace detail {
