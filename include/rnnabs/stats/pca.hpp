@@ -1,0 +1,157 @@
+#pragma once
+// Principal component analysis of row samples (models rnnabs::dimension_reducer).
+//
+//   rnnabs::pca p({.n_components = 10});
+//   p.fit(traces);                       // N x D, float or double, any row-major Eigen expression
+//   matrix<float> z = p.transform(traces);
+//
+// Default solver: the covariance route for tall data (blocked SYRK accumulated in double, then a
+// symmetric eigensolver), the fast and exact choice when D is at most a few thousand.
+// Parameters are stored in double whatever the input scalar. Component signs are deterministic:
+// the largest-magnitude entry of each component is positive.
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "rnnabs/core/error.hpp"
+#include "rnnabs/core/parallel.hpp"
+#include "rnnabs/core/types.hpp"
+#include "rnnabs/core/validate.hpp"
+#include "rnnabs/stats/detail/pca_solvers.hpp"
+
+namespace rnnabs {
+
+enum class pca_solver {
+  covariance_eigh,  ///< D x D covariance, then eigh: N·D² work, one pass over X. Default.
+  randomized,       ///< Halko et al. randomized SVD: for wide data (D ≫ a few thousand) and few components.
+  exact,            ///< thin SVD of the centred data: small data, or a reference.
+};
+
+inline const char* to_string(pca_solver s) noexcept {
+  switch (s) {
+    case pca_solver::covariance_eigh: return "covariance_eigh";
+    case pca_solver::randomized: return "randomized";
+    case pca_solver::exact: return "exact";
+  }
+  return "?";
+}
+
+struct pca_options {
+  /// Components kept; -1 keeps min(N, D).
+  index_t n_components = -1;
+  /// In (0, 1): keep the fewest components whose explained variance ratio sums past this fraction
+  /// (sklearn's float n_components; overrides n_components; not with the randomized solver). 0: off.
+  double variance_fraction = 0.0;
+  pca_solver solver = pca_solver::covariance_eigh;
+  /// transform() divides each score by the component's standard deviation.
+  bool whiten = false;
+  /// Seed of the randomized solver's test matrix.
+  std::uint64_t seed = 0;
+  /// Randomized solver: extra test vectors, and subspace iterations (-1: 7 if k < 0.1·min(N, D), else 4).
+  index_t oversamples = 10;
+  index_t power_iterations = -1;
+};
+
+class pca {
+ public:
+  pca() = default;
+  explicit pca(const pca_options& o) : opt_(o) {}
+  explicit pca(index_t n_components) { opt_.n_components = n_components; }
+
+  /// Fits on the rows of X (N x D, N >= 2). Throws invalid_argument on bad input or options.
+  template <class Derived>
+  pca& fit(const Eigen::MatrixBase<Derived>& x) {
+    using T = typename Derived::Scalar;
+    static_assert(real_scalar<T>, "rnnabs::pca: X must hold float or double");
+    const matrix_cref<T> xr(x.derived());  // no copy for row-major storage
+    fit_impl<T>(xr);
+    return *this;
+  }
+
+  /// Scores (X - mean)·componentsᵀ (N x k), whitened if asked, in X's scalar type.
+  template <class Derived>
+  matrix<typename Derived::Scalar> transform(const Eigen::MatrixBase<Derived>& x) const {
+    using T = typename Derived::Scalar;
+    static_assert(real_scalar<T>, "rnnabs::pca: X must hold float or double");
+    require(fitted(), "pca::transform: called before fit");
+    require_data(x, "pca::transform", n_features());
+    const matrix_cref<T> xr(x.derived());
+    const matrix<double> w = projection();  // D x k
+    matrix<T> z(xr.rows(), w.cols());
+    const index_t ch = detail::pca_chunk_rows(xr.rows());
+    parallel_for(chunk_count(xr.rows(), ch), [&](index_t c) {
+      const index_t b = c * ch, m = std::min(ch, xr.rows() - b);
+      const matrix<double> xc = xr.middleRows(b, m).template cast<double>().rowwise() - mean_.transpose();
+      z.middleRows(b, m) = (xc * w).template cast<T>();
+    });
+    return z;
+  }
+
+  /// Back to feature space: Z·components + mean (undoing the whitening first).
+  template <class Derived>
+  matrix<typename Derived::Scalar> inverse_transform(const Eigen::MatrixBase<Derived>& z) const {
+    using T = typename Derived::Scalar;
+    static_assert(real_scalar<T>, "rnnabs::pca: Z must hold float or double");
+    require(fitted(), "pca::inverse_transform: called before fit");
+    require_data(z, "pca::inverse_transform", n_components(), "Z");
+    matrix<double> w = components_;
+    if (opt_.whiten) w = explained_variance_.cwiseSqrt().asDiagonal() * w;
+    const matrix_cref<T> zr(z.derived());
+    matrix<T> x(zr.rows(), w.cols());
+    const index_t ch = detail::pca_chunk_rows(zr.rows());
+    parallel_for(chunk_count(zr.rows(), ch), [&](index_t c) {
+      const index_t b = c * ch, m = std::min(ch, zr.rows() - b);
+      const matrix<double> xb = (zr.middleRows(b, m).template cast<double>() * w).rowwise() + mean_.transpose();
+      x.middleRows(b, m) = xb.template cast<T>();
+    });
+    return x;
+  }
+
+  template <class Derived>
+  matrix<typename Derived::Scalar> fit_transform(const Eigen::MatrixBase<Derived>& x) {
+    fit(x);
+    return transform(x);
+  }
+
+  bool fitted() const noexcept { return components_.rows() > 0; }
+  /// k x D, one unit-norm direction per row, by decreasing variance.
+  const matrix<double>& components() const noexcept { return components_; }
+  const vector<double>& mean() const noexcept { return mean_; }
+  /// Variance along each component (ddof = 1).
+  const vector<double>& explained_variance() const noexcept { return explained_variance_; }
+  const vector<double>& explained_variance_ratio() const noexcept { return explained_variance_ratio_; }
+  /// Singular values of the centred data: sqrt((N - 1)·explained_variance).
+  const vector<double>& singular_values() const noexcept { return singular_values_; }
+  /// Probabilistic-PCA noise: mean variance of the discarded directions (0 when none are discarded).
+  double noise_variance() const noexcept { return noise_variance_; }
+  index_t n_components() const noexcept { return components_.rows(); }
+  index_t n_features() const noexcept { return components_.cols(); }
+  index_t n_samples() const noexcept { return n_samples_; }
+  const pca_options& options() const noexcept { return opt_; }
+
+  /// Saves the fitted model (an rnnabs archive, kind "pca": an .npz NumPy can read). Needs rnnabs::zip.
+  void save(const std::filesystem::path& path) const;
+  /// Loads a model written by save(); io_error on a file of another kind or a newer format.
+  static pca load(const std::filesystem::path& path);
+  static constexpr int archive_version = 1;
+
+ private:
+  template <class T>
+  void fit_impl(const matrix_cref<T>& x);
+  matrix<double> projection() const {  // D x k: components ᵀ, scaled for whitening
+    matrix<double> w = components_.transpose();
+    if (opt_.whiten) w = w * explained_variance_.cwiseSqrt().cwiseInverse().asDiagonal();
+    return w;
+  }
+
+  pca_options opt_;
+  matrix<double> components_;
+  vector<double> mean_, explained_variance_, explained_variance_ratio_, singular_values_;
+  double noise_variance_ = 0;
+  index_t n_samples_ = 0;
+};
+
+}  // namespace rnnabs
+
+#include "rnnabs/stats/detail/pca_impl.hpp"
