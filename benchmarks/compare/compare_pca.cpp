@@ -17,10 +17,13 @@ namespace {
 using namespace rnnabs;
 namespace fs = std::filesystem;
 
-// sklearn works in float32 throughout (centring, randomized range finder); rnnabs accumulates the
-// covariance in double. Agreement is limited by float32 rounding on sklearn's side: ~1e-6 on the
-// variances, and ~eps_f32 · λ1 / gap on the components.
-constexpr double tolerance = 1e-4;
+// sklearn works in float32 throughout (mean, centring, the randomized range finder's products over
+// 1.68M rows); rnnabs accumulates the covariance in double and matches a float64 NumPy eigh to ~1e-7.
+// Measured on this case, sklearn's float32 results differ from the float64 reference by: explained
+// variance +0.10..0.12% (a systematic bias of its float32 reductions; two sklearn runs differ by
+// ~1e-4 as its random seed changes), components <= 3.2e-5, mean 2.5e-5 (relative to max |mean|).
+// The tolerances leave ~4x headroom over those.
+constexpr double tol_variance = 5e-3, tol_components = 1e-4, tol_mean = 1e-4;
 
 compare::outcome pca_case(const fs::path& wd, index_t k) {
   const matrix<float> x = io::load_npy_matrix<float>(wd / "X.npy");
@@ -51,10 +54,10 @@ compare::outcome pca_case(const fs::path& wd, index_t k) {
     e_mean = (p.mean() - mean_peer).cwiseAbs().maxCoeff() / std::max(mean_peer.cwiseAbs().maxCoeff(), 1e-300);
   }
   o.max_rel_err = std::max({e_ev, e_comp, e_mean});
-  o.equal = o.max_rel_err <= tolerance;
+  o.equal = e_ev <= tol_variance && e_comp <= tol_components && e_mean <= tol_mean;
   o.detail = detail::concat("fit_N=", x.rows(), "_D=", x.cols(), "_k=", k, "_float32_median_of_3",
                             "_err(explained_variance=", e_ev, ",components=", e_comp, ",mean=", e_mean,
-                            ")_tol=", tolerance);
+                            ")_tol=(", tol_variance, ",", tol_components, ",", tol_mean, ")");
   return o;
 }
 
