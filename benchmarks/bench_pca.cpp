@@ -125,3 +125,5 @@ void kmeans_plusplus_seeding(benchmark::State& st) {
 BENCHMARK(kmeans_plusplus_seeding)->Args({200000, 37})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
+
+BENCHMARK_MAIN();
