@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "rnnabs/core/types.hpp"
@@ -33,40 +34,78 @@ inline void set_threads(int n) noexcept {
 }
 
 /// Runs f(c) for c in [0, n) on the OpenMP team; the first exception is rethrown after the loop.
+/// The team is opened even for a single chunk (unless `small`): inside a team Eigen never threads its
+/// own GEMMs, outside one it would, with thread-count-dependent blocking. Pass small = true when every
+/// GEMM inside f is below Eigen's threading threshold, to save the wake-up on tiny problems.
+/// Called from inside a parallel region, the loop runs on the calling thread.
 template <class F>
-void parallel_for(index_t n, F&& f) {
+void parallel_for(index_t n, F&& f, bool small = false) {
   std::exception_ptr err;
   std::mutex m;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
-#endif
-  for (index_t c = 0; c < n; ++c) {
+  const auto run = [&](index_t c) {
     try {
       f(c);
     } catch (...) {
       std::lock_guard lock(m);
       if (!err) err = std::current_exception();
     }
+  };
+#if defined(_OPENMP)
+  if (max_threads() > 1 && !omp_in_parallel() && (n > 1 || !small)) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (index_t c = 0; c < n; ++c) run(c);
+  } else {
+    for (index_t c = 0; c < n; ++c) run(c);
   }
+#else
+  (void)small;
+  for (index_t c = 0; c < n; ++c) run(c);
+#endif
   if (err) std::rethrow_exception(err);
 }
 
 /// Number of chunks of size `chunk` covering n items.
 constexpr index_t chunk_count(index_t n, index_t chunk) noexcept { return (n + chunk - 1) / chunk; }
 
+/// Folds per-chunk results into a total strictly in chunk order as soon as the prefix is complete,
+/// so only about one part per thread is alive at a time (parts can be parameter-sized).
+template <class Acc, class Merge>
+class ordered_merge {
+ public:
+  ordered_merge(index_t parts, Acc zero, Merge merge)
+      : pending_(static_cast<std::size_t>(parts)), total_(std::move(zero)), merge_(std::forward<Merge>(merge)) {}
+  void submit(index_t c, Acc part) {
+    std::lock_guard lock(m_);
+    pending_[static_cast<std::size_t>(c)] = std::move(part);
+    while (next_ < pending_.size() && pending_[next_]) {
+      merge_(total_, *pending_[next_]);
+      pending_[next_].reset();
+      ++next_;
+    }
+  }
+  Acc take() { return std::move(total_); }
+
+ private:
+  std::mutex m_;
+  std::vector<std::optional<Acc>> pending_;
+  std::size_t next_ = 0;
+  Acc total_;
+  Merge merge_;
+};
+
 /// Deterministic map-reduce over [0, n): `map(begin, end, acc)` fills one accumulator per chunk
 /// (each a copy of `zero`), then `merge(total, part)` folds them in chunk order.
 template <class Acc, class Map, class Merge>
 Acc chunked_reduce(index_t n, index_t chunk, const Acc& zero, Map&& map, Merge&& merge) {
   const index_t nc = chunk_count(n, chunk);
-  std::vector<Acc> part(static_cast<std::size_t>(nc), zero);
+  ordered_merge<Acc, Merge&> folded(nc, zero, merge);
   parallel_for(nc, [&](index_t c) {
+    Acc part = zero;
     const index_t b = c * chunk;
-    map(b, std::min(n, b + chunk), part[static_cast<std::size_t>(c)]);
+    map(b, std::min(n, b + chunk), part);
+    folded.submit(c, std::move(part));
   });
-  Acc total = zero;
-  for (auto& p : part) merge(total, p);
-  return total;
+  return folded.take();
 }
 
 }  // namespace rnnabs

@@ -5,7 +5,7 @@
 
 #include "rnnabs/core/parallel.hpp"
 #include "rnnabs/core/validate.hpp"
-#include "rnnabs/nn/detail/chunks.hpp"
+#include "rnnabs/core/parallel.hpp"
 #include "rnnabs/nn/detail/engine.hpp"
 #include "rnnabs/nn/rnn_classifier.hpp"
 
@@ -111,7 +111,7 @@ void rnn_classifier<Cell, T>::for_chunks(const sequence_batch<T>& b, F&& f) cons
   const index_t gh = Cell::gates * cfg_.hidden_size;
   const double work = static_cast<double>(rows) * static_cast<double>(gh) *
                       static_cast<double>(std::max({cfg_.input_size, cfg_.output_size(), gh, cfg_.num_classes}));
-  detail::for_each_chunk(
+  parallel_for(
       chunk_count(n, chunk),
       [&](index_t c) {
         const index_t begin = c * chunk, end = std::min(n, begin + chunk);
@@ -163,7 +163,7 @@ vector<T> rnn_classifier<Cell, T>::loss_gradient(const sequence_batch<T>& b, con
     tot.loss += p.loss;
     tot.g += p.g;
   };
-  detail::ordered_merge<detail::grad_part<T>, decltype(merge)> acc(
+  ordered_merge<detail::grad_part<T>, decltype(merge)> acc(
       chunk_count(n, cfg_.batch_chunk), detail::grad_part<T>{0, vector<T>::Zero(P), {}}, merge);
   for_chunks<false>(b, [&](index_t c, const detail::pack_plan& plan) {
     detail::rnn_engine<Cell, T, false> e(cfg_, layout_, idx_, params.data(), nullptr);
@@ -205,7 +205,7 @@ vector<T> rnn_classifier<Cell, T>::hessian_vector_product(const sequence_batch<T
   const index_t n = b.size(), P = layout_.size();
   const std::vector<T> w(static_cast<std::size_t>(cfg_.batch_chunk), T(1) / static_cast<T>(n));
   auto merge = [](vector<T>& tot, const vector<T>& p) { tot += p; };
-  detail::ordered_merge<vector<T>, decltype(merge)> acc(chunk_count(n, cfg_.batch_chunk), vector<T>::Zero(P), merge);
+  ordered_merge<vector<T>, decltype(merge)> acc(chunk_count(n, cfg_.batch_chunk), vector<T>::Zero(P), merge);
   for_chunks<true>(b, [&](index_t c, const detail::pack_plan& plan) {
     detail::rnn_engine<Cell, T, true> e(cfg_, layout_, idx_, params.data(), v.data());
     e.forward(b, plan);
