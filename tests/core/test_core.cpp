@@ -103,6 +103,11 @@ TEST(TensorBridge, ViewsShareStorage) {
   EXPECT_EQ(c(1, 0), 7.0);
   xt::xarray<double> a = xt::zeros<double>({2, 2, 2});
   EXPECT_THROW(as_eigen(a), invalid_argument);
+  xt::xarray<double, xt::layout_type::dynamic> rm({2, 3}, xt::layout_type::row_major);
+  rm(1, 2) = 4.0;
+  EXPECT_EQ(as_eigen(rm)(1, 2), 4.0);
+  xt::xarray<double, xt::layout_type::dynamic> cm({2, 3}, xt::layout_type::column_major);
+  EXPECT_THROW(as_eigen(cm), invalid_argument);
 }
 
 struct no_transform {

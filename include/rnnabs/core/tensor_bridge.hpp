@@ -9,10 +9,16 @@
 namespace rnnabs {
 
 namespace detail {
+/// Contiguous row-major storage, judged by the strides (containers of dynamic layout, such as what
+/// xt::load_npy returns, report no static layout but are often row-major).
 template <class E>
 void require_row_major_2d(const E& e, const char* who) {
   require(e.dimension() == 2, who, ": expected a 2-d tensor, got ", e.dimension(), " dimensions");
-  require(e.layout() == xt::layout_type::row_major, who, ": expected a row-major tensor");
+  const auto& st = e.strides();
+  const auto rows = e.shape()[0], cols = e.shape()[1];
+  const bool ok = e.layout() == xt::layout_type::row_major ||
+                  ((cols <= 1 || st[1] == 1) && (rows <= 1 || static_cast<std::size_t>(st[0]) == cols));
+  require(ok, who, ": expected contiguous row-major storage (copy into an xt::xtensor<T, 2> first)");
 }
 }  // namespace detail
 
