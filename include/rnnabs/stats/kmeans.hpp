@@ -103,6 +103,7 @@ class kmeans {
     using T = typename Derived::Scalar;
     check_fitted(x, "kmeans::predict");
     const matrix_cref<T> xr(x.derived());
+    detail::require_finite_fast<T>(xr, "kmeans::predict", "X");
     index_vector labels(xr.rows());
     detail::assign_labels<T>(xr, res_.centers, labels);
     return labels;
@@ -114,6 +115,7 @@ class kmeans {
     using T = typename Derived::Scalar;
     check_fitted(x, "kmeans::transform");
     const matrix_cref<T> xr(x.derived());
+    detail::require_finite_fast<T>(xr, "kmeans::transform", "X");
     return detail::centre_distances<T>(xr, res_.centers);
   }
 
@@ -142,9 +144,11 @@ class kmeans {
   }
   template <class Derived>
   void check_fitted(const Eigen::MatrixBase<Derived>& x, const char* who) const {
-    static_assert(real_scalar<typename Derived::Scalar>, "rnnabs::kmeans: X must hold float or double");
+    using T = typename Derived::Scalar;
+    static_assert(real_scalar<T>, "rnnabs::kmeans: X must hold float or double");
     require(fitted(), who, ": called before fit");
-    require_data(x, who, n_features());
+    require(x.rows() > 0 && x.cols() > 0, who, ": X is empty (", x.rows(), " x ", x.cols(), ")");
+    require(x.cols() == n_features(), who, ": X has ", x.cols(), " columns, expected ", n_features());
   }
 
   kmeans_options opt_;

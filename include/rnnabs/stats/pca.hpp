@@ -69,23 +69,15 @@ class pca {
     return *this;
   }
 
-  /// Scores (X - mean)·componentsᵀ (N x k), whitened if asked, in X's scalar type.
+  /// Scores (X - mean)·componentsᵀ (N x k), whitened if asked, computed and returned in X's scalar type.
   template <class Derived>
   matrix<typename Derived::Scalar> transform(const Eigen::MatrixBase<Derived>& x) const {
     using T = typename Derived::Scalar;
     static_assert(real_scalar<T>, "rnnabs::pca: X must hold float or double");
-    require(fitted(), "pca::transform: called before fit");
-    require_data(x, "pca::transform", n_features());
+    check_input(x, n_features(), "pca::transform", "X");
     const matrix_cref<T> xr(x.derived());
-    const matrix<double> w = projection();  // D x k
-    matrix<T> z(xr.rows(), w.cols());
-    const index_t ch = detail::pca_chunk_rows(xr.rows());
-    parallel_for(chunk_count(xr.rows(), ch), [&](index_t c) {
-      const index_t b = c * ch, m = std::min(ch, xr.rows() - b);
-      const matrix<double> xc = xr.middleRows(b, m).template cast<double>().rowwise() - mean_.transpose();
-      z.middleRows(b, m) = (xc * w).template cast<T>();
-    });
-    return z;
+    detail::require_finite_fast<T>(xr, "pca::transform", "X");
+    return detail::affine_rows<T>(xr, mean_, projection(), vector<double>());
   }
 
   /// Back to feature space: Z·components + mean (undoing the whitening first).
@@ -93,19 +85,12 @@ class pca {
   matrix<typename Derived::Scalar> inverse_transform(const Eigen::MatrixBase<Derived>& z) const {
     using T = typename Derived::Scalar;
     static_assert(real_scalar<T>, "rnnabs::pca: Z must hold float or double");
-    require(fitted(), "pca::inverse_transform: called before fit");
-    require_data(z, "pca::inverse_transform", n_components(), "Z");
+    check_input(z, n_components(), "pca::inverse_transform", "Z");
+    const matrix_cref<T> zr(z.derived());
+    detail::require_finite_fast<T>(zr, "pca::inverse_transform", "Z");
     matrix<double> w = components_;
     if (opt_.whiten) w = explained_variance_.cwiseSqrt().asDiagonal() * w;
-    const matrix_cref<T> zr(z.derived());
-    matrix<T> x(zr.rows(), w.cols());
-    const index_t ch = detail::pca_chunk_rows(zr.rows());
-    parallel_for(chunk_count(zr.rows(), ch), [&](index_t c) {
-      const index_t b = c * ch, m = std::min(ch, zr.rows() - b);
-      const matrix<double> xb = (zr.middleRows(b, m).template cast<double>() * w).rowwise() + mean_.transpose();
-      x.middleRows(b, m) = xb.template cast<T>();
-    });
-    return x;
+    return detail::affine_rows<T>(zr, vector<double>(), w, mean_);
   }
 
   template <class Derived>
@@ -139,6 +124,12 @@ class pca {
  private:
   template <class T>
   void fit_impl(const matrix_cref<T>& x);
+  template <class Derived>
+  void check_input(const Eigen::MatrixBase<Derived>& x, index_t cols, const char* who, const char* what) const {
+    require(fitted(), who, ": called before fit");
+    require(x.rows() > 0 && x.cols() > 0, who, ": ", what, " is empty (", x.rows(), " x ", x.cols(), ")");
+    require(x.cols() == cols, who, ": ", what, " has ", x.cols(), " columns, expected ", cols);
+  }
   matrix<double> projection() const {  // D x k: components ᵀ, scaled for whitening
     matrix<double> w = components_.transpose();
     if (opt_.whiten) w = w * explained_variance_.cwiseSqrt().cwiseInverse().asDiagonal();

@@ -173,6 +173,35 @@ pca_spectrum pca_randomized_svd(const matrix_cref<T>& x, index_t k, index_t over
   return s;
 }
 
+/// (x - shift)·w + offset for every row of x (shift or offset may be empty), in T, by 256-row tiles
+/// with one reused buffer per chunk: the scalar of the data, not double, so a float transform runs at
+/// float GEMM speed and never allocates an N x D temporary.
+template <class T>
+matrix<T> affine_rows(const matrix_cref<T>& x, const vector<double>& shift, const matrix<double>& w,
+                      const vector<double>& offset) {
+  constexpr index_t tile = 256;
+  const index_t n = x.rows(), ch = pca_chunk_rows(n);
+  const matrix<T> wt = w.template cast<T>();
+  const Eigen::Matrix<T, 1, Eigen::Dynamic> sh =
+      shift.size() ? Eigen::Matrix<T, 1, Eigen::Dynamic>(shift.transpose().template cast<T>())
+                   : Eigen::Matrix<T, 1, Eigen::Dynamic>::Zero(x.cols());
+  const Eigen::Matrix<T, 1, Eigen::Dynamic> off =
+      offset.size() ? Eigen::Matrix<T, 1, Eigen::Dynamic>(offset.transpose().template cast<T>())
+                    : Eigen::Matrix<T, 1, Eigen::Dynamic>::Zero(w.cols());
+  matrix<T> out(n, w.cols());
+  parallel_for(chunk_count(n, ch), [&](index_t c) {
+    const index_t b = c * ch, e = std::min(n, b + ch);
+    matrix<T> buf(std::min(tile, e - b), x.cols());
+    for (index_t r0 = b; r0 < e; r0 += tile) {
+      const index_t m = std::min(tile, e - r0);
+      buf.topRows(m) = x.middleRows(r0, m).rowwise() - sh;
+      out.middleRows(r0, m).noalias() = buf.topRows(m) * wt;
+      out.middleRows(r0, m).rowwise() += off;
+    }
+  });
+  return out;
+}
+
 /// Sign convention: the entry of largest magnitude of each component (the first such, on ties) is positive.
 inline void flip_signs(matrix<double>& components) {
   for (index_t i = 0; i < components.rows(); ++i) {
