@@ -103,7 +103,7 @@ class kmeans {
     using T = typename Derived::Scalar;
     check_fitted(x, "kmeans::predict");
     const matrix_cref<T> xr(x.derived());
-    detail::require_finite_fast<T>(xr, "kmeans::predict", "X");
+    require_finite(xr, "kmeans::predict", "X");
     index_vector labels(xr.rows());
     detail::assign_labels<T>(xr, res_.centers, labels);
     return labels;
@@ -115,7 +115,7 @@ class kmeans {
     using T = typename Derived::Scalar;
     check_fitted(x, "kmeans::transform");
     const matrix_cref<T> xr(x.derived());
-    detail::require_finite_fast<T>(xr, "kmeans::transform", "X");
+    require_finite(xr, "kmeans::transform", "X");
     return detail::centre_distances<T>(xr, res_.centers);
   }
 

@@ -76,7 +76,7 @@ class pca {
     static_assert(real_scalar<T>, "rnnabs::pca: X must hold float or double");
     check_input(x, n_features(), "pca::transform", "X");
     const matrix_cref<T> xr(x.derived());
-    detail::require_finite_fast<T>(xr, "pca::transform", "X");
+    require_finite(xr, "pca::transform", "X");
     return detail::affine_rows<T>(xr, mean_, projection(), vector<double>());
   }
 
@@ -87,7 +87,7 @@ class pca {
     static_assert(real_scalar<T>, "rnnabs::pca: Z must hold float or double");
     check_input(z, n_components(), "pca::inverse_transform", "Z");
     const matrix_cref<T> zr(z.derived());
-    detail::require_finite_fast<T>(zr, "pca::inverse_transform", "Z");
+    require_finite(zr, "pca::inverse_transform", "Z");
     matrix<double> w = components_;
     if (opt_.whiten) w = explained_variance_.cwiseSqrt().asDiagonal() * w;
     return detail::affine_rows<T>(zr, vector<double>(), w, mean_);

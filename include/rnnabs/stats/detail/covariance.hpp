@@ -64,20 +64,6 @@ void eigen_serial(F&& f) {
   });
 }
 
-/// NaN/Inf check at memory speed: a NaN or Inf anywhere makes its chunk's (vectorized) sum non-finite;
-/// only then is X scanned entry by entry (require_finite names the first bad entry; a sum that merely
-/// overflowed passes that scan). Eigen's allFinite runs ~30x slower than a sum on large float data.
-template <class T>
-void require_finite_fast(const matrix_cref<T>& x, std::string_view who, std::string_view what) {
-  const index_t n = x.rows(), ch = stat_chunk_rows(n, 8192), nc = chunk_count(n, ch);
-  std::vector<char> bad(static_cast<std::size_t>(nc), 0);
-  parallel_for(nc, [&](index_t c) {
-    const index_t b = c * ch, m = std::min(ch, n - b);
-    bad[static_cast<std::size_t>(c)] = !std::isfinite(x.middleRows(b, m).sum());
-  });
-  if (std::find(bad.begin(), bad.end(), 1) != bad.end()) require_finite(x, who, what);
-}
-
 /// Rows per cache block (one SYRK each) and the least rows per parallel chunk (one accumulator each).
 inline constexpr index_t scatter_block_rows = 256;
 inline constexpr index_t scatter_chunk_rows = 32768;

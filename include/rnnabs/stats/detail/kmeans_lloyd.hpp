@@ -35,7 +35,7 @@ inline double weight_at(const vector<double>& w, index_t i) { return w.size() > 
 template <class T>
 void check_kmeans_input(const matrix_cref<T>& x, index_t k, const vector<double>& w, const char* who) {
   require(x.rows() > 0 && x.cols() > 0, who, ": X is empty (", x.rows(), " x ", x.cols(), ")");
-  require_finite_fast<T>(x, who, "X");
+  require_finite(x, who, "X");
   require(k >= 1 && k <= x.rows(), who, ": n_clusters must be in [1, N] = [1, ", x.rows(), "], got ", k);
   if (w.size() == 0) return;
   require(w.size() == x.rows(), who, ": sample_weight has ", w.size(), " entries, X has ", x.rows(), " rows");
