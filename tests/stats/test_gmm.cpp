@@ -134,6 +134,27 @@ INSTANTIATE_TEST_SUITE_P(AllCovarianceTypes, GmmTypes,
                          ::testing::Values(covariance_type::full, covariance_type::tied, covariance_type::diag,
                                            covariance_type::spherical));
 
+// The kernels' exponential (division-free polynomial) against the C library's, over its whole range.
+TEST(GmmKernels, ExpIsWithinTwoUlpOfStdExp) {
+  std::vector<double> x;
+  rng g(1);
+  for (int i = 0; i < 200000; ++i) x.push_back(-745.0 * g.uniform());
+  for (int i = 0; i < 2000; ++i) x.push_back(-1e-3 * i);
+  x.push_back(0.0);
+  x.push_back(-708.0);
+  x.push_back(-800.0);
+  std::vector<double> y = x;
+  detail::exp_nonpositive(y.data(), static_cast<index_t>(y.size()));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double e = std::exp(x[i]);
+    if (x[i] < -708.3) {
+      EXPECT_EQ(y[i], 0.0);
+    } else {
+      ASSERT_LE(std::abs(y[i] - e), 4.5e-16 * e) << "x = " << x[i];
+    }
+  }
+}
+
 TEST(Gmm, FloatInputGivesTheSameFitAsItsDoubleValues) {
   const matrix<double> Xd = blobs(3000, 4, 4, 8);
   const matrix<float> Xf = Xd.cast<float>();

@@ -6,7 +6,9 @@
 // Loops run over points in fixed-width lane blocks so they vectorize without fast-math and the
 // summation order is fixed (bit-identical results for any thread count).
 #include <Eigen/Core>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "rnnabs/stats/detail/gmm_tiles.hpp"
@@ -94,6 +96,37 @@ inline void tile_log_prob(const gmm_kernel_model& m, const double* x, gmm_scratc
   }
 }
 
+/// exp(v[i]) in place for v[i] <= 0 (log-sum-exp arguments): 2^k·e^r with |r| <= ln2/2 and a
+/// degree-13 Taylor polynomial — within 1 ulp of std::exp (tested), no division, so it vectorizes to
+/// about half the cost of Eigen's rational approximation. Arguments below -708.3 give 0.
+inline void exp_nonpositive(double* v, index_t n) noexcept {
+  constexpr double log2e = 1.4426950408889634074, ln2_hi = 0.693145751953125, ln2_lo = 1.42860682030941723212e-6;
+  constexpr double shifter = 0x1.8p52;  // adding it rounds to an integer held in the low mantissa bits
+  for (index_t i = 0; i < n; ++i) {
+    const double x = v[i] < -708.3 ? -708.3 : v[i];
+    const double t = x * log2e + shifter;
+    const double k = t - shifter;
+    const std::int64_t ki = std::bit_cast<std::int64_t>(t) - std::bit_cast<std::int64_t>(shifter);
+    const double r = (x - k * ln2_hi) - k * ln2_lo;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    const double scale = std::bit_cast<double>(static_cast<std::uint64_t>(ki + 1023) << 52);
+    v[i] = v[i] < -708.3 ? 0.0 : p * scale;
+  }
+}
+
 /// Turns lp into responsibilities times the sample weight, in place, and writes the per-point
 /// log-likelihood log Σ_j exp(lp[j][p]) into s.lse. Returns Σ_p w_p · lse_p.
 inline double tile_normalize(index_t K, const double* w, gmm_scratch& s) {
@@ -102,12 +135,13 @@ inline double tile_normalize(index_t K, const double* w, gmm_scratch& s) {
   gmm_tile_map mx(s.mx.data()), sum(s.lse.data());
   mx = gmm_tile_map(lp);
   for (index_t j = 1; j < K; ++j) mx = mx.max(gmm_tile_map(lp + j * T));
+  sum.setZero();
   for (index_t j = 0; j < K; ++j) {
     gmm_tile_map e(lp + j * T);
-    e = (e - mx).exp();
+    e -= mx;
+    exp_nonpositive(lp + j * T, T);
+    sum += e;
   }
-  sum = gmm_tile_map(lp);
-  for (index_t j = 1; j < K; ++j) sum += gmm_tile_map(lp + j * T);
   const gmm_tile_array inv = gmm_tile_cmap(w) / sum;
   for (index_t j = 0; j < K; ++j) gmm_tile_map(lp + j * T) *= inv;
   sum = mx + sum.log();
