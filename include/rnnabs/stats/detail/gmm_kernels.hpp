@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "rnnabs/stats/detail/gmm_tiles.hpp"
 
@@ -61,9 +62,20 @@ struct gmm_stats {
 /// Scratch of one worker: K×tile log-probabilities / responsibilities and per-point temporaries.
 struct gmm_scratch {
   aligned_vector<double> lp, diff, wdiff, mx, lse;
+  aligned_vector<double> acc;  // diag M-step: per-feature lane accumulators (2 × D × gmm_packet)
+  std::vector<char> live;  // per (component, packet of points): some responsibility is not negligible
   gmm_scratch(index_t k, index_t d)
-      : lp(k * gmm_tile), diff(d * gmm_tile), wdiff(d * gmm_tile), mx(gmm_tile), lse(gmm_tile) {}
+      : lp(k * gmm_tile), diff(d * gmm_tile), wdiff(d * gmm_tile), mx(gmm_tile), lse(gmm_tile),
+        acc(2 * d * 8), live(static_cast<std::size_t>(k * (gmm_tile / 8)), 1) {}
 };
+
+/// A responsibility below e^-37 of its point's largest term cannot change that point's normaliser
+/// (< half an ulp of a sum >= 1) nor any statistic beyond rounding; EM treats it as exactly zero and
+/// skips its exp and its share of the M-step. Responsibilities reported to users are never truncated.
+inline constexpr double gmm_negligible_log = -37.0;
+/// Points per liveness flag (one 512-bit register of doubles).
+inline constexpr index_t gmm_packet = 8;
+using gmm_packet_array = Eigen::Array<double, gmm_packet, 1>;
 
 /// Weighted component log-densities of one tile: lp[j][p] = log w_j + log N(x_p | μ_j, Σ_j).
 inline void tile_log_prob(const gmm_kernel_model& m, const double* x, gmm_scratch& s) {
@@ -129,8 +141,10 @@ inline void exp_nonpositive(double* v, index_t n) noexcept {
 
 /// Turns lp into responsibilities times the sample weight, in place, and writes the per-point
 /// log-likelihood log Σ_j exp(lp[j][p]) into s.lse. Returns Σ_p w_p · lse_p.
-inline double tile_normalize(index_t K, const double* w, gmm_scratch& s) {
-  constexpr index_t T = gmm_tile;
+/// With `sparse`, packets of 8 points whose terms are all negligible (gmm_negligible_log) are set to
+/// zero without an exp and flagged dead in s.live for tile_accumulate.
+inline double tile_normalize(index_t K, const double* w, gmm_scratch& s, bool sparse = false) {
+  constexpr index_t T = gmm_tile, B = gmm_packet, NB = gmm_tile / gmm_packet;
   double* lp = s.lp.data();
   gmm_tile_map mx(s.mx.data()), sum(s.lse.data());
   mx = gmm_tile_map(lp);
@@ -139,7 +153,15 @@ inline double tile_normalize(index_t K, const double* w, gmm_scratch& s) {
   for (index_t j = 0; j < K; ++j) {
     gmm_tile_map e(lp + j * T);
     e -= mx;
-    exp_nonpositive(lp + j * T, T);
+    for (index_t b = 0; b < NB; ++b) {
+      double* blk = lp + j * T + b * B;
+      const bool live = !sparse || Eigen::Map<gmm_packet_array>(blk).maxCoeff() >= gmm_negligible_log;
+      s.live[static_cast<std::size_t>(j * NB + b)] = live;
+      if (live)
+        exp_nonpositive(blk, B);
+      else
+        Eigen::Map<gmm_packet_array>(blk).setZero();
+    }
     sum += e;
   }
   const gmm_tile_array inv = gmm_tile_cmap(w) / sum;
@@ -148,36 +170,62 @@ inline double tile_normalize(index_t K, const double* w, gmm_scratch& s) {
   return (gmm_tile_cmap(w) * sum).sum();
 }
 
-/// Adds one tile's responsibilities (in s.lp) to the statistics, shifted by the current means.
+/// Adds one tile's responsibilities (in s.lp) to the statistics, shifted by the current means; packets
+/// flagged dead by tile_normalize contribute exactly zero and are skipped.
 inline void tile_accumulate(const gmm_kernel_model& m, const double* x, gmm_scratch& s, gmm_stats& st) {
-  constexpr index_t T = gmm_tile;
+  constexpr index_t T = gmm_tile, P8 = gmm_packet, NP = gmm_tile / gmm_packet, B = gmm_block;
+  using pk = gmm_packet_array;
+  using pk_map = Eigen::Map<pk>;
+  using pk_cmap = Eigen::Map<const pk>;
   const index_t D = m.d;
   for (index_t j = 0; j < m.k; ++j) {
-    const gmm_tile_cmap r(s.lp.data() + j * T);
+    const char* live = s.live.data() + j * NP;
+    if (std::find(live, live + NP, char{1}) == live + NP) continue;
+    const double* r = s.lp.data() + j * T;
     const double* mu = m.mu.data() + j * D;
-    st.nk[j] += r.sum();
     double* s1 = st.s1.data() + j * D;
     if (!m.full) {
+      // Lane accumulators per feature across the tile's live packets, reduced once per tile.
+      double* a1 = s.acc.data();
+      double* a2 = a1 + D * P8;
+      std::fill(a1, a1 + 2 * D * P8, 0.0);
+      pk n = pk::Zero();
+      for (index_t q = 0; q < NP; ++q) {
+        if (!live[q]) continue;
+        const pk_cmap rq(r + q * P8);
+        n += rq;
+        for (index_t a = 0; a < D; ++a) {
+          const pk d0 = pk_cmap(x + a * T + q * P8) - mu[a];
+          const pk rd = rq * d0;
+          pk_map(a1 + a * P8) += rd;
+          pk_map(a2 + a * P8) += rd * d0;
+        }
+      }
+      st.nk[j] += n.sum();
       double* s2 = st.s2.data() + j * D;
       for (index_t a = 0; a < D; ++a) {
-        const gmm_tile_array d0 = gmm_tile_cmap(x + a * T) - mu[a];
-        const gmm_tile_array rd = r * d0;
-        s1[a] += rd.sum();
-        s2[a] += (rd * d0).sum();
+        s1[a] += pk_cmap(a1 + a * P8).sum();
+        s2[a] += pk_cmap(a2 + a * P8).sum();
       }
     } else {
       double* s2 = st.s2.data() + j * D * D;
       double* df = s.diff.data();
       double* wd = s.wdiff.data();
-      for (index_t a = 0; a < D; ++a) {
-        gmm_tile_map d0(df + a * T), rd(wd + a * T);
-        d0 = gmm_tile_cmap(x + a * T) - mu[a];
-        rd = r * d0;
-        s1[a] += rd.sum();
-      }
-      for (index_t a = 0; a < D; ++a) {
-        const gmm_tile_cmap rd(wd + a * T);
-        for (index_t b = 0; b <= a; ++b) s2[a * D + b] += (rd * gmm_tile_cmap(df + b * T)).sum();
+      using lanes = gmm_lane_block;
+      for (index_t h = 0; h < T; h += B) {  // blocks of 32 points with any live packet
+        if (std::find(live + h / P8, live + (h + B) / P8, char{1}) == live + (h + B) / P8) continue;
+        const gmm_block_map rb(r + h);
+        st.nk[j] += rb.sum();
+        for (index_t a = 0; a < D; ++a) {
+          Eigen::Map<lanes> d0(df + a * B), rd(wd + a * B);
+          d0 = gmm_block_map(x + a * T + h) - mu[a];
+          rd = rb * d0;
+          s1[a] += rd.sum();
+        }
+        for (index_t a = 0; a < D; ++a) {
+          const gmm_block_map rd(wd + a * B);
+          for (index_t c = 0; c <= a; ++c) s2[a * D + c] += (rd * gmm_block_map(df + c * B)).sum();
+        }
       }
     }
   }
@@ -193,7 +241,7 @@ inline gmm_stats em_pass(const packed_points& P, const gmm_kernel_model& m) {
         for (index_t t = tb; t < te; ++t) {
           const double* x = P.tile(t);
           tile_log_prob(m, x, s);
-          st.loglik += tile_normalize(m.k, P.weights(t), s);
+          st.loglik += tile_normalize(m.k, P.weights(t), s, /*sparse=*/true);
           tile_accumulate(m, x, s, st);
         }
       },
