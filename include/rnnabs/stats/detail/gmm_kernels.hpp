@@ -9,6 +9,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <limits>
 #include <vector>
 
@@ -62,11 +63,10 @@ struct gmm_stats {
 /// Scratch of one worker: K×tile log-probabilities / responsibilities and per-point temporaries.
 struct gmm_scratch {
   aligned_vector<double> lp, diff, wdiff, mx, lse;
-  aligned_vector<double> acc;  // diag M-step: per-feature lane accumulators (2 × D × gmm_packet)
   std::vector<char> live;  // per (component, packet of points): some responsibility is not negligible
   gmm_scratch(index_t k, index_t d)
       : lp(k * gmm_tile), diff(d * gmm_tile), wdiff(d * gmm_tile), mx(gmm_tile), lse(gmm_tile),
-        acc(2 * d * 8), live(static_cast<std::size_t>(k * (gmm_tile / 8)), 1) {}
+        live(static_cast<std::size_t>(k * (gmm_tile / 8)), 1) {}
 };
 
 /// A responsibility below e^-37 of its point's largest term cannot change that point's normaliser
@@ -174,9 +174,6 @@ inline double tile_normalize(index_t K, const double* w, gmm_scratch& s, bool sp
 /// flagged dead by tile_normalize contribute exactly zero and are skipped.
 inline void tile_accumulate(const gmm_kernel_model& m, const double* x, gmm_scratch& s, gmm_stats& st) {
   constexpr index_t T = gmm_tile, P8 = gmm_packet, NP = gmm_tile / gmm_packet, B = gmm_block;
-  using pk = gmm_packet_array;
-  using pk_map = Eigen::Map<pk>;
-  using pk_cmap = Eigen::Map<const pk>;
   const index_t D = m.d;
   for (index_t j = 0; j < m.k; ++j) {
     const char* live = s.live.data() + j * NP;
@@ -185,27 +182,26 @@ inline void tile_accumulate(const gmm_kernel_model& m, const double* x, gmm_scra
     const double* mu = m.mu.data() + j * D;
     double* s1 = st.s1.data() + j * D;
     if (!m.full) {
-      // Lane accumulators per feature across the tile's live packets, reduced once per tile.
-      double* a1 = s.acc.data();
-      double* a2 = a1 + D * P8;
-      std::fill(a1, a1 + 2 * D * P8, 0.0);
-      pk n = pk::Zero();
-      for (index_t q = 0; q < NP; ++q) {
-        if (!live[q]) continue;
-        const pk_cmap rq(r + q * P8);
-        n += rq;
-        for (index_t a = 0; a < D; ++a) {
-          const pk d0 = pk_cmap(x + a * T + q * P8) - mu[a];
-          const pk rd = rq * d0;
-          pk_map(a1 + a * P8) += rd;
-          pk_map(a2 + a * P8) += rd * d0;
-        }
-      }
-      st.nk[j] += n.sum();
       double* s2 = st.s2.data() + j * D;
-      for (index_t a = 0; a < D; ++a) {
-        s1[a] += pk_cmap(a1 + a * P8).sum();
-        s2[a] += pk_cmap(a2 + a * P8).sum();
+      // Sums over `W` points from offset h (one horizontal reduction per statistic).
+      auto add = [&]<index_t W>(std::integral_constant<index_t, W>, index_t h) {
+        using lanes = Eigen::Array<double, W, 1>;
+        using cmap = Eigen::Map<const lanes>;
+        const cmap rb(r + h);
+        st.nk[j] += rb.sum();
+        for (index_t a = 0; a < D; ++a) {
+          const lanes d0 = cmap(x + a * T + h) - mu[a];
+          const lanes rd = rb * d0;
+          s1[a] += rd.sum();
+          s2[a] += (rd * d0).sum();
+        }
+      };
+      if (std::find(live, live + NP, char{0}) == live + NP) {
+        add(std::integral_constant<index_t, T>{}, 0);  // every packet live: the whole tile at once
+      } else {
+        for (index_t h = 0; h < T; h += B)  // blocks of 32 points with any live packet
+          if (std::find(live + h / P8, live + (h + B) / P8, char{1}) != live + (h + B) / P8)
+            add(std::integral_constant<index_t, B>{}, h);
       }
     } else {
       double* s2 = st.s2.data() + j * D * D;
