@@ -9,9 +9,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <type_traits>
 #include <limits>
-#include <vector>
 
 #include "rnnabs/stats/detail/gmm_tiles.hpp"
 
@@ -63,19 +61,9 @@ struct gmm_stats {
 /// Scratch of one worker: K×tile log-probabilities / responsibilities and per-point temporaries.
 struct gmm_scratch {
   aligned_vector<double> lp, diff, wdiff, mx, lse;
-  std::vector<char> live;  // per (component, packet of points): some responsibility is not negligible
   gmm_scratch(index_t k, index_t d)
-      : lp(k * gmm_tile), diff(d * gmm_tile), wdiff(d * gmm_tile), mx(gmm_tile), lse(gmm_tile),
-        live(static_cast<std::size_t>(k * (gmm_tile / 8)), 1) {}
+      : lp(k * gmm_tile), diff(d * gmm_tile), wdiff(d * gmm_tile), mx(gmm_tile), lse(gmm_tile) {}
 };
-
-/// A responsibility below e^-37 of its point's largest term cannot change that point's normaliser
-/// (< half an ulp of a sum >= 1) nor any statistic beyond rounding; EM treats it as exactly zero and
-/// skips its exp and its share of the M-step. Responsibilities reported to users are never truncated.
-inline constexpr double gmm_negligible_log = -37.0;
-/// Points per liveness flag (one 512-bit register of doubles).
-inline constexpr index_t gmm_packet = 8;
-using gmm_packet_array = Eigen::Array<double, gmm_packet, 1>;
 
 /// Weighted component log-densities of one tile: lp[j][p] = log w_j + log N(x_p | μ_j, Σ_j).
 inline void tile_log_prob(const gmm_kernel_model& m, const double* x, gmm_scratch& s) {
@@ -141,10 +129,8 @@ inline void exp_nonpositive(double* v, index_t n) noexcept {
 
 /// Turns lp into responsibilities times the sample weight, in place, and writes the per-point
 /// log-likelihood log Σ_j exp(lp[j][p]) into s.lse. Returns Σ_p w_p · lse_p.
-/// With `sparse`, packets of 8 points whose terms are all negligible (gmm_negligible_log) are set to
-/// zero without an exp and flagged dead in s.live for tile_accumulate.
-inline double tile_normalize(index_t K, const double* w, gmm_scratch& s, bool sparse = false) {
-  constexpr index_t T = gmm_tile, B = gmm_packet, NB = gmm_tile / gmm_packet;
+inline double tile_normalize(index_t K, const double* w, gmm_scratch& s) {
+  constexpr index_t T = gmm_tile;
   double* lp = s.lp.data();
   gmm_tile_map mx(s.mx.data()), sum(s.lse.data());
   mx = gmm_tile_map(lp);
@@ -153,15 +139,7 @@ inline double tile_normalize(index_t K, const double* w, gmm_scratch& s, bool sp
   for (index_t j = 0; j < K; ++j) {
     gmm_tile_map e(lp + j * T);
     e -= mx;
-    for (index_t b = 0; b < NB; ++b) {
-      double* blk = lp + j * T + b * B;
-      const bool live = !sparse || Eigen::Map<gmm_packet_array>(blk).maxCoeff() >= gmm_negligible_log;
-      s.live[static_cast<std::size_t>(j * NB + b)] = live;
-      if (live)
-        exp_nonpositive(blk, B);
-      else
-        Eigen::Map<gmm_packet_array>(blk).setZero();
-    }
+    exp_nonpositive(lp + j * T, T);
     sum += e;
   }
   const gmm_tile_array inv = gmm_tile_cmap(w) / sum;
@@ -170,58 +148,36 @@ inline double tile_normalize(index_t K, const double* w, gmm_scratch& s, bool sp
   return (gmm_tile_cmap(w) * sum).sum();
 }
 
-/// Adds one tile's responsibilities (in s.lp) to the statistics, shifted by the current means; packets
-/// flagged dead by tile_normalize contribute exactly zero and are skipped.
+/// Adds one tile's responsibilities (in s.lp) to the statistics, shifted by the current means.
 inline void tile_accumulate(const gmm_kernel_model& m, const double* x, gmm_scratch& s, gmm_stats& st) {
-  constexpr index_t T = gmm_tile, P8 = gmm_packet, NP = gmm_tile / gmm_packet, B = gmm_block;
+  constexpr index_t T = gmm_tile;
   const index_t D = m.d;
   for (index_t j = 0; j < m.k; ++j) {
-    const char* live = s.live.data() + j * NP;
-    if (std::find(live, live + NP, char{1}) == live + NP) continue;
-    const double* r = s.lp.data() + j * T;
+    const gmm_tile_cmap r(s.lp.data() + j * T);
     const double* mu = m.mu.data() + j * D;
+    st.nk[j] += r.sum();
     double* s1 = st.s1.data() + j * D;
     if (!m.full) {
       double* s2 = st.s2.data() + j * D;
-      // Sums over `W` points from offset h (one horizontal reduction per statistic).
-      auto add = [&]<index_t W>(std::integral_constant<index_t, W>, index_t h) {
-        using lanes = Eigen::Array<double, W, 1>;
-        using cmap = Eigen::Map<const lanes>;
-        const cmap rb(r + h);
-        st.nk[j] += rb.sum();
-        for (index_t a = 0; a < D; ++a) {
-          const lanes d0 = cmap(x + a * T + h) - mu[a];
-          const lanes rd = rb * d0;
-          s1[a] += rd.sum();
-          s2[a] += (rd * d0).sum();
-        }
-      };
-      if (std::find(live, live + NP, char{0}) == live + NP) {
-        add(std::integral_constant<index_t, T>{}, 0);  // every packet live: the whole tile at once
-      } else {
-        for (index_t h = 0; h < T; h += B)  // blocks of 32 points with any live packet
-          if (std::find(live + h / P8, live + (h + B) / P8, char{1}) != live + (h + B) / P8)
-            add(std::integral_constant<index_t, B>{}, h);
+      for (index_t a = 0; a < D; ++a) {
+        const gmm_tile_array d0 = gmm_tile_cmap(x + a * T) - mu[a];
+        const gmm_tile_array rd = r * d0;
+        s1[a] += rd.sum();
+        s2[a] += (rd * d0).sum();
       }
     } else {
       double* s2 = st.s2.data() + j * D * D;
       double* df = s.diff.data();
       double* wd = s.wdiff.data();
-      using lanes = gmm_lane_block;
-      for (index_t h = 0; h < T; h += B) {  // blocks of 32 points with any live packet
-        if (std::find(live + h / P8, live + (h + B) / P8, char{1}) == live + (h + B) / P8) continue;
-        const gmm_block_map rb(r + h);
-        st.nk[j] += rb.sum();
-        for (index_t a = 0; a < D; ++a) {
-          Eigen::Map<lanes> d0(df + a * B), rd(wd + a * B);
-          d0 = gmm_block_map(x + a * T + h) - mu[a];
-          rd = rb * d0;
-          s1[a] += rd.sum();
-        }
-        for (index_t a = 0; a < D; ++a) {
-          const gmm_block_map rd(wd + a * B);
-          for (index_t c = 0; c <= a; ++c) s2[a * D + c] += (rd * gmm_block_map(df + c * B)).sum();
-        }
+      for (index_t a = 0; a < D; ++a) {
+        gmm_tile_map d0(df + a * T), rd(wd + a * T);
+        d0 = gmm_tile_cmap(x + a * T) - mu[a];
+        rd = r * d0;
+        s1[a] += rd.sum();
+      }
+      for (index_t a = 0; a < D; ++a) {
+        const gmm_tile_cmap rd(wd + a * T);
+        for (index_t b = 0; b <= a; ++b) s2[a * D + b] += (rd * gmm_tile_cmap(df + b * T)).sum();
       }
     }
   }
@@ -237,7 +193,7 @@ inline gmm_stats em_pass(const packed_points& P, const gmm_kernel_model& m) {
         for (index_t t = tb; t < te; ++t) {
           const double* x = P.tile(t);
           tile_log_prob(m, x, s);
-          st.loglik += tile_normalize(m.k, P.weights(t), s, /*sparse=*/true);
+          st.loglik += tile_normalize(m.k, P.weights(t), s);
           tile_accumulate(m, x, s, st);
         }
       },
