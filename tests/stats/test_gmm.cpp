@@ -169,7 +169,7 @@ TEST(Gmm, FloatInputGivesTheSameFitAsItsDoubleValues) {
 
 TEST(Gmm, RecoversTheMixtureItSampledFrom) {
   gmm_parameters truth;
-  truth.weights = vector<double>::Constant(3, 1.0 / 3);
+  truth.weights.resize(3);
   truth.weights << 0.2, 0.5, 0.3;
   truth.means.resize(3, 2);
   truth.means << -5, 0, 0, 4, 6, -1;

@@ -10,7 +10,7 @@
 
 namespace rnnabs {
 
-inline void gaussian_mixture::check_options(index_t n, index_t d) const {
+inline void gaussian_mixture::check_options(index_t n) const {
   const char* who = "gaussian_mixture::fit";
   require(opt_.n_components >= 1, who, ": n_components = ", opt_.n_components, ", expected >= 1");
   require(opt_.n_components <= n, who, ": n_components = ", opt_.n_components, " exceeds the number of samples ",
@@ -22,7 +22,6 @@ inline void gaussian_mixture::check_options(index_t n, index_t d) const {
           ", expected a finite value >= 0");
   require(opt_.min_weight >= 0 && opt_.min_weight < 1, who, ": min_weight = ", opt_.min_weight,
           ", expected a value in [0, 1)");
-  (void)d;
 }
 
 namespace detail {
@@ -36,7 +35,7 @@ gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const pac
       kmeans km({.n_clusters = K, .n_init = 1, .seed = seed});
       if (P.weighted) {
         vector<double> w(P.n);
-        for (index_t i = 0; i < P.n; ++i) w[i] = P.weights(i / gmm_tile)[i % gmm_tile];
+        for (index_t i = 0; i < P.n; ++i) w[i] = P.weight(i);
         km.fit(X, w);
       } else {
         km.fit(X);
@@ -67,7 +66,7 @@ gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const pac
 template <class Derived>
 gaussian_mixture& gaussian_mixture::fit_packed(const Eigen::MatrixBase<Derived>& X, const detail::packed_points& P,
                                                const gmm_parameters* initial) {
-  check_options(P.n, P.d);
+  check_options(P.n);
   detail::data_moments mom;
   const bool warm = opt_.warm_start && fitted_ && !initial;
   if (warm)
@@ -101,11 +100,8 @@ gaussian_mixture& gaussian_mixture::fit_packed(const Eigen::MatrixBase<Derived>&
 inline gaussian_mixture::run gaussian_mixture::em(const detail::packed_points& P, gmm_parameters p,
                                                   detail::data_moments& mom) const {
   run out;
-  std::vector<index_t> bad;
-  matrix<double> pchol = detail::precision_cholesky(p.covariances, opt_.covariance, k_(), P.d, bad);
-  for (index_t k = 0; k < k_(); ++k)
-    if (p.weights[k] < opt_.min_weight && std::find(bad.begin(), bad.end(), k) == bad.end()) bad.push_back(k);
-  if (fix_degenerate(P, p, pchol, bad, 0, mom)) ++out.n_reseeded;
+  matrix<double> pchol;
+  out.n_reseeded += factor_and_settle(P, p, pchol, 0, mom);
   double lb = -std::numeric_limits<double>::infinity();
   for (index_t it = 1; it <= opt_.max_iter; ++it) {
     const double prev = lb;
@@ -116,15 +112,10 @@ inline gaussian_mixture::run gaussian_mixture::em(const detail::packed_points& P
                              " at iteration ", it, "; the data or parameters overflow (rescale the data)");
     out.history.push_back(lb);
     out.n_iter = it;
-    gmm_parameters next = detail::m_step(st, p.means, opt_.covariance, opt_.reg_covar);
-    pchol = detail::precision_cholesky(next.covariances, opt_.covariance, k_(), P.d, bad);
-    for (index_t k = 0; k < k_(); ++k)
-      if (next.weights[k] < opt_.min_weight && std::find(bad.begin(), bad.end(), k) == bad.end())
-        bad.push_back(k);
-    p = std::move(next);
-    const bool moved = fix_degenerate(P, p, pchol, bad, it, mom);
-    out.n_reseeded += moved ? static_cast<index_t>(bad.size()) : 0;
-    if (!moved && std::abs(lb - prev) < opt_.tol) {
+    p = detail::m_step(st, p.means, opt_.covariance, opt_.reg_covar);
+    const index_t moved = factor_and_settle(P, p, pchol, it, mom);
+    out.n_reseeded += moved;
+    if (moved == 0 && std::abs(lb - prev) < opt_.tol) {
       out.converged = true;
       break;
     }
@@ -135,18 +126,17 @@ inline gaussian_mixture::run gaussian_mixture::em(const detail::packed_points& P
   return out;
 }
 
-inline bool gaussian_mixture::fix_degenerate(const detail::packed_points& P, gmm_parameters& p,
-                                             matrix<double>& pchol, std::vector<index_t> bad, index_t iter,
-                                             detail::data_moments& mom) const {
-  if (bad.empty()) return false;
-  std::sort(bad.begin(), bad.end());
+inline index_t gaussian_mixture::factor_and_settle(const detail::packed_points& P, gmm_parameters& p,
+                                                   matrix<double>& pchol, index_t iter,
+                                                   detail::data_moments& mom) const {
   const covariance_type c = opt_.covariance;
   std::vector<index_t> not_pd;
-  {
-    std::vector<index_t> tmp;
-    (void)detail::precision_cholesky(p.covariances, c, k_(), P.d, tmp);
-    not_pd = tmp;
-  }
+  pchol = detail::precision_cholesky(p.covariances, c, k_(), P.d, not_pd);
+  std::vector<index_t> bad = not_pd;
+  for (index_t k = 0; k < k_(); ++k)
+    if (p.weights[k] < opt_.min_weight && std::find(bad.begin(), bad.end(), k) == bad.end()) bad.push_back(k);
+  if (bad.empty()) return 0;
+  std::sort(bad.begin(), bad.end());
   auto describe = [&] {
     const index_t k = bad.front();
     const bool pd_fail = std::find(not_pd.begin(), not_pd.end(), k) != not_pd.end();
@@ -161,7 +151,7 @@ inline bool gaussian_mixture::fix_degenerate(const detail::packed_points& P, gmm
   if (opt_.on_degenerate == degenerate_policy::error) throw numerical_error(describe());
   if (opt_.on_degenerate == degenerate_policy::keep) {
     if (!not_pd.empty()) throw numerical_error(describe());
-    return false;
+    return 0;
   }
   require<numerical_error>(static_cast<index_t>(bad.size()) < k_() && c != covariance_type::tied, describe(),
                            " — every component is affected, nothing to reseed from");
@@ -173,7 +163,7 @@ inline bool gaussian_mixture::fix_degenerate(const detail::packed_points& P, gmm
   const auto model = detail::kernel_model(w, p.means, pchol, c);
   std::vector<std::pair<double, index_t>> worst(static_cast<std::size_t>(P.n));
   detail::e_pass(P, model, [&](index_t i, double lse, const double*) {
-    const double wi = P.weights(i / detail::gmm_tile)[i % detail::gmm_tile];
+    const double wi = P.weight(i);
     worst[i] = {wi > 0 ? lse : std::numeric_limits<double>::infinity(), i};
   });
   const auto m = static_cast<std::ptrdiff_t>(bad.size());
@@ -197,7 +187,7 @@ inline bool gaussian_mixture::fix_degenerate(const detail::packed_points& P, gmm
   std::vector<index_t> still;
   pchol = detail::precision_cholesky(p.covariances, c, k_(), D, still);
   require<numerical_error>(still.empty(), describe(), " — reseeding failed (the data have zero variance?)");
-  return true;
+  return static_cast<index_t>(bad.size());
 }
 
 inline std::pair<matrix<double>, index_vector> gaussian_mixture::sample(index_t n, std::uint64_t seed) const {

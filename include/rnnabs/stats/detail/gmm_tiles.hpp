@@ -31,6 +31,8 @@ struct packed_points {
   const double* tile(index_t t) const noexcept { return x.data() + t * d * gmm_tile; }
   const double* weights(index_t t) const noexcept { return w.data() + t * gmm_tile; }
   index_t n_chunks() const noexcept { return chunk_count(n_tiles, gmm_chunk_tiles); }
+  /// Sample weight of point i.
+  double weight(index_t i) const noexcept { return w[static_cast<std::size_t>(i)]; }  // tile t, lane p is t·tile + p
   /// Point index of lane p of tile t.
   static index_t point(index_t t, index_t p) noexcept { return t * gmm_tile + p; }
 };
