@@ -1,0 +1,207 @@
+#pragma once
+// Fidelity of an abstraction (spec §3, experiments E1–E4): the SimNN probe on abstract traces, the
+// feature ablation, and a sweep over the number of components recording BIC, stability and SimNN
+// train/test accuracy, with a documented rule that proposes the number of components.
+//
+//   auto f = rnnabs::simnn_fidelity(abs, train, abs.train_states(), test, abs.states(test));
+//   auto rows = rnnabs::component_sweep(train, test, {.pca_components = 10, .n_states = {10, 20, 37}});
+//   rnnabs::index_t k = rnnabs::propose_components(rows);
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "rnnabs/abstraction/abstraction.hpp"
+#include "rnnabs/abstraction/features.hpp"
+#include "rnnabs/abstraction/model.hpp"
+#include "rnnabs/abstraction/simnn.hpp"
+
+namespace rnnabs {
+
+struct fidelity_result {
+  feature_set features = feature_set::all;
+  double loss = 0;            ///< SimNN's final training loss
+  double train_accuracy = 0;  ///< on its training rows (correctly predicted training samples)
+  double test_accuracy = 0;   ///< agreement with the truth on every test sample
+  double test_agreement = 0;  ///< agreement with the RNN's prediction on every test sample
+  double rnn_test_accuracy = 0;
+  index_t n_train = 0, n_test = 0;
+};
+
+/// SimNN on abstract traces (spec §3.2): trained on the training samples the RNN predicts correctly
+/// (targets: their truth), scored against the truth of every test sample. The padded length is the
+/// longest *training* trace (longer test traces are cut), so it does not depend on the test set
+/// (spec §9 A15).
+inline fidelity_result simnn_fidelity(const std::vector<matrix<double>>& train_abstract, const index_vector& train_pred,
+                                      const index_vector& train_truth, const std::vector<matrix<double>>& test_abstract,
+                                      const index_vector& test_pred, const index_vector& test_truth,
+                                      index_t n_real_states, index_t n_labels, feature_set f = feature_set::all,
+                                      const simnn_options& o = {}) {
+  constexpr const char* who = "simnn_fidelity";
+  require(static_cast<index_t>(train_abstract.size()) == train_pred.size() && train_pred.size() == train_truth.size(),
+          who, ": training traces, predictions and truths differ in number");
+  require(static_cast<index_t>(test_abstract.size()) == test_pred.size() && test_pred.size() == test_truth.size(), who,
+          ": test traces, predictions and truths differ in number");
+  std::vector<matrix<double>> kept;
+  std::vector<index_t> y;
+  for (std::size_t i = 0; i < train_abstract.size(); ++i) {
+    const auto k = static_cast<index_t>(i);
+    if (train_pred(k) == train_truth(k) && train_truth(k) >= 0) {
+      kept.push_back(train_abstract[i]);
+      y.push_back(train_truth(k));
+    }
+  }
+  require(!kept.empty(), who, ": no training sample is predicted correctly");
+  index_t steps = 0;
+  for (const auto& t : train_abstract) steps = std::max(steps, t.rows());
+  const trace_matrix xtr = normalized_traces(kept, n_real_states, n_labels, f, steps);
+  const trace_matrix xte = normalized_traces(test_abstract, n_real_states, n_labels, f, steps);
+  simnn probe(o);
+  const index_vector ytr = Eigen::Map<const index_vector>(y.data(), static_cast<index_t>(y.size()));
+  probe.fit(xtr.x, ytr, n_labels);
+  fidelity_result r;
+  r.features = f;
+  r.loss = probe.loss();
+  r.train_accuracy = probe.accuracy(xtr.x, ytr);
+  const index_vector p = probe.predict(xte.x);
+  r.test_accuracy = static_cast<double>((p.array() == test_truth.array()).count()) / static_cast<double>(p.size());
+  r.test_agreement = static_cast<double>((p.array() == test_pred.array()).count()) / static_cast<double>(p.size());
+  r.rnn_test_accuracy =
+      static_cast<double>((test_pred.array() == test_truth.array()).count()) / static_cast<double>(p.size());
+  r.n_train = xtr.size();
+  r.n_test = xte.size();
+  return r;
+}
+
+/// The same from an abstraction, traces and their states.
+template <class R, class P, class T>
+fidelity_result simnn_fidelity(const abstraction<R, P>& abs, const traces<T>& train,
+                               const std::vector<index_vector>& train_states, const traces<T>& test,
+                               const std::vector<index_vector>& test_states, feature_set f = feature_set::all,
+                               const simnn_options& o = {}) {
+  return simnn_fidelity(abs.abstract_traces(train_states, train.step_labels), train.predictions, train.truth,
+                        abs.abstract_traces(test_states, test.step_labels), test.predictions, test.truth,
+                        abs.n_real_states(), abs.n_labels(), f, o);
+}
+
+/// The feature ablation of spec §3.3: one SimNN per feature set.
+template <class R, class P, class T>
+std::vector<fidelity_result> feature_ablation(const abstraction<R, P>& abs, const traces<T>& train,
+                                              const std::vector<index_vector>& train_states, const traces<T>& test,
+                                              const std::vector<index_vector>& test_states, const simnn_options& o = {},
+                                              const std::function<void(const fidelity_result&)>& on_done = {}) {
+  const auto tra = abs.abstract_traces(train_states, train.step_labels);
+  const auto tea = abs.abstract_traces(test_states, test.step_labels);
+  std::vector<fidelity_result> r;
+  for (auto f : {feature_set::label, feature_set::state, feature_set::state_label, feature_set::confidence,
+                 feature_set::all}) {
+    r.push_back(simnn_fidelity(tra, train.predictions, train.truth, tea, test.predictions, test.truth,
+                               abs.n_real_states(), abs.n_labels(), f, o));
+    if (on_done) on_done(r.back());
+  }
+  return r;
+}
+
+// ---- the component sweep ------------------------------------------------------------------------
+
+struct component_sweep_options {
+  index_t pca_components = 10;
+  std::vector<index_t> n_states = {10, 20, 30, 40};
+  covariance_type covariance = covariance_type::diag;
+  double tol = 1e-3;
+  index_t max_iter = 100;
+  std::uint64_t seed = 0;
+  bool run_simnn = true;
+  simnn_options simnn = {};
+  feature_set features = feature_set::all;
+};
+
+struct component_sweep_row {
+  index_t n_states = 0;  ///< real states n (mixture components)
+  double bic = std::numeric_limits<double>::quiet_NaN();
+  stability_stats stability;
+  double simnn_loss = std::numeric_limits<double>::quiet_NaN();
+  double simnn_train_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double simnn_test_accuracy = std::numeric_limits<double>::quiet_NaN();
+  index_t n_iter = 0;
+  bool converged = false;
+  double seconds = 0;
+};
+
+/// Reduces the training steps once, then for every candidate n fits a mixture, its states, the
+/// stability, the BIC on the training steps and (run_simnn) the SimNN probe. `on_row` sees each row.
+template <class T>
+std::vector<component_sweep_row> component_sweep(const traces<T>& train, const traces<T>& test,
+                                                 const component_sweep_options& o,
+                                                 const std::function<void(const component_sweep_row&)>& on_row = {}) {
+  require(!o.n_states.empty(), "component_sweep: no candidate numbers of states");
+  train.validate("component_sweep (train)");
+  test.validate("component_sweep (test)");
+  pca_or_identity red(o.pca_components, o.seed);
+  matrix<T> z;
+  {
+    const matrix<T> x = default_abstraction::stack_hidden(train, 0, train.size());
+    red.fit(x);
+    z = red.transform(x);
+  }
+  std::vector<component_sweep_row> rows;
+  for (index_t k : o.n_states) {
+    const auto t0 = std::chrono::steady_clock::now();
+    default_abstraction abs(red, gaussian_mixture({.n_components = k,
+                                                   .covariance = o.covariance,
+                                                   .tol = o.tol,
+                                                   .max_iter = o.max_iter,
+                                                   .seed = o.seed}));
+    abs.fit_reduced(z, train);
+    component_sweep_row r;
+    r.n_states = k;
+    r.bic = abs.partitioner().bic(z);
+    r.stability = abs.stability();
+    r.n_iter = abs.partitioner().n_iter();
+    r.converged = abs.partitioner().converged();
+    if (o.run_simnn) {
+      const auto f = simnn_fidelity(abs, train, abs.train_states(), test, abs.states(test), o.features, o.simnn);
+      r.simnn_loss = f.loss;
+      r.simnn_train_accuracy = f.train_accuracy;
+      r.simnn_test_accuracy = f.test_accuracy;
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (on_row) on_row(r);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+/// The proposal rule: the smallest n whose SimNN test accuracy is within `tolerance` of the best in
+/// the sweep and whose weighted stability is within `tolerance` of the best too (fidelity first,
+/// then purity, then size); without SimNN results, the n with the lowest BIC.
+inline index_t propose_components(const std::vector<component_sweep_row>& rows, double tolerance = 0.01) {
+  require(!rows.empty(), "propose_components: no sweep rows");
+  double best_acc = -1, best_stab = -1;
+  bool have_acc = false;
+  for (const auto& r : rows) {
+    if (!std::isnan(r.simnn_test_accuracy)) {
+      have_acc = true;
+      best_acc = std::max(best_acc, r.simnn_test_accuracy);
+    }
+    best_stab = std::max(best_stab, r.stability.weighted_mean);
+  }
+  if (!have_acc) {
+    const component_sweep_row* b = &rows.front();
+    for (const auto& r : rows)
+      if (r.bic < b->bic) b = &r;
+    return b->n_states;
+  }
+  index_t pick = -1;
+  for (const auto& r : rows)
+    if (r.simnn_test_accuracy >= best_acc - tolerance && r.stability.weighted_mean >= best_stab - tolerance &&
+        (pick < 0 || r.n_states < pick))
+      pick = r.n_states;
+  if (pick < 0)  // no candidate is near the best on both: the most faithful one
+    for (const auto& r : rows)
+      if (r.simnn_test_accuracy == best_acc && (pick < 0 || r.n_states < pick)) pick = r.n_states;
+  return pick;
+}
+
+}  // namespace rnnabs

@@ -1,0 +1,91 @@
+#pragma once
+// One call from training traces to the abstract model: PCA -> diagonal GMM -> states -> automaton.
+//
+//   auto model = rnnabs::build_abstraction(train_traces, {.pca_components = 10, .n_states = 37, .seed = 1});
+//   model.automaton.postings(0, 0, 3, 7);
+//   auto test_states = model.abstraction.states(test_traces);
+#include <chrono>
+#include <cstdint>
+
+#include "rnnabs/abstraction/abstraction.hpp"
+#include "rnnabs/abstraction/automaton.hpp"
+
+namespace rnnabs {
+
+struct abstraction_options {
+  index_t pca_components = 10;  ///< k; <= 0 or >= the hidden width: no reduction (identity)
+  index_t n_states = 37;        ///< n: mixture components = real abstract states
+  covariance_type covariance = covariance_type::diag;
+  double tol = 1e-3;            ///< EM stopping tolerance (sklearn's default)
+  index_t max_iter = 100;
+  index_t n_init = 1;
+  std::uint64_t seed = 0;
+  index_t vocab_size = 0;       ///< token vocabulary of the automaton (0: 1 + the largest training token)
+};
+
+/// PCA reducer that becomes the identity when k <= 0 or k >= width (spec §2.1: "if k >= H, skip PCA").
+class pca_or_identity {
+ public:
+  pca_or_identity() = default;
+  explicit pca_or_identity(index_t k, std::uint64_t seed = 0) : k_(k), seed_(seed) {}
+  template <class Derived>
+  pca_or_identity& fit(const Eigen::MatrixBase<Derived>& x) {
+    identity_ = k_ <= 0 || k_ >= x.cols();
+    if (identity_) {
+      id_.fit(x);
+    } else {
+      pca_ = pca(pca_options{.n_components = k_, .seed = seed_});
+      pca_.fit(x);
+    }
+    return *this;
+  }
+  template <class Derived>
+  matrix<typename Derived::Scalar> transform(const Eigen::MatrixBase<Derived>& x) const {
+    return identity_ ? id_.transform(x) : pca_.transform(x);
+  }
+  index_t n_components() const noexcept { return identity_ ? id_.n_components() : pca_.n_components(); }
+  bool is_identity() const noexcept { return identity_; }
+  const pca& pca_model() const noexcept { return pca_; }
+
+ private:
+  index_t k_ = 10;
+  std::uint64_t seed_ = 0;
+  bool identity_ = false;
+  pca pca_;
+  identity_reducer id_;
+};
+
+using default_abstraction = abstraction<pca_or_identity, gaussian_mixture>;
+
+/// The default abstraction, configured from options (not fitted).
+inline default_abstraction make_abstraction(const abstraction_options& o) {
+  return default_abstraction(pca_or_identity(o.pca_components, o.seed),
+                             gaussian_mixture({.n_components = o.n_states,
+                                               .covariance = o.covariance,
+                                               .tol = o.tol,
+                                               .max_iter = o.max_iter,
+                                               .n_init = o.n_init,
+                                               .seed = o.seed}));
+}
+
+struct abstract_model {
+  default_abstraction abstraction;
+  class automaton automaton;
+  double fit_seconds = 0;        ///< PCA + GMM + states
+  double automaton_seconds = 0;  ///< transitions + index
+};
+
+/// Fits the abstraction on the training traces and builds the automaton of their abstract traces.
+template <class T>
+abstract_model build_abstraction(const traces<T>& train, const abstraction_options& o = {}) {
+  abstract_model r{make_abstraction(o), {}, 0, 0};
+  auto t0 = std::chrono::steady_clock::now();
+  r.abstraction.fit(train);
+  auto t1 = std::chrono::steady_clock::now();
+  r.fit_seconds = std::chrono::duration<double>(t1 - t0).count();
+  r.automaton = automaton::from(train, r.abstraction.train_states(), r.abstraction.n_states(), o.vocab_size);
+  r.automaton_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  return r;
+}
+
+}  // namespace rnnabs
