@@ -24,13 +24,14 @@ struct shape {
   loss_kind loss = loss_kind::cross_entropy;
   index_t classes = 3;
   index_t chunk = 32;
+  index_t hidden = 4;  // >= 8 runs the vectorized pointwise path (8 doubles a pack) as well as the tail
 };
 
 rnn_config make_config(const shape& s) {
   rnn_config c;
   c.input_size = 3;
   c.vocab_size = s.tokens ? 7 : 0;
-  c.hidden_size = 4;
+  c.hidden_size = s.hidden;
   c.num_layers = s.layers;
   c.bidirectional = s.bi;
   c.num_classes = s.classes;
@@ -136,6 +137,11 @@ TEST(NnDerivatives, GruBiStackedEmbedding) {
 }
 TEST(NnDerivatives, GruEveryStepSoftmaxBce) {
   check_derivatives<gru_cell>({.head = head_mode::every_step, .loss = loss_kind::softmax_bce, .classes = 2});
+}
+TEST(NnDerivatives, LstmPackedUnits) { check_derivatives<lstm_cell>({.bi = true, .hidden = 10}); }
+TEST(NnDerivatives, GruPackedUnitsStacked) { check_derivatives<gru_cell>({.layers = 2, .hidden = 10}); }
+TEST(NnDerivatives, RnnReluPackedUnitsEveryStep) {
+  check_derivatives<rnn_relu_cell>({.bi = true, .head = head_mode::every_step, .hidden = 9});
 }
 TEST(NnDerivatives, RnnTanhBiStacked) { check_derivatives<rnn_tanh_cell>({.layers = 2, .bi = true}); }
 TEST(NnDerivatives, RnnTanhBceMultiLabel) {

@@ -77,3 +77,5 @@ template <class T> dual<T> step(dual<T> x) { return {x.v > T(0) ? T(1) : T(0), T
 
 }  // namespace pointwise
 }  // namespace rnnabs
+
+#include "rnnabs/nn/simd_pack.hpp"  // pack<T, W> overloads of the same functions

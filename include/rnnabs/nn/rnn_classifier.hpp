@@ -102,6 +102,15 @@ class rnn_classifier {
     return loss_gradient(b, theta_, loss_out);
   }
   vector<T> loss_gradient(const sequence_batch<T>& b, const vector<T>& params, double* loss_out = nullptr) const;
+  /// What train_gradient reports besides the gradient.
+  struct step_stats {
+    double loss = 0;      // mean loss of the batch (with dropout, when the config has it)
+    index_t correct = 0;  // correct predictions: sequences (last-step head) or steps (every-step head)
+    index_t total = 0;    // predictions counted
+  };
+  /// The gradient a training step uses: loss_gradient of the current parameters in training mode
+  /// (dropout masks drawn from `dropout_seed` when config().dropout > 0), plus the batch's accuracy.
+  vector<T> train_gradient(const sequence_batch<T>& b, std::uint64_t dropout_seed, step_stats* stats = nullptr) const;
   /// n x P: row i is the gradient of sequence i's own loss (their mean is loss_gradient).
   matrix<T> per_sample_gradients(const sequence_batch<T>& b) const { return per_sample_gradients(b, theta_); }
   matrix<T> per_sample_gradients(const sequence_batch<T>& b, const vector<T>& params) const;

@@ -27,6 +27,8 @@ struct rnn_config {
   head_mode head = head_mode::last_step;
   loss_kind loss = loss_kind::cross_entropy;
   index_t batch_chunk = 32;  // sequences per work item; results are bit-identical for any thread count
+  double dropout = 0;        // training only: drop probability of each layer's output (between stacked
+                             // layers and before the head), inverted scaling; 0 = off
 
   index_t directions() const noexcept { return bidirectional ? 2 : 1; }
   /// Width of a layer's output (and of the head's input): H per direction.
@@ -42,6 +44,7 @@ struct rnn_config {
     require(num_classes >= 2 || loss == loss_kind::bce_with_logits, who, ": loss ", to_string(loss),
             " needs num_classes >= 2, got ", num_classes);
     require(batch_chunk >= 1, who, ": batch_chunk must be >= 1, got ", batch_chunk);
+    require(dropout >= 0 && dropout < 1, who, ": dropout must be in [0, 1), got ", dropout);
   }
 };
 

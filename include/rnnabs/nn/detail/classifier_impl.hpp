@@ -5,7 +5,6 @@
 
 #include "rnnabs/core/parallel.hpp"
 #include "rnnabs/core/validate.hpp"
-#include "rnnabs/core/parallel.hpp"
 #include "rnnabs/nn/detail/engine.hpp"
 #include "rnnabs/nn/rnn_classifier.hpp"
 
@@ -176,6 +175,41 @@ vector<T> rnn_classifier<Cell, T>::loss_gradient(const sequence_batch<T>& b, con
   });
   auto total = acc.take();
   if (loss_out) *loss_out = total.loss;
+  return std::move(total.g);
+}
+
+template <recurrent_cell Cell, class T>
+vector<T> rnn_classifier<Cell, T>::train_gradient(const sequence_batch<T>& b, std::uint64_t dropout_seed,
+                                                  step_stats* stats) const {
+  validate(b, true, "rnn_classifier::train_gradient");
+  const index_t n = b.size(), P = layout_.size();
+  const std::vector<T> w(static_cast<std::size_t>(cfg_.batch_chunk), T(1) / static_cast<T>(n));
+  struct part_t {
+    double loss = 0;
+    index_t correct = 0, total = 0;
+    vector<T> g;
+  };
+  auto merge = [](part_t& tot, const part_t& p) {
+    tot.loss += p.loss;
+    tot.correct += p.correct;
+    tot.total += p.total;
+    tot.g += p.g;
+  };
+  ordered_merge<part_t, decltype(merge)> acc(chunk_count(n, cfg_.batch_chunk), part_t{0, 0, 0, vector<T>::Zero(P)},
+                                             merge);
+  for_chunks<false>(b, [&](index_t c, const detail::pack_plan& plan) {
+    detail::rnn_engine<Cell, T, false> e(cfg_, layout_, idx_, theta_.data(), nullptr);
+    if (cfg_.dropout > 0) e.enable_dropout(cfg_.dropout, rng::stream(dropout_seed, static_cast<std::uint64_t>(c)));
+    e.forward(b, plan);
+    const auto labels = detail::label_reader(cfg_, b);
+    part_t part{e.loss_and_seed(labels, w), e.count_correct(labels), e.logits().v.rows(), vector<T>::Zero(P)};
+    e.backward(cfg_.token_input());
+    if (cfg_.token_input()) e.set_tokens(b);
+    e.add_gradient(part.g.data(), nullptr);
+    acc.submit(c, std::move(part));
+  });
+  auto total = acc.take();
+  if (stats) *stats = {total.loss, total.correct, total.total};
   return std::move(total.g);
 }
 

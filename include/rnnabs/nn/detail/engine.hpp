@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "rnnabs/core/rng.hpp"
 #include "rnnabs/core/types.hpp"
 #include "rnnabs/nn/concepts.hpp"
 #include "rnnabs/nn/dual.hpp"
@@ -101,6 +102,14 @@ class rnn_engine {
       : cfg_(cfg), layout_(layout), idx_(idx), theta_(theta), vdir_(vdir), H_(cfg.hidden_size),
         D_(cfg.directions()) {}
 
+  /// Training-mode dropout with drop probability p (inverted scaling), masks drawn from `g`.
+  void enable_dropout(double p, rng g)
+    requires(!Tan)
+  {
+    drop_p_ = p;
+    drop_rng_ = g;
+  }
+
   // ---- forward -------------------------------------------------------------------------------
   /// Runs the chunk's sequences through the stack; keeps what backward needs.
   void forward(const sequence_batch<T>& b, const pack_plan& plan) {
@@ -144,6 +153,7 @@ class rnn_engine {
           if constexpr (Tan) L.out.d.row(row).segment(d * H_, H_) = dir.s[0].d.row(src);
         }
       }
+      if (l + 1 < cfg_.num_layers) apply_dropout(L.out, L.mask);
       x = &L.out;
     }
     // Head input: each sequence's final states, or every step.
@@ -158,6 +168,7 @@ class rnn_engine {
     } else {
       feat_ = top().out;
     }
+    apply_dropout(feat_, feat_mask_);
     dense(feat_, idx_.fc_weight, idx_.fc_bias, logits_, true);
   }
 
@@ -196,6 +207,31 @@ class rnn_engine {
     return total;
   }
 
+  /// Rows of the head whose argmax is the label (sequences for a last-step head, steps for every-step).
+  template <class Labels>
+  index_t count_correct(const Labels& label_of) const {
+    const auto& plan = *plan_;
+    const bool last = cfg_.head == head_mode::last_step;
+    const index_t C = cfg_.num_classes;
+    index_t correct = 0;
+    for (index_t row = 0; row < logits_.v.rows(); ++row) {
+      index_t r, t;
+      if (last) {
+        r = row, t = plan.length(row) - 1;
+      } else {
+        t = step_of(row), r = row - plan.offset_at(t);
+      }
+      const index_t y = label_of(plan.seq[static_cast<std::size_t>(r)], t);
+      index_t k = 0;
+      if (C == 1)
+        k = logits_.v(row, 0) > T(0) ? 1 : 0;
+      else
+        logits_.v.row(row).maxCoeff(&k);
+      correct += k == y ? 1 : 0;
+    }
+    return correct;
+  }
+
   /// BPTT from the seeded head gradient down to the input; keeps the pre-activation gradients.
   void backward(bool need_input_gradient) {
     const auto& plan = *plan_;
@@ -203,6 +239,7 @@ class rnn_engine {
     // d feat = dZ W_fc
     tmat<T, Tan> dfeat;
     back_dense(dz_, idx_.fc_weight, dfeat);
+    if (drop_p_ > 0) dfeat.v.array() *= feat_mask_.array();
     tmat<T, Tan> dy;  // gradient w.r.t. the current layer's output (common order)
     if (cfg_.head == head_mode::last_step) {
       // The reverse direction's final state is its own last row, i.e. step 0 in common order.
@@ -242,7 +279,10 @@ class rnn_engine {
           }
         }
       }
-      if (need_dx) dy = std::move(dx);
+      if (need_dx) {
+        dy = std::move(dx);
+        if (drop_p_ > 0 && l > 0) dy.v.array() *= layers_[uz(l - 1)].mask.array();
+      }
     }
     dinput_ = need_input_gradient ? std::move(dy) : tmat<T, Tan>{};
   }
@@ -325,7 +365,17 @@ class rnn_engine {
   struct layer {
     std::vector<direction> dirs;
     tmat<T, Tan> out;
+    matrix<T> mask;  // dropout mask of `out` (training only)
   };
+
+  /// Multiplies x by a fresh mask of 0 and 1/(1-p) entries (training only; no-op when p = 0).
+  void apply_dropout(tmat<T, Tan>& x, matrix<T>& mask) {
+    if (drop_p_ <= 0) return;
+    mask.resize(x.v.rows(), x.v.cols());
+    const T keep = static_cast<T>(1.0 / (1.0 - drop_p_));
+    for (index_t i = 0; i < mask.size(); ++i) mask.data()[i] = drop_rng_.uniform() < drop_p_ ? T(0) : keep;
+    x.v.array() *= mask.array();
+  }
 
   static std::size_t uz(index_t i) { return static_cast<std::size_t>(i); }
   std::size_t cell_index(index_t l, index_t d) const { return uz(l * D_ + d); }
@@ -414,6 +464,61 @@ class rnn_engine {
   }
 
  private:
+  // ---- vectorized pointwise code of the plain engine: P = pack<T, W> (W units) or T (the tail) ----
+  static constexpr int W = pack_width<T>;
+  template <class P>
+  static P load_lanes(const T* p) {
+    if constexpr (std::is_same_v<P, T>)
+      return *p;
+    else
+      return P::load(p);
+  }
+  static void store_lanes(T* p, T x) { *p = x; }
+  static void store_lanes(T* p, const pack<T, W>& x) { x.store(p); }
+
+  template <class P>
+  void unit_forward(index_t j, const T* xr, const T* hr, const std::array<const T*, K>& pr,
+                    const std::array<T*, K>& nr, T* cr, bool has_prev) const {
+    std::array<P, G> xg, hg;
+    std::array<P, K> prev, next;
+    std::array<P, CC> cache;
+    for (index_t k = 0; k < G; ++k) {
+      xg[uz(k)] = load_lanes<P>(xr + k * H_ + j);
+      hg[uz(k)] = load_lanes<P>(hr + k * H_ + j);
+    }
+    for (index_t k = 0; k < K; ++k) prev[uz(k)] = has_prev ? load_lanes<P>(pr[uz(k)] + j) : P(T(0));
+    Cell::forward(xg, hg, prev, next, cache);
+    for (index_t k = 0; k < K; ++k) store_lanes(nr[uz(k)] + j, next[uz(k)]);
+    for (index_t k = 0; k < CC; ++k) store_lanes(cr + k * H_ + j, cache[uz(k)]);
+  }
+
+  struct unit_rows {
+    const T* cache;
+    const T* dh;
+    T* dxp;
+    T* dhp;
+    bool has_prev, has_later;
+  };
+  template <class P>
+  void unit_backward(index_t j, const unit_rows& u, const std::array<const T*, K>& pr,
+                     const std::array<T*, K>& cw) const {
+    std::array<P, G> dxg, dhg;
+    std::array<P, K> prev, dnext, dprev;
+    std::array<P, CC> cache;
+    for (index_t k = 0; k < CC; ++k) cache[uz(k)] = load_lanes<P>(u.cache + k * H_ + j);
+    for (index_t k = 0; k < K; ++k) {
+      prev[uz(k)] = u.has_prev ? load_lanes<P>(pr[uz(k)] + j) : P(T(0));
+      dnext[uz(k)] = u.has_later ? load_lanes<P>(cw[uz(k)] + j) : P(T(0));
+    }
+    dnext[0] += load_lanes<P>(u.dh + j);
+    Cell::backward(cache, prev, dnext, dxg, dhg, dprev);
+    for (index_t k = 0; k < G; ++k) {
+      store_lanes(u.dxp + k * H_ + j, dxg[uz(k)]);
+      store_lanes(u.dhp + k * H_ + j, dhg[uz(k)]);
+    }
+    for (index_t k = 0; k < K; ++k) store_lanes(cw[uz(k)] + j, dprev[uz(k)]);
+  }
+
   void dir_forward(index_t l, index_t d, direction& dir, bool x_tangent) {
     const auto& plan = *plan_;
     const auto& e = idx_.cell[cell_index(l, d)];
@@ -442,6 +547,24 @@ class rnn_engine {
           hp.d.topRows(n).noalias() += dir.s[0].v.middleRows(po, n) * dmat(e[1]).transpose();
           hp.d.topRows(n).rowwise() += dvec(e[3]);
         }
+      }
+      if constexpr (!Tan) {
+        for (index_t r = 0; r < n; ++r) {
+          const index_t row = o + r;
+          std::array<const T*, K> pr{};
+          std::array<T*, K> nr{};
+          for (index_t k = 0; k < K; ++k) {
+            if (t > 0) pr[uz(k)] = dir.s[uz(k)].v.row(plan.row(t - 1, r)).data();
+            nr[uz(k)] = dir.s[uz(k)].v.row(row).data();
+          }
+          const T* xr = dir.xp.v.row(row).data();
+          const T* hr = hp.v.row(r).data();
+          T* cr = dir.cache.v.row(row).data();
+          index_t j = 0;
+          for (; j + W <= H_; j += W) unit_forward<pack<T, W>>(j, xr, hr, pr, nr, cr, t > 0);
+          for (; j < H_; ++j) unit_forward<T>(j, xr, hr, pr, nr, cr, t > 0);
+        }
+        continue;
       }
       for (index_t r = 0; r < n; ++r) {
         const index_t row = o + r;
@@ -483,6 +606,22 @@ class rnn_engine {
     for (index_t t = plan.tmax() - 1; t >= 0; --t) {
       const index_t n = plan.active_at(t), o = plan.offset_at(t);
       const index_t later = t + 1 < plan.tmax() ? plan.active_at(t + 1) : 0;
+      if constexpr (!Tan) {
+        for (index_t r = 0; r < n; ++r) {
+          const index_t row = o + r;
+          std::array<const T*, K> pr{};
+          std::array<T*, K> cw{};
+          for (index_t k = 0; k < K; ++k) {
+            if (t > 0) pr[uz(k)] = dir.s[uz(k)].v.row(plan.row(t - 1, r)).data();
+            cw[uz(k)] = carry[uz(k)].v.row(r).data();
+          }
+          const unit_rows rows{dir.cache.v.row(row).data(), dh.v.row(row).data(), dir.dxp.v.row(row).data(),
+                               dir.dhp.v.row(row).data(), t > 0, r < later};
+          index_t j = 0;
+          for (; j + W <= H_; j += W) unit_backward<pack<T, W>>(j, rows, pr, cw);
+          for (; j < H_; ++j) unit_backward<T>(j, rows, pr, cw);
+        }
+      } else {
       for (index_t r = 0; r < n; ++r) {
         const index_t row = o + r;
         const auto cr = in_row(dir.cache, row);
@@ -511,6 +650,7 @@ class rnn_engine {
           for (index_t k = 0; k < K; ++k) cw[uz(k)].set(j, dprev[uz(k)]);
         }
       }
+      }
       if (t > 0) {
         carry[0].v.topRows(n).noalias() += dir.dhp.v.middleRows(o, n) * whh;
         if constexpr (Tan) {
@@ -533,6 +673,9 @@ class rnn_engine {
   std::vector<layer> layers_;
   tmat<T, Tan> feat_, logits_, dz_, dinput_;
   std::vector<index_t> token_;
+  double drop_p_ = 0;
+  rng drop_rng_{0};
+  matrix<T> feat_mask_;
 };
 
 }  // namespace rnnabs::detail
