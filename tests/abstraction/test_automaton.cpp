@@ -88,9 +88,10 @@ void expect_matches(const automaton& a, const reference& ref, index_t m, index_t
           if (k[0] == s && k[1] == l && k[2] == w) outw += static_cast<index_t>(posts.size());
         EXPECT_EQ(a.out_count(s, l, w), outw);
         for (const auto& [k, posts] : ref.t5)
-          if (k[0] == s && k[1] == l && k[2] == w)
+          if (k[0] == s && k[1] == l && k[2] == w) {
             EXPECT_DOUBLE_EQ(*a.edge_probability(transition{k[0], k[1], k[2], k[3], k[4]}),
                              static_cast<double>(posts.size()) / static_cast<double>(outw));
+          }
       }
     }
   for (index_t w = 0; w < V; ++w) {

@@ -42,7 +42,7 @@ class simnn {
             ", learning_rate ", opt_.learning_rate, ")");
     for (index_t i = 0; i < y.size(); ++i)
       require(y(i) >= 0 && y(i) < n_classes, who, ": label ", y(i), " of row ", i, " is outside [0, ", n_classes, ")");
-    const index_t n = x.rows(), d = x.cols(), c = n_classes;
+    const index_t d = x.cols(), c = n_classes;
     rng g(opt_.seed);
     const double bound = 1.0 / std::sqrt(static_cast<double>(d));
     w_.resize(d, c);
@@ -105,32 +105,34 @@ class simnn {
   };
 
   grad gradient(const matrix<float>& x, const index_vector& y) const {
+    constexpr index_t chunk = 2048;
     const index_t n = x.rows(), d = x.cols(), c = w_.cols();
     const matrix<float> wf = w_.cast<float>();
     const vector<float> bf = b_.cast<float>();
     grad zero{matrix<double>::Zero(d, c), vector<double>::Zero(c), 0.0};
-    grad g = chunked_reduce(
-        n, 2048, zero,
-        [&](index_t b, index_t e, grad& acc) {
-          const index_t r = e - b;
-          matrix<float> z = x.middleRows(b, r) * wf;
-          z.rowwise() += bf.transpose();
-          for (index_t i = 0; i < r; ++i) {
-            const float mx = z.row(i).maxCoeff();
-            z.row(i).array() = (z.row(i).array() - mx).exp();
-            const float s = z.row(i).sum();
-            z.row(i) /= s;
-            acc.loss -= std::log(std::max(static_cast<double>(z(i, y(b + i))), 1e-300));
-            z(i, y(b + i)) -= 1.0f;
-          }
-          acc.dw += (x.middleRows(b, r).transpose() * z).cast<double>();
-          acc.db += z.colwise().sum().transpose().cast<double>();
-        },
-        [](grad& t, const grad& p) {
-          t.dw += p.dw;
-          t.db += p.db;
-          t.loss += p.loss;
-        });
+    const auto map = [&](index_t b, index_t e, grad& acc) {
+      const index_t r = e - b;
+      matrix<float> z = x.middleRows(b, r) * wf;
+      z.rowwise() += bf.transpose();
+      for (index_t i = 0; i < r; ++i) {
+        const float mx = z.row(i).maxCoeff();
+        z.row(i).array() = (z.row(i).array() - mx).exp();
+        const float s = z.row(i).sum();
+        z.row(i) /= s;
+        acc.loss -= std::log(std::max(static_cast<double>(z(i, y(b + i))), 1e-300));
+        z(i, y(b + i)) -= 1.0f;
+      }
+      acc.dw += (x.middleRows(b, r).transpose() * z).cast<double>();
+      acc.db += z.colwise().sum().transpose().cast<double>();
+    };
+    const auto merge = [](grad& t, const grad& p) {
+      t.dw += p.dw;
+      t.db += p.db;
+      t.loss += p.loss;
+    };
+    // Always inside the OpenMP team, even for one chunk: outside one, Eigen would thread the chunk's
+    // products with thread-count-dependent blocking.
+    grad g = chunked_reduce(n, chunk, zero, map, merge);
     const double inv = 1.0 / static_cast<double>(n);
     g.dw *= inv;
     g.db *= inv;
