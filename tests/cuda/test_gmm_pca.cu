@@ -1,0 +1,157 @@
+// GPU twins of the statistics: the streaming GMM E+M pass, whole EM fits, scoring, and PCA, each
+// compared with the CPU code on fresh random inputs (skipped without a device).
+#include <gtest/gtest.h>
+
+#include "cuda_test.hpp"
+#include "rnnabs/cuda/gmm.cuh"
+#include "rnnabs/cuda/pca.cuh"
+
+namespace {
+using namespace rnnabs;
+using test::rel_err;
+
+/// Blobs: K clusters of N/K points in D dimensions, in scalar T.
+template <class T>
+matrix<T> blobs(index_t N, index_t D, index_t K) {
+  matrix<T> X(N, D);
+  matrix<double> c(K, D);
+  for (index_t k = 0; k < K; ++k)
+    for (index_t a = 0; a < D; ++a) c(k, a) = 4 * test::uniform();
+  for (index_t i = 0; i < N; ++i)
+    for (index_t a = 0; a < D; ++a) X(i, a) = static_cast<T>(c(i % K, a) + (0.5 + 0.1 * a) * test::normal());
+  return X;
+}
+
+/// Random valid parameters for a covariance type (means near data points, SPD covariances).
+gmm_parameters random_parameters(covariance_type c, index_t K, index_t D) {
+  gmm_parameters p;
+  p.weights = vector<double>::NullaryExpr(K, [] { return 0.5 + test::uniform(0, 1); });
+  p.weights /= p.weights.sum();
+  p.means = matrix<double>::NullaryExpr(K, D, [] { return 4 * test::uniform(); });
+  const auto spd = [&] {
+    const matrix<double> A = matrix<double>::NullaryExpr(D, D, [] { return test::uniform(); });
+    return (A * A.transpose() + 0.5 * matrix<double>::Identity(D, D)).eval();
+  };
+  switch (c) {
+    case covariance_type::full:
+      p.covariances.resize(K * D, D);
+      for (index_t k = 0; k < K; ++k) p.covariances.middleRows(k * D, D) = spd();
+      break;
+    case covariance_type::tied: p.covariances = spd(); break;
+    case covariance_type::diag: p.covariances = matrix<double>::NullaryExpr(K, D, [] { return test::uniform(0.3, 2); }); break;
+    case covariance_type::spherical:
+      p.covariances = matrix<double>::NullaryExpr(K, 1, [] { return test::uniform(0.3, 2); });
+      break;
+  }
+  return p;
+}
+
+const covariance_type all_types[] = {covariance_type::full, covariance_type::tied, covariance_type::diag,
+                                     covariance_type::spherical};
+
+template <class T>
+void em_pass_matches_cpu() {
+  const index_t N = 3001, D = 5, K = 4;  // N not a multiple of the tile: padding is exercised
+  const matrix<T> X = blobs<T>(N, D, K);
+  vector<double> w = vector<double>::NullaryExpr(N, [] { return test::uniform(0, 2); });
+  for (covariance_type c : all_types) {
+    SCOPED_TRACE(std::string(to_string(c)));
+    const gmm_parameters p = random_parameters(c, K, D);
+    std::vector<index_t> bad;
+    const matrix<double> pc = rnnabs::detail::precision_cholesky(p.covariances, c, K, D, bad);
+    ASSERT_TRUE(bad.empty());
+    const auto model = rnnabs::detail::kernel_model(p.weights, p.means, pc, c);
+    for (const bool weighted : {false, true}) {
+      const auto P = rnnabs::detail::pack_points(X, weighted ? w.data() : nullptr, "test");
+      const rnnabs::detail::gmm_stats ref = rnnabs::detail::em_pass(P, model);
+      const cuda::gmm_device_data data(X, weighted ? w.data() : nullptr);
+      cuda::gmm_engine eng(data, K, c);
+      const rnnabs::detail::gmm_stats got = eng.em_pass(model);
+      using V = Eigen::Map<const Eigen::VectorXd>;
+      const auto v = [](const std::vector<double>& x) { return V(x.data(), static_cast<index_t>(x.size())); };
+      EXPECT_LT(rel_err(v(got.nk), v(ref.nk)), 1e-11);
+      EXPECT_LT(rel_err(v(got.s1), v(ref.s1)), 1e-10);
+      EXPECT_LT(rel_err(v(got.s2), v(ref.s2)), 1e-10);
+      EXPECT_NEAR(got.loglik, ref.loglik, 1e-10 * std::abs(ref.loglik));
+      // score_samples (the E-step alone) against the CPU model.
+      const vector<double> lse = eng.score_samples(model);
+      const gaussian_mixture g = gaussian_mixture::from_parameters(p, c);
+      EXPECT_LT(rel_err(lse, g.score_samples(X)), 1e-12);
+    }
+  }
+}
+TEST(CudaGmm, EmPassMatchesCpuFloat) {
+  RNNABS_REQUIRE_GPU();
+  em_pass_matches_cpu<float>();
+}
+TEST(CudaGmm, EmPassMatchesCpuDouble) {
+  RNNABS_REQUIRE_GPU();
+  em_pass_matches_cpu<double>();
+}
+
+TEST(CudaGmm, FitMatchesCpuForEveryCovarianceType) {
+  RNNABS_REQUIRE_GPU();
+  const index_t N = 4000, D = 4, K = 5;
+  const matrix<float> X = blobs<float>(N, D, K);
+  for (covariance_type c : all_types) {
+    SCOPED_TRACE(std::string(to_string(c)));
+    const gmm_options o{.n_components = K, .covariance = c, .tol = 0.0, .max_iter = 15, .seed = 3};
+    gaussian_mixture cpu(o), gpu(o);
+    const auto rc = cuda::fit(cpu, X, cuda::backend::cpu);
+    const auto rg = cuda::fit(gpu, X, cuda::backend::cuda);  // same seeds: the same k-means start
+    EXPECT_EQ(rg.used, cuda::backend::cuda);
+    EXPECT_EQ(rg.n_iter, rc.n_iter);
+    EXPECT_NEAR(rg.lower_bound, rc.lower_bound, 1e-8 * std::abs(rc.lower_bound));
+    EXPECT_LT(rel_err(gpu.weights(), cpu.weights()), 1e-6);
+    EXPECT_LT(rel_err(gpu.means(), cpu.means()), 1e-6);
+    EXPECT_LT(rel_err(gpu.covariances(), cpu.covariances()), 1e-6);
+    EXPECT_EQ(gpu.options().max_iter, 15);
+    EXPECT_LT(rel_err(cuda::score_samples(gpu, X), gpu.score_samples(X)), 1e-12);
+  }
+}
+
+TEST(CudaGmm, FitFromGivenParametersAndWeights) {
+  RNNABS_REQUIRE_GPU();
+  const index_t N = 2500, D = 3, K = 3;
+  const matrix<double> X = blobs<double>(N, D, K);
+  const vector<double> w = vector<double>::NullaryExpr(N, [] { return test::uniform(0.1, 1); });
+  const gmm_parameters p0 = random_parameters(covariance_type::full, K, D);
+  const gmm_options o{.n_components = K, .covariance = covariance_type::full, .tol = 0.0, .max_iter = 10};
+  gaussian_mixture cpu(o), gpu(o);
+  cuda::fit(cpu, X, cuda::backend::cpu, &w, &p0);
+  cuda::fit(gpu, X, cuda::backend::cuda, &w, &p0);
+  EXPECT_LT(rel_err(gpu.means(), cpu.means()), 1e-8);
+  EXPECT_LT(rel_err(gpu.covariances(), cpu.covariances()), 1e-8);
+}
+
+template <class T>
+void pca_matches_cpu() {
+  const index_t N = 20000, D = 12, k = 5;
+  matrix<T> X(N, D);
+  const matrix<double> mix = matrix<double>::NullaryExpr(D, D, [] { return test::uniform(); });
+  for (index_t i = 0; i < N; ++i) {
+    vector<double> z(D);
+    for (index_t a = 0; a < D; ++a) z[a] = (D - a) * test::normal();
+    X.row(i) = (mix * z).transpose().template cast<T>().array() + T(3);
+  }
+  pca cpu({.n_components = k});
+  cpu.fit(X);
+  const cuda::pca_result gpu = cuda::pca_fit(X, k, /*chunk_rows=*/4096);  // several chunks
+  const double t = std::is_same_v<T, float> ? 1e-6 : 1e-10;  // both accumulate in double
+  EXPECT_LT(rel_err(gpu.mean, cpu.mean()), t);
+  EXPECT_LT(rel_err(gpu.explained_variance, cpu.explained_variance()), t);
+  EXPECT_LT(rel_err(gpu.explained_variance_ratio, cpu.explained_variance_ratio()), t);
+  EXPECT_LT(rel_err(gpu.singular_values, cpu.singular_values()), t);
+  EXPECT_LT(rel_err(gpu.components, cpu.components()), 1e-6);  // eigenvectors: separated spectrum
+  EXPECT_NEAR(gpu.noise_variance, cpu.noise_variance(), 1e-8 * cpu.noise_variance());
+}
+TEST(CudaPca, MatchesCpuFloat) {
+  RNNABS_REQUIRE_GPU();
+  pca_matches_cpu<float>();
+}
+TEST(CudaPca, MatchesCpuDouble) {
+  RNNABS_REQUIRE_GPU();
+  pca_matches_cpu<double>();
+}
+
+}  // namespace
