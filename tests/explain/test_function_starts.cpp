@@ -1,0 +1,122 @@
+// ELF64 / ar reading against binutils (readelf, objcopy: see tests/fixtures/explain/make_elf_fixtures.sh),
+// corrupt and truncated files, and the function-start corpus with its split.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <rnnabs/data/function_starts.hpp>
+
+#include "helpers.hpp"
+
+namespace {
+
+using namespace rnnabs;
+
+const io::elf_symbol* find_symbol(const io::elf_object& o, const std::string& name) {
+  for (const auto& s : o.symbols)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+TEST(Elf, ReadsSectionsAndFunctionSymbolsLikeReadelf) {
+  const io::elf_object o = io::read_elf(explain_test::fixture("fs_a.o"));
+  EXPECT_EQ(o.type, 1);      // ET_REL
+  EXPECT_EQ(o.machine, 62);  // x86-64
+  std::size_t text = 0;
+  for (std::size_t i = 0; i < o.sections.size(); ++i)
+    if (o.sections[i].name == ".text") text = i;
+  ASSERT_EQ(text, 1u);
+  EXPECT_TRUE(o.sections[text].executable());
+  const auto ref = io::read_file_bytes(explain_test::fixture("fs_a_text.bin"));
+  EXPECT_EQ(o.sections[text].bytes, ref);
+  EXPECT_EQ(o.sections[text].size, 0x2fu);
+  const struct {
+    const char* name;
+    std::uint64_t value, size;
+  } expect[] = {{"alpha", 0, 8}, {"beta", 8, 26}, {"gamma_fn", 0x22, 13}};
+  for (const auto& e : expect) {
+    const auto* s = find_symbol(o, e.name);
+    ASSERT_NE(s, nullptr) << e.name;
+    EXPECT_TRUE(s->is_function());
+    EXPECT_EQ(s->value, e.value) << e.name;
+    EXPECT_EQ(s->size, e.size) << e.name;
+    EXPECT_EQ(s->section, text) << e.name;
+    EXPECT_EQ(s->bind, 1) << e.name;
+  }
+  EXPECT_EQ(std::count_if(o.symbols.begin(), o.symbols.end(), [](const auto& s) { return s.is_function(); }), 3);
+}
+
+TEST(Elf, ReadsArArchivesWithLongNames) {
+  const auto members = io::read_ar(explain_test::fixture("fs.a"));
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[0].name, "fs_a.o");
+  EXPECT_EQ(members[1].name, "a_rather_long_member_name_b.o");
+  EXPECT_EQ(members[0].data, io::read_file_bytes(explain_test::fixture("fs_a.o")));
+  const auto b = io::parse_elf(members[1].data, members[1].name);
+  const auto* d = find_symbol(b, "delta");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(b.sections[d->section].name, ".text.delta");
+  EXPECT_EQ(d->value, 0u);
+  EXPECT_EQ(b.sections[d->section].bytes.size(), 33u);
+}
+
+TEST(Elf, TruncatedAndCorruptFilesRaiseIoError) {
+  const auto full = io::read_file_bytes(explain_test::fixture("fs_a.o"));
+  int thrown = 0;
+  for (std::size_t n = 0; n < full.size(); n += 7) {
+    const std::vector<std::uint8_t> cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
+    try {
+      (void)io::parse_elf(cut, "cut");
+    } catch (const io_error&) {
+      ++thrown;
+    }
+  }
+  // Every prefix that ends before the section header table (at the end of a relocatable object) must fail.
+  EXPECT_GE(thrown, static_cast<int>(full.size() / 7) - 2);
+  std::vector<std::uint8_t> bad = full;
+  bad[4] = 1;  // ELF32
+  EXPECT_THROW(io::parse_elf(bad, "bad"), io_error);
+  bad = full;
+  bad[40] = 0xff;  // e_shoff far away
+  bad[41] = 0xff;
+  EXPECT_THROW(io::parse_elf(bad, "bad"), io_error);
+  const auto ar = io::read_file_bytes(explain_test::fixture("fs.a"));
+  const std::vector<std::uint8_t> ar_cut(ar.begin(), ar.end() - 100);
+  EXPECT_THROW(io::parse_ar(ar_cut, "cut.a"), io_error);
+  EXPECT_THROW(io::parse_ar(full, "not an archive"), io_error);
+  EXPECT_THROW(io::read_elf("/nonexistent/x.o"), io_error);
+  // A truncated member inside an archive reaches the corpus builder as an io_error too.
+  const auto tmp = std::filesystem::temp_directory_path() / "rnnabs_test_explain_cut.a";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(ar_cut.data()), static_cast<std::streamsize>(ar_cut.size()));
+  }
+  EXPECT_THROW(data::function_starts_from_archive(tmp), io_error);
+  std::filesystem::remove(tmp);
+}
+
+TEST(FunctionStarts, CorpusLabelsAndSplit) {
+  const auto c = data::function_starts_from_archive(explain_test::fixture("fs.a"),
+                                                    {.chunk_length = 16, .min_chunk_length = 4});
+  EXPECT_EQ(c.objects, 2);
+  EXPECT_EQ(c.functions, 5);  // alpha, beta, gamma_fn, delta, epsilon
+  // fs_a.o's .text: 47 bytes → chunks of 16, 16, 15; starts at 0, 8, 34 (= chunk 2, offset 2).
+  ASSERT_GE(c.chunks.size(), 3u);
+  EXPECT_EQ(c.chunks[0].starts[0], 1);
+  EXPECT_EQ(c.chunks[0].starts[8], 1);
+  EXPECT_EQ(c.chunks[2].starts[2], 1);
+  EXPECT_EQ(c.chunks[2].bytes.size(), 15u);
+  const auto tk = data::to_tokens(c.chunks);
+  EXPECT_EQ(tk.tokens[0](0), 0x8d + 1);  // byte + 1
+  EXPECT_EQ(tk.labels[0](8), 1);
+  // The split is by object and reproducible.
+  const auto s = data::split_by_object(c, 0.5);
+  EXPECT_EQ(s.train.size() + s.test.size(), c.chunks.size());
+  for (const auto& ch : s.test)
+    for (const auto& tr : s.train) ASSERT_NE(ch.object, tr.object);
+  EXPECT_EQ(data::split_by_object(c, 0.0).test.size(), 0u);
+  EXPECT_EQ(data::split_by_object(c, 1.0).train.size(), 0u);
+  EXPECT_EQ(data::fnv1a64("a"), 0xaf63dc4c8601ec8cull);  // FNV-1a reference value
+}
+
+}  // namespace
