@@ -90,11 +90,13 @@ TEST(FusedLasso, GenlassoGoldenTestA) {
       {0.4851560681, 0.4851560681, 0.4851560681, -0.4784785387, -0.4790213844, -0.4790213844},
       {0.4790747512, 0.4966998743, 0.4737482677, -0.4805859553, -0.5189132238, -0.5049004767}};
   const double lambdas[5] = {0.5, 2, 10, std::sqrt(12 * std::log(6.0)), 0};
-  for (int k = 0; k < 5; ++k) {
-    const auto fit = fused_lasso(q.X, q.y, {.lambda_tv = lambdas[k]});
-    ASSERT_TRUE(fit.converged) << "lambda=" << lambdas[k];
-    for (index_t j = 0; j < 6; ++j) EXPECT_NEAR(fit.coef(j), golden[k][j], 1e-9) << "lambda=" << lambdas[k] << " j=" << j;
-  }
+  for (const bool active_set : {true, false})
+    for (int k = 0; k < 5; ++k) {
+      const auto fit = fused_lasso(q.X, q.y, {.lambda_tv = lambdas[k], .active_set = active_set});
+      ASSERT_TRUE(fit.converged) << "lambda=" << lambdas[k];
+      for (index_t j = 0; j < 6; ++j)
+        EXPECT_NEAR(fit.coef(j), golden[k][j], 1e-9) << "lambda=" << lambdas[k] << " j=" << j << " " << active_set;
+    }
 }
 
 TEST(FusedLasso, GenlassoGoldenTestBLemnaShaped) {
@@ -105,7 +107,12 @@ TEST(FusedLasso, GenlassoGoldenTestBLemnaShaped) {
   EXPECT_NEAR(q.y(3), 0.595586646937, 1e-12);
   const auto fit = fused_lasso(q.X, q.y, {.lambda_tv = std::sqrt(501 * std::log(41.0))});
   ASSERT_TRUE(fit.converged);
+  EXPECT_EQ(fit.iterations, 0);  // the dual active set found it
   EXPECT_LE((fit.coef - ref.col(1)).cwiseAbs().maxCoeff(), 1e-12);
+  const auto fista = fused_lasso(q.X, q.y, {.lambda_tv = std::sqrt(501 * std::log(41.0)), .active_set = false});
+  ASSERT_TRUE(fista.converged);
+  EXPECT_GT(fista.iterations, 0);
+  EXPECT_LE((fista.coef - ref.col(1)).cwiseAbs().maxCoeff(), 1e-12);
   // Descending order, ties (equal to 1e-9 relative) broken by the smaller index.
   std::vector<index_t> ord(41);
   std::iota(ord.begin(), ord.end(), 0);
@@ -133,6 +140,9 @@ TEST(FusedLasso, MatchesIndependentAdmmWithL1InterceptWeights) {
     const auto fit = fused_lasso(X, y, {.lambda_tv = tv, .lambda_l1 = l1, .lambda_l2 = l2, .fit_intercept = icpt}, &w);
     ASSERT_TRUE(fit.converged) << rep;
     EXPECT_LE((fit.coef - ref.head(p)).cwiseAbs().maxCoeff(), 1e-8) << rep;
+    const auto f2 = fused_lasso(X, y, {.lambda_tv = tv, .lambda_l1 = l1, .lambda_l2 = l2, .fit_intercept = icpt,
+                                       .active_set = false}, &w);
+    EXPECT_LE((f2.coef - ref.head(p)).cwiseAbs().maxCoeff(), 1e-8) << rep;
     if (icpt) {
       EXPECT_NEAR(fit.intercept, ref(p), 1e-8) << rep;
     }
@@ -141,7 +151,7 @@ TEST(FusedLasso, MatchesIndependentAdmmWithL1InterceptWeights) {
 
 TEST(FusedLasso, WithoutPolishingFistaAloneConverges) {
   const problem q = test_a();
-  fused_lasso_options o{.lambda_tv = 2.0, .tol = 1e-9, .polish = false};
+  fused_lasso_options o{.lambda_tv = 2.0, .tol = 1e-9, .polish = false, .active_set = false};
   const auto fit = fused_lasso(q.X, q.y, o);
   EXPECT_TRUE(fit.converged);
   EXPECT_FALSE(fit.polished);

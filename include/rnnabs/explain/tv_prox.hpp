@@ -22,18 +22,18 @@ namespace rnnabs {
 
 /// Scratch memory of tv_prox, reusable across calls (grows to the largest n seen).
 struct tv_workspace {
-  std::vector<double> knot, da, db, lo, hi;
+  struct knot_t {
+    double x, a, b;  // position, jump of the slope, jump of the intercept
+  };
+  struct clamp_t {
+    double lo, hi;
+  };
+  std::vector<knot_t> knots;
+  std::vector<clamp_t> bounds;
   void reserve(index_t n) {
     const auto m = static_cast<std::size_t>(2 * n + 2);
-    if (knot.size() < m) {
-      knot.resize(m);
-      da.resize(m);
-      db.resize(m);
-    }
-    if (lo.size() < static_cast<std::size_t>(n)) {
-      lo.resize(static_cast<std::size_t>(n));
-      hi.resize(static_cast<std::size_t>(n));
-    }
+    if (knots.size() < m) knots.resize(m);
+    if (bounds.size() < static_cast<std::size_t>(n)) bounds.resize(static_cast<std::size_t>(n));
   }
 };
 
@@ -75,27 +75,24 @@ void tv_prox(const T* y, index_t n, T lambda_in, T* x, tv_workspace& ws) {
   }
   const double lam = static_cast<double>(lambda_in);
   ws.reserve(n);
-  double* kx = ws.knot.data();
-  double* ka = ws.da.data();
-  double* kb = ws.db.data();
-  double* lo = ws.lo.data();
-  double* hi = ws.hi.data();
+  tv_workspace::knot_t* kn = ws.knots.data();
+  tv_workspace::clamp_t* bd = ws.bounds.data();
   // Knots of m'(b), the derivative of the message into the next element, live in [l, r]. At knot i the
-  // linear function a·b + c of m' jumps by (ka[i], kb[i]); left of all knots m' = −λ, right of all = +λ.
+  // linear function a·b + c of m' jumps by (kn[i].a, kn[i].b); left of all knots m' = −λ, right of all = +λ.
   index_t l = n + 1, r = n;  // empty
   // Element 0: F'(b) = b − y0, clamped to [−λ, λ] between b = y0 − λ and y0 + λ.
   {
     const double y0 = static_cast<double>(y[0]);
-    lo[0] = y0 - lam;
-    hi[0] = y0 + lam;
+    bd[0].lo = y0 - lam;
+    bd[0].hi = y0 + lam;
     --l;
-    kx[l] = lo[0];
-    ka[l] = 1.0;
-    kb[l] = -y0 + lam;  // from −λ to (b − y0): slope +1, intercept −y0 + λ
+    kn[l].x = bd[0].lo;
+    kn[l].a = 1.0;
+    kn[l].b = -y0 + lam;  // from −λ to (b − y0): slope +1, intercept −y0 + λ
     ++r;
-    kx[r] = hi[0];
-    ka[r] = -1.0;
-    kb[r] = y0 + lam;  // from (b − y0) to +λ
+    kn[r].x = bd[0].hi;
+    kn[r].a = -1.0;
+    kn[r].b = y0 + lam;  // from (b − y0) to +λ
   }
   for (index_t k = 1; k < n; ++k) {
     const double yk = static_cast<double>(y[k]);
@@ -103,42 +100,42 @@ void tv_prox(const T* y, index_t n, T lambda_in, T* x, tv_workspace& ws) {
     double a0 = 1.0, c0 = -yk - lam;
     if (k == n - 1) {
       // Last element: x_{n−1} is the root of F'.
-      while (l <= r && a0 * kx[l] + c0 < 0.0) {
-        a0 += ka[l];
-        c0 += kb[l];
+      while (l <= r && a0 * kn[l].x + c0 < 0.0) {
+        a0 += kn[l].a;
+        c0 += kn[l].b;
         ++l;
       }
       x[n - 1] = static_cast<T>(-c0 / a0);
       break;
     }
-    while (l <= r && a0 * kx[l] + c0 < -lam) {
-      a0 += ka[l];
-      c0 += kb[l];
+    while (l <= r && a0 * kn[l].x + c0 < -lam) {
+      a0 += kn[l].a;
+      c0 += kn[l].b;
       ++l;
     }
     const double tlo = (-lam - c0) / a0;
     double a1 = 1.0, c1 = -yk + lam;  // rightmost piece
-    while (l <= r && a1 * kx[r] + c1 > lam) {
-      a1 -= ka[r];
-      c1 -= kb[r];
+    while (l <= r && a1 * kn[r].x + c1 > lam) {
+      a1 -= kn[r].a;
+      c1 -= kn[r].b;
       --r;
     }
     const double thi = (lam - c1) / a1;
-    lo[k] = tlo;
-    hi[k] = thi;
+    bd[k].lo = tlo;
+    bd[k].hi = thi;
     --l;
-    kx[l] = tlo;
-    ka[l] = a0;
-    kb[l] = c0 + lam;
+    kn[l].x = tlo;
+    kn[l].a = a0;
+    kn[l].b = c0 + lam;
     ++r;
-    kx[r] = thi;
-    ka[r] = -a1;
-    kb[r] = lam - c1;
+    kn[r].x = thi;
+    kn[r].a = -a1;
+    kn[r].b = lam - c1;
   }
   // Backward pass: x_k = clamp(x_{k+1}, lo_k, hi_k).
   double next = static_cast<double>(x[n - 1]);
   for (index_t k = n - 2; k >= 0; --k) {
-    next = std::clamp(next, lo[k], hi[k]);
+    next = std::clamp(next, bd[k].lo, bd[k].hi);
     x[k] = static_cast<T>(next);
   }
 }
