@@ -25,6 +25,7 @@
 #include "rnnabs/nn/parameters.hpp"
 #include "rnnabs/nn/rnn_config.hpp"
 #include "rnnabs/nn/sequence_batch.hpp"
+#include "rnnabs/nn/detail/engine.hpp"
 
 namespace rnnabs {
 
@@ -150,6 +151,14 @@ class rnn_classifier {
   void check_params(const vector<T>& p, std::string_view who, std::string_view what) const;
   template <bool Tan, class F>
   void for_chunks(const sequence_batch<T>& b, F&& f) const;
+  /// This thread's engine, bound to the model: its buffers live on between calls (no allocation,
+  /// no page faults once the batch shape repeats, as in a training loop).
+  template <bool Tan>
+  detail::rnn_engine<Cell, T, Tan>& engine(const T* theta, const T* vdir) const {
+    static thread_local detail::rnn_engine<Cell, T, Tan> e;
+    e.bind(cfg_, layout_, idx_, theta, vdir);
+    return e;
+  }
 
   rnn_config cfg_;
   state_dict_names names_;

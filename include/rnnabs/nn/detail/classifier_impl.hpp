@@ -142,7 +142,7 @@ double rnn_classifier<Cell, T>::loss(const sequence_batch<T>& b, const vector<T>
   std::vector<double> part(static_cast<std::size_t>(chunk_count(n, cfg_.batch_chunk)), 0.0);
   const std::vector<T> w(static_cast<std::size_t>(cfg_.batch_chunk), T(1) / static_cast<T>(n));
   for_chunks<false>(b, [&](index_t c, const detail::pack_plan& plan) {
-    detail::rnn_engine<Cell, T, false> e(cfg_, layout_, idx_, params.data(), nullptr);
+    auto& e = engine<false>(params.data(), nullptr);
     e.forward(b, plan);
     part[static_cast<std::size_t>(c)] = e.loss_and_seed(detail::label_reader(cfg_, b), w);
   });
@@ -165,7 +165,7 @@ vector<T> rnn_classifier<Cell, T>::loss_gradient(const sequence_batch<T>& b, con
   ordered_merge<detail::grad_part<T>, decltype(merge)> acc(
       chunk_count(n, cfg_.batch_chunk), detail::grad_part<T>{0, vector<T>::Zero(P), {}}, merge);
   for_chunks<false>(b, [&](index_t c, const detail::pack_plan& plan) {
-    detail::rnn_engine<Cell, T, false> e(cfg_, layout_, idx_, params.data(), nullptr);
+    auto& e = engine<false>(params.data(), nullptr);
     e.forward(b, plan);
     detail::grad_part<T> part{e.loss_and_seed(detail::label_reader(cfg_, b), w), vector<T>::Zero(P), {}};
     e.backward(cfg_.token_input());
@@ -198,7 +198,7 @@ vector<T> rnn_classifier<Cell, T>::train_gradient(const sequence_batch<T>& b, st
   ordered_merge<part_t, decltype(merge)> acc(chunk_count(n, cfg_.batch_chunk), part_t{0, 0, 0, vector<T>::Zero(P)},
                                              merge);
   for_chunks<false>(b, [&](index_t c, const detail::pack_plan& plan) {
-    detail::rnn_engine<Cell, T, false> e(cfg_, layout_, idx_, theta_.data(), nullptr);
+    auto& e = engine<false>(theta_.data(), nullptr);
     if (cfg_.dropout > 0) e.enable_dropout(cfg_.dropout, rng::stream(dropout_seed, static_cast<std::uint64_t>(c)));
     e.forward(b, plan);
     const auto labels = detail::label_reader(cfg_, b);
@@ -220,7 +220,7 @@ matrix<T> rnn_classifier<Cell, T>::per_sample_gradients(const sequence_batch<T>&
   matrix<T> out = matrix<T>::Zero(b.size(), layout_.size());
   const std::vector<T> w(static_cast<std::size_t>(cfg_.batch_chunk), T(1));
   for_chunks<false>(b, [&](index_t, const detail::pack_plan& plan) {
-    detail::rnn_engine<Cell, T, false> e(cfg_, layout_, idx_, params.data(), nullptr);
+    auto& e = engine<false>(params.data(), nullptr);
     e.forward(b, plan);
     e.loss_and_seed(detail::label_reader(cfg_, b), w);
     e.backward(cfg_.token_input());
@@ -241,7 +241,7 @@ vector<T> rnn_classifier<Cell, T>::hessian_vector_product(const sequence_batch<T
   auto merge = [](vector<T>& tot, const vector<T>& p) { tot += p; };
   ordered_merge<vector<T>, decltype(merge)> acc(chunk_count(n, cfg_.batch_chunk), vector<T>::Zero(P), merge);
   for_chunks<true>(b, [&](index_t c, const detail::pack_plan& plan) {
-    detail::rnn_engine<Cell, T, true> e(cfg_, layout_, idx_, params.data(), v.data());
+    auto& e = engine<true>(params.data(), v.data());
     e.forward(b, plan);
     e.loss_and_seed(detail::label_reader(cfg_, b), w);
     e.backward(cfg_.token_input());
@@ -260,7 +260,7 @@ std::vector<matrix<T>> rnn_classifier<Cell, T>::input_gradients(const sequence_b
   std::vector<matrix<T>> out(static_cast<std::size_t>(n));
   const std::vector<T> w(static_cast<std::size_t>(cfg_.batch_chunk), T(1) / static_cast<T>(n));
   for_chunks<false>(b, [&](index_t, const detail::pack_plan& plan) {
-    detail::rnn_engine<Cell, T, false> e(cfg_, layout_, idx_, theta_.data(), nullptr);
+    auto& e = engine<false>(theta_.data(), nullptr);
     e.forward(b, plan);
     e.loss_and_seed(detail::label_reader(cfg_, b), w);
     e.backward(true);
@@ -294,7 +294,7 @@ rnn_output<T> rnn_classifier<Cell, T>::forward(const sequence_batch<T>& b, bool 
     return k;
   };
   for_chunks<false>(b, [&](index_t, const detail::pack_plan& plan) {
-    detail::rnn_engine<Cell, T, false> e(cfg_, layout_, idx_, theta_.data(), nullptr);
+    auto& e = engine<false>(theta_.data(), nullptr);
     e.forward(b, plan);
     const auto& z = e.logits().v;
     const bool last = cfg_.head == head_mode::last_step;

@@ -97,10 +97,25 @@ class rnn_engine {
   static constexpr index_t G = Cell::gates, K = Cell::states, CC = Cell::cache_size;
 
   /// theta: flat parameters; vdir: the HVP direction (Tan only, else nullptr).
+  rnn_engine() = default;
   rnn_engine(const rnn_config& cfg, const parameter_layout& layout, const rnn_parameter_index& idx, const T* theta,
-             const T* vdir)
-      : cfg_(cfg), layout_(layout), idx_(idx), theta_(theta), vdir_(vdir), H_(cfg.hidden_size),
-        D_(cfg.directions()) {}
+             const T* vdir) {
+    bind(cfg, layout, idx, theta, vdir);
+  }
+  /// (Re)binds the engine to a model and parameters; its buffers are kept, so an engine reused for
+  /// batches of one shape allocates nothing after the first.
+  void bind(const rnn_config& cfg, const parameter_layout& layout, const rnn_parameter_index& idx, const T* theta,
+            const T* vdir) {
+    cfg_ = &cfg;
+    layout_ = &layout;
+    idx_ = &idx;
+    theta_ = theta;
+    vdir_ = vdir;
+    H_ = cfg.hidden_size;
+    D_ = cfg.directions();
+    plan_ = nullptr;
+    drop_p_ = 0;
+  }
 
   /// Training-mode dropout with drop probability p (inverted scaling), masks drawn from `g`.
   void enable_dropout(double p, rng g)
@@ -116,24 +131,24 @@ class rnn_engine {
     plan_ = &plan;
     const index_t N = plan.rows();
     // Layer-0 input, packed.
-    const index_t I = cfg_.input_size;
+    const index_t I = cfg_->input_size;
     input_.resize(N, I);
     for (index_t t = 0; t < plan.tmax(); ++t)
       for (index_t r = 0; r < plan.active_at(t); ++r) {
         const index_t row = plan.row(t, r), s = plan.seq[static_cast<std::size_t>(r)];
-        if (cfg_.token_input()) {
+        if (cfg_->token_input()) {
           const index_t tok = b.tokens[static_cast<std::size_t>(s)](t);
-          input_.v.row(row) = mat(idx_.embedding).row(tok);
-          if constexpr (Tan) input_.d.row(row) = dmat(idx_.embedding).row(tok);
+          input_.v.row(row) = mat(idx_->embedding).row(tok);
+          if constexpr (Tan) input_.d.row(row) = dmat(idx_->embedding).row(tok);
         } else {
           input_.v.row(row) = b.features[static_cast<std::size_t>(s)].row(t);
           if constexpr (Tan) input_.d.row(row).setZero();
         }
       }
-    input_tangent_ = cfg_.token_input();
-    layers_.assign(static_cast<std::size_t>(cfg_.num_layers), {});
+    input_tangent_ = cfg_->token_input();
+    layers_.resize(static_cast<std::size_t>(cfg_->num_layers));
     const tmat<T, Tan>* x = &input_;
-    for (index_t l = 0; l < cfg_.num_layers; ++l) {
+    for (index_t l = 0; l < cfg_->num_layers; ++l) {
       auto& L = layers_[static_cast<std::size_t>(l)];
       L.dirs.resize(static_cast<std::size_t>(D_));
       L.out.resize(N, H_ * D_);
@@ -153,11 +168,11 @@ class rnn_engine {
           if constexpr (Tan) L.out.d.row(row).segment(d * H_, H_) = dir.s[0].d.row(src);
         }
       }
-      if (l + 1 < cfg_.num_layers) apply_dropout(L.out, L.mask);
+      if (l + 1 < cfg_->num_layers) apply_dropout(L.out, L.mask);
       x = &L.out;
     }
     // Head input: each sequence's final states, or every step.
-    if (cfg_.head == head_mode::last_step) {
+    if (cfg_->head == head_mode::last_step) {
       feat_.resize(plan.count(), H_ * D_);
       for (index_t r = 0; r < plan.count(); ++r)
         for (index_t d = 0; d < D_; ++d) {
@@ -169,7 +184,7 @@ class rnn_engine {
       feat_ = top().out;
     }
     apply_dropout(feat_, feat_mask_);
-    dense(feat_, idx_.fc_weight, idx_.fc_bias, logits_, true);
+    dense(feat_, idx_->fc_weight, idx_->fc_bias, logits_, true);
   }
 
   /// The top layer's output (N x H·D, common packed order) and the head's logits (rows of feat).
@@ -182,8 +197,8 @@ class rnn_engine {
   template <class Labels>
   double loss_and_seed(const Labels& label_of, const std::vector<T>& weight) {
     const auto& plan = *plan_;
-    const index_t C = cfg_.num_classes;
-    const bool last = cfg_.head == head_mode::last_step;
+    const index_t C = cfg_->num_classes;
+    const bool last = cfg_->head == head_mode::last_step;
     dz_.resize(logits_.v.rows(), C);
     double total = 0;
     std::vector<S> z(static_cast<std::size_t>(C)), g(static_cast<std::size_t>(C));
@@ -197,10 +212,10 @@ class rnn_engine {
       const index_t s = plan.seq[static_cast<std::size_t>(r)];
       const index_t y = label_of(s, t);
       const T w = weight[static_cast<std::size_t>(r)] / (last ? T(1) : static_cast<T>(plan.length(r)));
-      total += static_cast<double>(w) * loss_value(cfg_.loss, logits_.v.row(row).data(), C, y);
+      total += static_cast<double>(w) * loss_value(cfg_->loss, logits_.v.row(row).data(), C, y);
       const auto zin = in_row(logits_, row);
       for (index_t c = 0; c < C; ++c) z[static_cast<std::size_t>(c)] = zin[c];
-      loss_gradient(cfg_.loss, z.data(), C, y, g.data());
+      loss_gradient(cfg_->loss, z.data(), C, y, g.data());
       const auto out = out_row(dz_, row);
       for (index_t c = 0; c < C; ++c) out.set(c, g[static_cast<std::size_t>(c)] * S(w));
     }
@@ -211,8 +226,8 @@ class rnn_engine {
   template <class Labels>
   index_t count_correct(const Labels& label_of) const {
     const auto& plan = *plan_;
-    const bool last = cfg_.head == head_mode::last_step;
-    const index_t C = cfg_.num_classes;
+    const bool last = cfg_->head == head_mode::last_step;
+    const index_t C = cfg_->num_classes;
     index_t correct = 0;
     for (index_t row = 0; row < logits_.v.rows(); ++row) {
       index_t r, t;
@@ -237,11 +252,11 @@ class rnn_engine {
     const auto& plan = *plan_;
     const index_t N = plan.rows();
     // d feat = dZ W_fc
-    tmat<T, Tan> dfeat;
-    back_dense(dz_, idx_.fc_weight, dfeat);
+    auto& dfeat = dfeat_;
+    back_dense(dz_, idx_->fc_weight, dfeat);
     if (drop_p_ > 0) dfeat.v.array() *= feat_mask_.array();
-    tmat<T, Tan> dy;  // gradient w.r.t. the current layer's output (common order)
-    if (cfg_.head == head_mode::last_step) {
+    auto& dy = dy_;  // gradient w.r.t. the current layer's output (common order)
+    if (cfg_->head == head_mode::last_step) {
       // The reverse direction's final state is its own last row, i.e. step 0 in common order.
       dy.set_zero(N, H_ * D_);
       for (index_t r = 0; r < plan.count(); ++r)
@@ -251,15 +266,15 @@ class rnn_engine {
           if constexpr (Tan) dy.d.row(row).segment(d * H_, H_) = dfeat.d.row(r).segment(d * H_, H_);
         }
     } else {
-      dy = std::move(dfeat);
+      std::swap(dy, dfeat);
     }
-    for (index_t l = cfg_.num_layers - 1; l >= 0; --l) {
+    for (index_t l = cfg_->num_layers - 1; l >= 0; --l) {
       auto& L = layers_[static_cast<std::size_t>(l)];
       const bool need_dx = l > 0 || need_input_gradient;
-      tmat<T, Tan> dx;
+      auto& dx = dx_;
       for (index_t d = 0; d < D_; ++d) {
         auto& dir = L.dirs[static_cast<std::size_t>(d)];
-        tmat<T, Tan> dh;
+        auto& dh = dh_;
         dh.resize(N, H_);
         for (index_t row = 0; row < N; ++row) {
           const index_t dst = d == 0 ? row : rev(row);
@@ -268,10 +283,10 @@ class rnn_engine {
         }
         dir_backward(l, d, dir, dh);
         if (!need_dx) continue;
-        tmat<T, Tan> dxd;
-        back_input(dir.dxp, idx_.cell[cell_index(l, d)][0], dxd);
+        auto& dxd = dxd_;
+        back_input(dir.dxp, idx_->cell[cell_index(l, d)][0], dxd);
         if (d == 0) {
-          dx = std::move(dxd);
+          std::swap(dx, dxd);
         } else {
           for (index_t row = 0; row < N; ++row) {
             dx.v.row(row) += dxd.v.row(rev(row));
@@ -280,11 +295,11 @@ class rnn_engine {
         }
       }
       if (need_dx) {
-        dy = std::move(dx);
+        std::swap(dy, dx);
         if (drop_p_ > 0 && l > 0) dy.v.array() *= layers_[uz(l - 1)].mask.array();
       }
     }
-    dinput_ = need_input_gradient ? std::move(dy) : tmat<T, Tan>{};
+    if (need_input_gradient) std::swap(dinput_, dy);
   }
 
   /// Gradient w.r.t. the layer-0 input rows (features or embedding vectors), common packed order.
@@ -294,15 +309,15 @@ class rnn_engine {
   void add_gradient(T* g, T* hv) const {
     const auto& plan = *plan_;
     const index_t N = plan.rows(), nb = plan.count();
-    for (index_t l = 0; l < cfg_.num_layers; ++l)
+    for (index_t l = 0; l < cfg_->num_layers; ++l)
       for (index_t d = 0; d < D_; ++d) {
         const auto& dir = layers_[static_cast<std::size_t>(l)].dirs[static_cast<std::size_t>(d)];
-        const auto& e = idx_.cell[cell_index(l, d)];
+        const auto& e = idx_->cell[cell_index(l, d)];
         add_outer(g, hv, e[0], dir.dxp, dir.x, 0, N);
         add_colsum(g, hv, e[2], dir.dxp);
         // W_hh pairs step t's recurrent gradient with step t-1's state: rows [nb, N) with prev rows.
         if (N > nb) {
-          tmat<T, Tan> prev;
+          auto& prev = prev_;
           prev.resize(N - nb, H_);
           for (index_t t = 1; t < plan.tmax(); ++t)
             for (index_t r = 0; r < plan.active_at(t); ++r) {
@@ -313,9 +328,9 @@ class rnn_engine {
         }
         add_colsum(g, hv, e[3], dir.dhp);
       }
-    add_outer(g, hv, idx_.fc_weight, dz_, feat_, 0, dz_.v.rows());
-    add_colsum(g, hv, idx_.fc_bias, dz_);
-    if (cfg_.token_input()) {
+    add_outer(g, hv, idx_->fc_weight, dz_, feat_, 0, dz_.v.rows());
+    add_colsum(g, hv, idx_->fc_bias, dz_);
+    if (cfg_->token_input()) {
       std::vector<index_t> all(uz(N));
       for (index_t row = 0; row < N; ++row) all[uz(row)] = row;
       add_embedding(g, hv, all);
@@ -330,10 +345,10 @@ class rnn_engine {
     const index_t len = plan.length(r);
     std::vector<index_t> rows(static_cast<std::size_t>(len));
     for (index_t t = 0; t < len; ++t) rows[static_cast<std::size_t>(t)] = plan.row(t, r);
-    for (index_t l = 0; l < cfg_.num_layers; ++l)
+    for (index_t l = 0; l < cfg_->num_layers; ++l)
       for (index_t d = 0; d < D_; ++d) {
         const auto& dir = layers_[static_cast<std::size_t>(l)].dirs[static_cast<std::size_t>(d)];
-        const auto& e = idx_.cell[cell_index(l, d)];
+        const auto& e = idx_->cell[cell_index(l, d)];
         const matrix<T> dxp = gather(dir.dxp.v, rows), dhp = gather(dir.dhp.v, rows);
         gview(g, e[0]).noalias() += dxp.transpose() * gather(dir.x.v, rows);
         gview(g, e[2]) += dxp.colwise().sum();
@@ -343,15 +358,15 @@ class rnn_engine {
         }
         gview(g, e[3]) += dhp.colwise().sum();
       }
-    if (cfg_.head == head_mode::last_step) {
-      gview(g, idx_.fc_weight).noalias() += dz_.v.row(r).transpose() * feat_.v.row(r);
-      gview(g, idx_.fc_bias) += dz_.v.row(r);
+    if (cfg_->head == head_mode::last_step) {
+      gview(g, idx_->fc_weight).noalias() += dz_.v.row(r).transpose() * feat_.v.row(r);
+      gview(g, idx_->fc_bias) += dz_.v.row(r);
     } else {
       const matrix<T> dz = gather(dz_.v, rows);
-      gview(g, idx_.fc_weight).noalias() += dz.transpose() * gather(feat_.v, rows);
-      gview(g, idx_.fc_bias) += dz.colwise().sum();
+      gview(g, idx_->fc_weight).noalias() += dz.transpose() * gather(feat_.v, rows);
+      gview(g, idx_->fc_bias) += dz.colwise().sum();
     }
-    if (cfg_.token_input()) add_embedding(g, nullptr, rows);
+    if (cfg_->token_input()) add_embedding(g, nullptr, rows);
   }
 
  private:
@@ -386,11 +401,11 @@ class rnn_engine {
     return static_cast<index_t>(std::upper_bound(off.begin(), off.end(), row) - off.begin()) - 1;
   }
 
-  Eigen::Map<const matrix<T>> mat(index_t i) const { return layout_.view(theta_, i); }
-  Eigen::Map<const matrix<T>> dmat(index_t i) const { return layout_.view(vdir_, i); }
-  crowvec<T> vec(index_t i) const { return {theta_ + layout_[i].offset, layout_[i].rows}; }
-  crowvec<T> dvec(index_t i) const { return {vdir_ + layout_[i].offset, layout_[i].rows}; }
-  Eigen::Map<matrix<T>> gview(T* g, index_t i) const { return layout_.view(g, i); }
+  Eigen::Map<const matrix<T>> mat(index_t i) const { return layout_->view(theta_, i); }
+  Eigen::Map<const matrix<T>> dmat(index_t i) const { return layout_->view(vdir_, i); }
+  crowvec<T> vec(index_t i) const { return {theta_ + (*layout_)[i].offset, (*layout_)[i].rows}; }
+  crowvec<T> dvec(index_t i) const { return {vdir_ + (*layout_)[i].offset, (*layout_)[i].rows}; }
+  Eigen::Map<matrix<T>> gview(T* g, index_t i) const { return layout_->view(g, i); }
 
   static matrix<T> gather(const matrix<T>& m, const std::vector<index_t>& rows) {
     matrix<T> out(static_cast<index_t>(rows.size()), m.cols());
@@ -407,7 +422,7 @@ class rnn_engine {
 
   /// out = X Wᵀ + b (tangent: Ẋ Wᵀ + X Ẇᵀ + ḃ; Ẋ skipped when x_tangent is false).
   void dense(const tmat<T, Tan>& x, index_t wi, index_t bi, tmat<T, Tan>& out, bool x_tangent) const {
-    out.resize(x.v.rows(), layout_[wi].rows);
+    out.resize(x.v.rows(), (*layout_)[wi].rows);
     out.v.noalias() = x.v * mat(wi).transpose();
     out.v.rowwise() += vec(bi);
     if constexpr (Tan) {
@@ -418,7 +433,7 @@ class rnn_engine {
   }
   /// dx = dOut W (tangent: dȮut W + dOut Ẇ).
   void back_input(const tmat<T, Tan>& dout, index_t wi, tmat<T, Tan>& dx) const {
-    dx.resize(dout.v.rows(), layout_[wi].cols);
+    dx.resize(dout.v.rows(), (*layout_)[wi].cols);
     dx.v.noalias() = dout.v * mat(wi);
     if constexpr (Tan) {
       dx.d.noalias() = dout.d * mat(wi);
@@ -445,11 +460,11 @@ class rnn_engine {
   }
   /// The embedding's gradient: the layer-0 input gradient of `rows` scattered to their tokens' rows.
   void add_embedding(T* g, T* hv, const std::vector<index_t>& rows) const {
-    auto ge = gview(g, idx_.embedding);
+    auto ge = gview(g, idx_->embedding);
     for (const index_t row : rows) {
       const index_t tok = token_[uz(row)];
       ge.row(tok) += dinput_.v.row(row);
-      if constexpr (Tan) gview(hv, idx_.embedding).row(tok) += dinput_.d.row(row);
+      if constexpr (Tan) gview(hv, idx_->embedding).row(tok) += dinput_.d.row(row);
     }
   }
 
@@ -521,14 +536,14 @@ class rnn_engine {
 
   void dir_forward(index_t l, index_t d, direction& dir, bool x_tangent) {
     const auto& plan = *plan_;
-    const auto& e = idx_.cell[cell_index(l, d)];
+    const auto& e = idx_->cell[cell_index(l, d)];
     const index_t N = plan.rows(), GH = G * H_;
     dense(dir.x, e[0], e[2], dir.xp, x_tangent);
     for (auto& s : dir.s) s.resize(N, H_);
     dir.cache.resize(N, CC * H_);
     const auto whh = mat(e[1]);
     const auto bhh = vec(e[3]);
-    tmat<T, Tan> hp;
+    auto& hp = hp_;
     hp.resize(plan.count(), GH);
     std::array<S, G> xg, hg;
     std::array<S, K> prev, next;
@@ -593,11 +608,11 @@ class rnn_engine {
 
   void dir_backward(index_t l, index_t d, direction& dir, const tmat<T, Tan>& dh) {
     const auto& plan = *plan_;
-    const auto& e = idx_.cell[cell_index(l, d)];
+    const auto& e = idx_->cell[cell_index(l, d)];
     const index_t N = plan.rows(), GH = G * H_, nb = plan.count();
     dir.dxp.resize(N, GH);
     dir.dhp.resize(N, GH);
-    std::array<tmat<T, Tan>, K> carry;  // gradient w.r.t. the state, from the step after
+    auto& carry = carry_;  // gradient w.r.t. the state, from the step after
     for (auto& c : carry) c.set_zero(nb, H_);
     const auto whh = mat(e[1]);
     std::array<S, G> dxg, dhg;
@@ -661,12 +676,16 @@ class rnn_engine {
     }
   }
 
-  const rnn_config& cfg_;
-  const parameter_layout& layout_;
-  const rnn_parameter_index& idx_;
-  const T* theta_;
-  const T* vdir_;
-  index_t H_, D_;
+  const rnn_config* cfg_ = nullptr;
+  const parameter_layout* layout_ = nullptr;
+  const rnn_parameter_index* idx_ = nullptr;
+  const T* theta_ = nullptr;
+  const T* vdir_ = nullptr;
+  index_t H_ = 0, D_ = 0;
+  // Work buffers kept between calls (see bind).
+  tmat<T, Tan> dfeat_, dy_, dx_, dh_, dxd_, hp_;
+  mutable tmat<T, Tan> prev_;
+  std::array<tmat<T, Tan>, K> carry_;
   const pack_plan* plan_ = nullptr;
   tmat<T, Tan> input_;
   bool input_tangent_ = false;
