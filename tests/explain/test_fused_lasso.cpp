@@ -92,7 +92,7 @@ TEST(FusedLasso, GenlassoGoldenTestA) {
   const double lambdas[5] = {0.5, 2, 10, std::sqrt(12 * std::log(6.0)), 0};
   for (const bool active_set : {true, false})
     for (int k = 0; k < 5; ++k) {
-      const auto fit = fused_lasso(q.X, q.y, {.lambda_tv = lambdas[k], .active_set = active_set});
+      const auto fit = fused_lasso(q.X, q.y, {.lambda_tv = lambdas[k], .active_set = active_set, .active_set_after = 0});
       ASSERT_TRUE(fit.converged) << "lambda=" << lambdas[k];
       for (index_t j = 0; j < 6; ++j)
         EXPECT_NEAR(fit.coef(j), golden[k][j], 1e-9) << "lambda=" << lambdas[k] << " j=" << j << " " << active_set;
@@ -105,9 +105,12 @@ TEST(FusedLasso, GenlassoGoldenTestBLemnaShaped) {
   ASSERT_EQ(ref.rows(), 41);
   EXPECT_NEAR(q.y(0), 0.981453435488, 1e-12);
   EXPECT_NEAR(q.y(3), 0.595586646937, 1e-12);
-  const auto fit = fused_lasso(q.X, q.y, {.lambda_tv = std::sqrt(501 * std::log(41.0))});
+  const auto fit = fused_lasso(q.X, q.y, {.lambda_tv = std::sqrt(501 * std::log(41.0)), .active_set_after = 0});
   ASSERT_TRUE(fit.converged);
   EXPECT_EQ(fit.iterations, 0);  // the dual active set found it
+  const auto dflt = fused_lasso(q.X, q.y, {.lambda_tv = std::sqrt(501 * std::log(41.0))});
+  ASSERT_TRUE(dflt.converged);
+  EXPECT_LE((dflt.coef - ref.col(1)).cwiseAbs().maxCoeff(), 1e-12);
   EXPECT_LE((fit.coef - ref.col(1)).cwiseAbs().maxCoeff(), 1e-12);
   const auto fista = fused_lasso(q.X, q.y, {.lambda_tv = std::sqrt(501 * std::log(41.0)), .active_set = false});
   ASSERT_TRUE(fista.converged);

@@ -8,10 +8,11 @@
 // The intercept b0 is optional and never penalised. Both solvers work on the Gram form
 // A = XᵀWX, c = XᵀWy, so the per-iteration cost is O(p²) whatever n is.
 //
-// Fused lasso algorithm. With λ1 = 0 (and p ≤ 512) the dual, a box-constrained QP in the p − 1 edge variables,
-// is first solved by a primal-dual active-set (semi-smooth Newton) iteration; its active set gives the fused
-// blocks, the point is polished and certified as below, and returned when it passes — typically a few
-// p³ steps, independent of the conditioning of X. Otherwise (λ1 > 0, no certificate, cycling sets):
+// Fused lasso algorithm: FISTA (below). When it has not converged after `active_set_after` iterations (an
+// ill-conditioned X, e.g. LEMNA's raw byte values) and λ1 = 0, p ≤ 512, the dual — a box-constrained QP in
+// the p − 1 edge variables — is solved by a primal-dual active-set (semi-smooth Newton) iteration; its
+// active set gives the fused blocks, the point is polished and certified as below and returned when it
+// passes (a few p³ steps, independent of the conditioning of X); otherwise FISTA goes on.
 // FISTA (Beck & Teboulle 2009) with step 1/L (L = λ_max(A) + λ2 by power
 // iteration), the exact prox  soft_threshold(tv_prox(v, tλ_tv), tλ1)  (Friedman et al. 2007), and
 // gradient-based adaptive restart (O'Donoghue & Candès 2015).
@@ -48,7 +49,8 @@ struct fused_lasso_options {
   index_t max_iter = 200000;   // FISTA iterations
   index_t check_every = 10;    // iterations between KKT checks / polishing attempts
   bool polish = true;          // try the exact active-set solve at each check
-  bool active_set = true;      // λ1 = 0: try the dual active-set solver first (see below)
+  bool active_set = true;      // λ1 = 0: try the dual active-set solver when FISTA is slow (see above)
+  index_t active_set_after = 30;  // ... after this many FISTA iterations without convergence (0: at once)
 };
 
 struct elastic_net_options {

@@ -314,23 +314,6 @@ inline penalized_fit fused_lasso(const gram_problem& g, const fused_lasso_option
   const index_t p = g.p, m = g.A.rows();
   const double tv = o.lambda_tv, l1 = o.lambda_l1, l2 = o.lambda_l2;
   const double scale0 = std::max({g.c.cwiseAbs().maxCoeff(), tv, l1, 1e-300});
-  if (o.active_set && l1 == 0 && tv > 0 && p >= 2 && p <= 512) {  // exact dual active set, then certify
-    vector<double> pat, pol;
-    if (detail::dual_active_set(g, llt, tv, pat) && detail::polish(g, pat, tv, 0.0, l2, pol)) {
-      const double pv = detail::kkt_from_gradient(g, pol, detail::neg_gradient(g, pol, l2), tv, 0.0);
-      if (pv <= o.tol * scale0) {
-        penalized_fit r;
-        r.coef = pol.head(p);
-        r.intercept = g.intercept ? pol(p) : 0.0;
-        r.iterations = 0;
-        r.kkt_violation = pv;
-        r.converged = true;
-        r.polished = true;
-        r.objective = fused_lasso_objective(g, pol, tv, l1, l2);
-        return r;
-      }
-    }
-  }
   if (tv == 0 && l1 == 0) {  // ridge / least squares: one solve
     vector<double> b = llt.solve(g.c);
     penalized_fit r;
@@ -367,6 +350,19 @@ inline penalized_fit fused_lasso(const gram_problem& g, const fused_lasso_option
     r.objective = fused_lasso_objective(g, b, tv, l1, l2);
     return r;
   };
+  // The dual active-set attempt (λ1 = 0), made once FISTA has not converged after `active_set_after` iterations.
+  bool tried_active_set = false;
+  auto try_active_set = [&](index_t it) {
+    tried_active_set = true;
+    if (!(o.active_set && l1 == 0 && tv > 0 && p >= 2 && p <= 512)) return false;
+    vector<double> pat, pol2;
+    if (!detail::dual_active_set(g, llt, tv, pat) || !detail::polish(g, pat, tv, 0.0, l2, pol2)) return false;
+    const double pv = detail::kkt_from_gradient(g, pol2, detail::neg_gradient(g, pol2, l2), tv, 0.0);
+    if (pv > target) return false;
+    finish(pol2, it, pv, true);
+    return true;
+  };
+  if (o.active_set_after <= 0 && try_active_set(0)) return r;
   for (index_t it = 1; it <= o.max_iter; ++it) {
     v = yv + (g.c - M * yv) / L;
     tv_prox(v.data(), p, tv / L, xn.data(), ws);
@@ -390,6 +386,7 @@ inline penalized_fit fused_lasso(const gram_problem& g, const fused_lasso_option
         const double pv = detail::kkt_from_gradient(g, pol, detail::neg_gradient(g, pol, l2), tv, l1);
         if (pv <= target) return finish(pol, it, pv, true);
       }
+      if (!tried_active_set && it >= o.active_set_after && try_active_set(it)) return r;
       if (stalled || it == o.max_iter) return finish(x, it, viol, false);
     }
   }

@@ -106,7 +106,7 @@ inline em_state run_em(const matrix<double>& D, const vector<double>& y, const s
     }
     s.loglik = ll;
     s.iters = it;
-    if (std::abs(ll - prev) <= o.tol * (1 + std::abs(ll))) {
+    if (K == 1 || std::abs(ll - prev) <= o.tol * (1 + std::abs(ll))) {  // K = 1: one weighted fit is the answer
       s.converged = true;
       break;
     }
