@@ -50,7 +50,8 @@ struct fused_lasso_options {
   index_t check_every = 10;    // iterations between KKT checks / polishing attempts
   bool polish = true;          // try the exact active-set solve at each check
   bool active_set = true;      // λ1 = 0: try the dual active-set solver when FISTA is slow (see above)
-  index_t active_set_after = 30;  // ... after this many FISTA iterations without convergence (0: at once)
+  index_t active_set_after = -1;  // ... after this many FISTA iterations without convergence (0: at once;
+                                  // < 0: at once for ill-conditioned A (λ_max / min Cholesky pivot > 1000), else 30)
 };
 
 struct elastic_net_options {

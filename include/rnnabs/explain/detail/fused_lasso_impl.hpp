@@ -362,7 +362,14 @@ inline penalized_fit fused_lasso(const gram_problem& g, const fused_lasso_option
     finish(pol2, it, pv, true);
     return true;
   };
-  if (o.active_set_after <= 0 && try_active_set(0)) return r;
+  // Auto (active_set_after < 0): at once when λ_max / min_i L_ii² — a lower bound of the condition number,
+  // the Cholesky pivots being ≥ λ_min — exceeds 1000 (FISTA would crawl), else after 30 iterations.
+  index_t as_after = o.active_set_after;
+  if (as_after < 0) {
+    const double min_pivot = llt.matrixLLT().diagonal().array().square().minCoeff();
+    as_after = L / std::max(min_pivot, 1e-300) > 1000 ? 0 : 30;
+  }
+  if (as_after == 0 && try_active_set(0)) return r;
   for (index_t it = 1; it <= o.max_iter; ++it) {
     v = yv + (g.c - M * yv) / L;
     tv_prox(v.data(), p, tv / L, xn.data(), ws);
@@ -386,7 +393,7 @@ inline penalized_fit fused_lasso(const gram_problem& g, const fused_lasso_option
         const double pv = detail::kkt_from_gradient(g, pol, detail::neg_gradient(g, pol, l2), tv, l1);
         if (pv <= target) return finish(pol, it, pv, true);
       }
-      if (!tried_active_set && it >= o.active_set_after && try_active_set(it)) return r;
+      if (!tried_active_set && it >= as_after && try_active_set(it)) return r;
       if (stalled || it == o.max_iter) return finish(x, it, viol, false);
     }
   }
