@@ -165,7 +165,17 @@ int main(int argc, char** argv) {
     }
     et.save(dir / "explanations.csv");
     require(!cases.empty(), "no detected function start to explain (train longer?)");
-    const auto fid = sequence_fidelity(start_box, cases, test_b.tokens.front(), {.n_features = n_features, .seed = seed});
+    // Augmentation seed: the full-length test chunk the model is least inclined to call a start anywhere (the
+    // released code used the first test sequence, whatever its predictions).
+    index_t seed_chunk = 0;
+    float seed_max = 2;
+    for (index_t i = 0; i < test_b.size(); ++i) {
+      const auto& sp = out_test.step_probabilities[static_cast<std::size_t>(i)];
+      const float mx = sp.col(1).maxCoeff();
+      if (test_b.tokens[static_cast<std::size_t>(i)].size() == chunk && mx < seed_max) seed_max = mx, seed_chunk = i;
+    }
+    const auto fid = sequence_fidelity(start_box, cases, test_b.tokens[static_cast<std::size_t>(seed_chunk)],
+                                       {.n_features = n_features, .seed = seed});
     examples::csv_table ft({"test", "lemna", "random", "cases", "n_features"});
     std::printf("\nfidelity   PCR over %zu explained starts, %ld features (window %ld cells, K = %ld)\n", cases.size(),
                 static_cast<long>(n_features), static_cast<long>(2 * half_width + 1), static_cast<long>(components));
