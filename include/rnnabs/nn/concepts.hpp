@@ -31,7 +31,8 @@ concept cell_pointwise_for = requires(const std::array<S, C::gates>& xg, const s
 
 /// A recurrent cell type: `gates` (G: weight_ih has G·H rows), `states` (K >= 1; state 0 is h),
 /// `cache_size` (values per unit kept for backward), `name()`, and pointwise forward/backward
-/// templates on the scalar, usable with float, double and dual<double>.
+/// templates on the scalar, usable with float, double, dual<double> and the lane types pack<T, W>
+/// and dual<pack<T, W>> (the engine evaluates W units per call with them).
 template <class C>
 concept recurrent_cell = requires {
   { C::gates } -> std::convertible_to<index_t>;
@@ -39,7 +40,9 @@ concept recurrent_cell = requires {
   { C::cache_size } -> std::convertible_to<index_t>;
   { C::name() } -> std::convertible_to<std::string_view>;
 } && (C::gates >= 1) && (C::states >= 1) && detail::cell_pointwise_for<C, float> &&
-    detail::cell_pointwise_for<C, double> && detail::cell_pointwise_for<C, dual<double>>;
+    detail::cell_pointwise_for<C, double> && detail::cell_pointwise_for<C, dual<double>> &&
+    detail::cell_pointwise_for<C, pack<float, pack_width<float>>> &&
+    detail::cell_pointwise_for<C, dual<pack<double, pack_width<double>>>>;
 
 /// static_asserts that read as a sentence: `static_assert(check_recurrent_cell<my_cell>());`.
 template <class C>
@@ -58,6 +61,10 @@ consteval bool check_recurrent_cell() {
   static_assert(detail::cell_pointwise_for<C, dual<double>>,
                 "rnnabs::recurrent_cell: forward/backward must be templates on the scalar so that they also "
                 "run on rnnabs::dual<T> (the Hessian-vector product needs their tangents)");
+  static_assert(detail::cell_pointwise_for<C, pack<float, pack_width<float>>>,
+                "rnnabs::recurrent_cell: forward/backward must also run on rnnabs::pack<T, W> (W units at once): "
+                "use rnnabs::pointwise::{sigmoid, tanh, exp, log, relu, step} and arithmetic, not std:: functions "
+                "or branches on values");
   return recurrent_cell<C>;
 }
 

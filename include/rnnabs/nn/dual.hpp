@@ -8,6 +8,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include "rnnabs/nn/simd_pack.hpp"  // pack<T, W>: declared first so dual<pack> finds its functions
+
 namespace rnnabs {
 
 /// v + ε d with ε² = 0.
@@ -55,18 +57,18 @@ template <class T> dual<T> sigmoid(dual<T> x) {
 
 template <class T> T tanh(T x) { return std::tanh(x); }
 template <class T> dual<T> tanh(dual<T> x) {
-  const T t = std::tanh(x.v);
+  const T t = tanh(x.v);
   return {t, x.d * (T(1) - t * t)};
 }
 
 template <class T> T exp(T x) { return std::exp(x); }
 template <class T> dual<T> exp(dual<T> x) {
-  const T e = std::exp(x.v);
+  const T e = exp(x.v);
   return {e, x.d * e};
 }
 
 template <class T> T log(T x) { return std::log(x); }
-template <class T> dual<T> log(dual<T> x) { return {std::log(x.v), x.d / x.v}; }
+template <class T> dual<T> log(dual<T> x) { return {log(x.v), x.d / x.v}; }
 
 template <class T> T relu(T x) { return x > T(0) ? x : T(0); }
 template <class T> dual<T> relu(dual<T> x) { return x.v > T(0) ? x : dual<T>{}; }
@@ -75,7 +77,15 @@ template <class T> dual<T> relu(dual<T> x) { return x.v > T(0) ? x : dual<T>{}; 
 template <class T> T step(T x) { return x > T(0) ? T(1) : T(0); }
 template <class T> dual<T> step(dual<T> x) { return {x.v > T(0) ? T(1) : T(0), T(0)}; }
 
+// Lane-wise ReLU and its step for dual packs (a branch per lane).
+template <class T, int W> dual<pack<T, W>> relu(const dual<pack<T, W>>& x) {
+  const auto on = (x.v.a > T(0)).template cast<T>();
+  return {pack<T, W>(x.v.a * on), pack<T, W>(x.d.a * on)};
+}
+template <class T, int W> dual<pack<T, W>> step(const dual<pack<T, W>>& x) {
+  return {step(x.v), pack<T, W>(T(0))};
+}
+
 }  // namespace pointwise
 }  // namespace rnnabs
 
-#include "rnnabs/nn/simd_pack.hpp"  // pack<T, W> overloads of the same functions

@@ -10,7 +10,7 @@ template <class T, int W>
 struct pack {
   using array = Eigen::Array<T, W, 1>;
   array a;
-  pack() = default;
+  pack() : a(array::Zero()) {}  // zero, like T{} and dual<T>{}
   pack(T x) : a(array::Constant(x)) {}  // NOLINT: constants lift implicitly, as for dual
   template <class E>
   explicit pack(const Eigen::ArrayBase<E>& e) : a(e) {}

@@ -479,59 +479,96 @@ class rnn_engine {
   }
 
  private:
-  // ---- vectorized pointwise code of the plain engine: P = pack<T, W> (W units) or T (the tail) ----
+  // ---- the cells' pointwise code on lanes: W units at a time (pack<T, W>, or dual<pack<T, W>> when
+  // carrying tangents), the remainder of H one unit at a time (S) -------------------------------------
   static constexpr int W = pack_width<T>;
-  template <class P>
-  static P load_lanes(const T* p) {
-    if constexpr (std::is_same_v<P, T>)
+  using lanes = std::conditional_t<Tan, dual<pack<T, W>>, pack<T, W>>;
+  struct rp {  // a row to read: values and (Tan) tangents
+    const T* v;
+    const T* d;
+  };
+  struct wp {  // a row to write
+    T* v;
+    T* d;
+  };
+  static rp rrow(const tmat<T, Tan>& m, index_t r) {
+    if constexpr (Tan)
+      return {m.v.row(r).data(), m.d.row(r).data()};
+    else
+      return {m.v.row(r).data(), nullptr};
+  }
+  static wp wrow(tmat<T, Tan>& m, index_t r) {
+    if constexpr (Tan)
+      return {m.v.row(r).data(), m.d.row(r).data()};
+    else
+      return {m.v.row(r).data(), nullptr};
+  }
+  template <class V>
+  static V load1(const T* p) {
+    if constexpr (std::is_same_v<V, T>)
       return *p;
     else
-      return P::load(p);
+      return V::load(p);
   }
-  static void store_lanes(T* p, T x) { *p = x; }
-  static void store_lanes(T* p, const pack<T, W>& x) { x.store(p); }
+  static void store1(T* p, T x) { *p = x; }
+  static void store1(T* p, const pack<T, W>& x) { x.store(p); }
+  template <class P>
+  static P load(const rp& r, index_t i) {
+    if constexpr (is_dual<P>::value) {
+      using V = decltype(P{}.v);
+      return P{load1<V>(r.v + i), load1<V>(r.d + i)};
+    } else {
+      return load1<P>(r.v + i);
+    }
+  }
+  template <class P>
+  static void store(const wp& w, index_t i, const P& x) {
+    if constexpr (is_dual<P>::value) {
+      store1(w.v + i, x.v);
+      store1(w.d + i, x.d);
+    } else {
+      store1(w.v + i, x);
+    }
+  }
 
   template <class P>
-  void unit_forward(index_t j, const T* xr, const T* hr, const std::array<const T*, K>& pr,
-                    const std::array<T*, K>& nr, T* cr, bool has_prev) const {
+  void unit_forward(index_t j, const rp& xr, const rp& hr, const std::array<rp, K>& pr, const std::array<wp, K>& nr,
+                    const wp& cr, bool has_prev) const {
     std::array<P, G> xg, hg;
     std::array<P, K> prev, next;
     std::array<P, CC> cache;
     for (index_t k = 0; k < G; ++k) {
-      xg[uz(k)] = load_lanes<P>(xr + k * H_ + j);
-      hg[uz(k)] = load_lanes<P>(hr + k * H_ + j);
+      xg[uz(k)] = load<P>(xr, k * H_ + j);
+      hg[uz(k)] = load<P>(hr, k * H_ + j);
     }
-    for (index_t k = 0; k < K; ++k) prev[uz(k)] = has_prev ? load_lanes<P>(pr[uz(k)] + j) : P(T(0));
+    for (index_t k = 0; k < K; ++k) prev[uz(k)] = has_prev ? load<P>(pr[uz(k)], j) : P(T(0));
     Cell::forward(xg, hg, prev, next, cache);
-    for (index_t k = 0; k < K; ++k) store_lanes(nr[uz(k)] + j, next[uz(k)]);
-    for (index_t k = 0; k < CC; ++k) store_lanes(cr + k * H_ + j, cache[uz(k)]);
+    for (index_t k = 0; k < K; ++k) store(nr[uz(k)], j, next[uz(k)]);
+    for (index_t k = 0; k < CC; ++k) store(cr, k * H_ + j, cache[uz(k)]);
   }
 
   struct unit_rows {
-    const T* cache;
-    const T* dh;
-    T* dxp;
-    T* dhp;
+    rp cache, dh;
+    wp dxp, dhp;
     bool has_prev, has_later;
   };
   template <class P>
-  void unit_backward(index_t j, const unit_rows& u, const std::array<const T*, K>& pr,
-                     const std::array<T*, K>& cw) const {
+  void unit_backward(index_t j, const unit_rows& u, const std::array<rp, K>& pr, const std::array<wp, K>& cw) const {
     std::array<P, G> dxg, dhg;
     std::array<P, K> prev, dnext, dprev;
     std::array<P, CC> cache;
-    for (index_t k = 0; k < CC; ++k) cache[uz(k)] = load_lanes<P>(u.cache + k * H_ + j);
+    for (index_t k = 0; k < CC; ++k) cache[uz(k)] = load<P>(u.cache, k * H_ + j);
     for (index_t k = 0; k < K; ++k) {
-      prev[uz(k)] = u.has_prev ? load_lanes<P>(pr[uz(k)] + j) : P(T(0));
-      dnext[uz(k)] = u.has_later ? load_lanes<P>(cw[uz(k)] + j) : P(T(0));
+      prev[uz(k)] = u.has_prev ? load<P>(pr[uz(k)], j) : P(T(0));
+      dnext[uz(k)] = u.has_later ? load<P>(rp{cw[uz(k)].v, cw[uz(k)].d}, j) : P(T(0));
     }
-    dnext[0] += load_lanes<P>(u.dh + j);
+    dnext[0] += load<P>(u.dh, j);
     Cell::backward(cache, prev, dnext, dxg, dhg, dprev);
     for (index_t k = 0; k < G; ++k) {
-      store_lanes(u.dxp + k * H_ + j, dxg[uz(k)]);
-      store_lanes(u.dhp + k * H_ + j, dhg[uz(k)]);
+      store(u.dxp, k * H_ + j, dxg[uz(k)]);
+      store(u.dhp, k * H_ + j, dhg[uz(k)]);
     }
-    for (index_t k = 0; k < K; ++k) store_lanes(cw[uz(k)] + j, dprev[uz(k)]);
+    for (index_t k = 0; k < K; ++k) store(cw[uz(k)], j, dprev[uz(k)]);
   }
 
   void dir_forward(index_t l, index_t d, direction& dir, bool x_tangent) {
@@ -545,9 +582,6 @@ class rnn_engine {
     const auto bhh = vec(e[3]);
     auto& hp = hp_;
     hp.resize(plan.count(), GH);
-    std::array<S, G> xg, hg;
-    std::array<S, K> prev, next;
-    std::array<S, CC> cache;
     for (index_t t = 0; t < plan.tmax(); ++t) {
       const index_t n = plan.active_at(t), o = plan.offset_at(t);
       if (t == 0) {
@@ -563,45 +597,19 @@ class rnn_engine {
           hp.d.topRows(n).rowwise() += dvec(e[3]);
         }
       }
-      if constexpr (!Tan) {
-        for (index_t r = 0; r < n; ++r) {
-          const index_t row = o + r;
-          std::array<const T*, K> pr{};
-          std::array<T*, K> nr{};
-          for (index_t k = 0; k < K; ++k) {
-            if (t > 0) pr[uz(k)] = dir.s[uz(k)].v.row(plan.row(t - 1, r)).data();
-            nr[uz(k)] = dir.s[uz(k)].v.row(row).data();
-          }
-          const T* xr = dir.xp.v.row(row).data();
-          const T* hr = hp.v.row(r).data();
-          T* cr = dir.cache.v.row(row).data();
-          index_t j = 0;
-          for (; j + W <= H_; j += W) unit_forward<pack<T, W>>(j, xr, hr, pr, nr, cr, t > 0);
-          for (; j < H_; ++j) unit_forward<T>(j, xr, hr, pr, nr, cr, t > 0);
-        }
-        continue;
-      }
       for (index_t r = 0; r < n; ++r) {
         const index_t row = o + r;
-        const auto xr = in_row(dir.xp, row);
-        const auto hr = in_row(hp, r);
-        const auto cr = out_row(dir.cache, row);
-        std::array<row_in<T, Tan>, K> pr{};
-        std::array<row_out<T, Tan>, K> nr{};
+        std::array<rp, K> pr{};
+        std::array<wp, K> nr{};
         for (index_t k = 0; k < K; ++k) {
-          if (t > 0) pr[uz(k)] = in_row(dir.s[uz(k)], plan.row(t - 1, r));
-          nr[uz(k)] = out_row(dir.s[uz(k)], row);
+          if (t > 0) pr[uz(k)] = rrow(dir.s[uz(k)], plan.row(t - 1, r));
+          nr[uz(k)] = wrow(dir.s[uz(k)], row);
         }
-        for (index_t j = 0; j < H_; ++j) {
-          for (index_t k = 0; k < G; ++k) {
-            xg[uz(k)] = xr[k * H_ + j];
-            hg[uz(k)] = hr[k * H_ + j];
-          }
-          for (index_t k = 0; k < K; ++k) prev[uz(k)] = t > 0 ? S(pr[uz(k)][j]) : S(T(0));
-          Cell::forward(xg, hg, prev, next, cache);
-          for (index_t k = 0; k < K; ++k) nr[uz(k)].set(j, next[uz(k)]);
-          for (index_t k = 0; k < CC; ++k) cr.set(k * H_ + j, cache[uz(k)]);
-        }
+        const rp xr = rrow(dir.xp, row), hr = rrow(hp, r);
+        const wp cr = wrow(dir.cache, row);
+        index_t j = 0;
+        for (; j + W <= H_; j += W) unit_forward<lanes>(j, xr, hr, pr, nr, cr, t > 0);
+        for (; j < H_; ++j) unit_forward<S>(j, xr, hr, pr, nr, cr, t > 0);
       }
     }
   }
@@ -615,56 +623,22 @@ class rnn_engine {
     auto& carry = carry_;  // gradient w.r.t. the state, from the step after
     for (auto& c : carry) c.set_zero(nb, H_);
     const auto whh = mat(e[1]);
-    std::array<S, G> dxg, dhg;
-    std::array<S, K> prev, dnext, dprev;
-    std::array<S, CC> cache;
     for (index_t t = plan.tmax() - 1; t >= 0; --t) {
       const index_t n = plan.active_at(t), o = plan.offset_at(t);
       const index_t later = t + 1 < plan.tmax() ? plan.active_at(t + 1) : 0;
-      if constexpr (!Tan) {
-        for (index_t r = 0; r < n; ++r) {
-          const index_t row = o + r;
-          std::array<const T*, K> pr{};
-          std::array<T*, K> cw{};
-          for (index_t k = 0; k < K; ++k) {
-            if (t > 0) pr[uz(k)] = dir.s[uz(k)].v.row(plan.row(t - 1, r)).data();
-            cw[uz(k)] = carry[uz(k)].v.row(r).data();
-          }
-          const unit_rows rows{dir.cache.v.row(row).data(), dh.v.row(row).data(), dir.dxp.v.row(row).data(),
-                               dir.dhp.v.row(row).data(), t > 0, r < later};
-          index_t j = 0;
-          for (; j + W <= H_; j += W) unit_backward<pack<T, W>>(j, rows, pr, cw);
-          for (; j < H_; ++j) unit_backward<T>(j, rows, pr, cw);
-        }
-      } else {
       for (index_t r = 0; r < n; ++r) {
         const index_t row = o + r;
-        const auto cr = in_row(dir.cache, row);
-        const auto dhr = in_row(dh, row);
-        const auto dxr = out_row(dir.dxp, row);
-        const auto dhpr = out_row(dir.dhp, row);
-        std::array<row_in<T, Tan>, K> pr{};
-        std::array<row_out<T, Tan>, K> cw{};
+        std::array<rp, K> pr{};
+        std::array<wp, K> cw{};
         for (index_t k = 0; k < K; ++k) {
-          if (t > 0) pr[uz(k)] = in_row(dir.s[uz(k)], plan.row(t - 1, r));
-          cw[uz(k)] = out_row(carry[uz(k)], r);
+          if (t > 0) pr[uz(k)] = rrow(dir.s[uz(k)], plan.row(t - 1, r));
+          cw[uz(k)] = wrow(carry[uz(k)], r);
         }
-        const bool has_later = r < later;
-        for (index_t j = 0; j < H_; ++j) {
-          for (index_t k = 0; k < CC; ++k) cache[uz(k)] = cr[k * H_ + j];
-          for (index_t k = 0; k < K; ++k) {
-            prev[uz(k)] = t > 0 ? S(pr[uz(k)][j]) : S(T(0));
-            dnext[uz(k)] = has_later ? S(in_row(carry[uz(k)], r)[j]) : S(T(0));
-          }
-          dnext[0] += dhr[j];
-          Cell::backward(cache, prev, dnext, dxg, dhg, dprev);
-          for (index_t k = 0; k < G; ++k) {
-            dxr.set(k * H_ + j, dxg[uz(k)]);
-            dhpr.set(k * H_ + j, dhg[uz(k)]);
-          }
-          for (index_t k = 0; k < K; ++k) cw[uz(k)].set(j, dprev[uz(k)]);
-        }
-      }
+        const unit_rows u{rrow(dir.cache, row), rrow(dh, row), wrow(dir.dxp, row), wrow(dir.dhp, row), t > 0,
+                          r < later};
+        index_t j = 0;
+        for (; j + W <= H_; j += W) unit_backward<lanes>(j, u, pr, cw);
+        for (; j < H_; ++j) unit_backward<S>(j, u, pr, cw);
       }
       if (t > 0) {
         carry[0].v.topRows(n).noalias() += dir.dhp.v.middleRows(o, n) * whh;
