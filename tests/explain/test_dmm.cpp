@@ -154,9 +154,14 @@ TEST(Dmm, RecoversPlantedComponentsAndIsDeterministic) {
   expect_recovered(f, d, 0.05, 0.06);
   // The predictive mean is the π-weighted mixture of the two lines (with J = 2: no empty components, whose
   // prior draws of β would dominate the mean under a vague prior).
-  const vector<double> pm = dmm({.truncation = 2, .iterations = 400, .prior_variance = 1000, .seed = 3})
-                                .fit(d.X, d.y)
-                                .predict_mean(d.X.topRows(5));
+  const dp_mixture_fit f2c = dmm({.truncation = 2, .iterations = 400, .prior_variance = 1000, .seed = 3}).fit(d.X, d.y);
+  const vector<double> pm = f2c.predict_mean(d.X.topRows(5));
+  // The central 90 % posterior predictive interval covers about 90 % of the data (a well-specified model).
+  const matrix<double> q = f2c.predictive_quantiles(d.X, {0.05, 0.95}, 2000, 7);
+  double covered = 0;
+  for (index_t i = 0; i < d.X.rows(); ++i) covered += d.y(i) >= q(i, 0) && d.y(i) <= q(i, 1);
+  EXPECT_NEAR(covered / static_cast<double>(d.X.rows()), 0.90, 0.04);
+  EXPECT_EQ(f2c.draw_coef.size(), 199u);
   for (index_t i = 0; i < 5; ++i) {
     const double truth = d.pi(0) * (d.b0(0) + d.X.row(i).dot(d.B.row(0))) + d.pi(1) * (d.b0(1) + d.X.row(i).dot(d.B.row(1)));
     EXPECT_NEAR(pm(i), truth, 0.1);

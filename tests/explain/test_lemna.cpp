@@ -179,6 +179,27 @@ TEST(Lemna, FeatureExplanationAndBadScores) {
   EXPECT_THROW(lemna().explain_features(short_scorer, x, null), invalid_argument);
 }
 
+TEST(Lemna, SingleComponentEqualsTheFusedLassoOfTheSamples) {
+  rng g(8);
+  const index_vector seq = random_sequence(g, 120);
+  auto box = [](const token_batch& b) {
+    vector<double> s(static_cast<index_t>(b.size()));
+    for (std::size_t i = 0; i < b.size(); ++i) s(static_cast<index_t>(i)) = 0.1 + 0.5 * (b[i](60) != 0) + 0.2 * (b[i](58) != 0);
+    return s;
+  };
+  for (const bool raw : {false, true}) {
+    const lemna ex({.mixture = {.n_components = 1, .fit_intercept = !raw},
+                    .design = raw ? design_mode::raw_values : design_mode::mask, .seed = 4});
+    const auto e = ex.explain_sequence(box, seq, 60);
+    const auto s = perturb_window(seq, 60, {.half_width = 20, .n_samples = 500, .seed = 4});
+    const vector<double> y = score_batch(box, s.inputs, 501, "test");
+    const matrix<double> X = s.design(raw ? design_mode::raw_values : design_mode::mask);
+    const auto f = fused_lasso(X, y, {.lambda_tv = std::sqrt(501 * std::log(41.0)), .fit_intercept = !raw});
+    EXPECT_LE((e.importance - f.coef).cwiseAbs().maxCoeff(), 1e-9 * f.coef.cwiseAbs().maxCoeff()) << raw;
+    EXPECT_EQ(e.top_positions(1)(0), 60) << raw;
+  }
+}
+
 TEST(Lemna, RankingTieRule) {
   vector<double> v(5);
   v << 1.0, 2.0, 2.0, 1.0, 2.0;

@@ -42,6 +42,14 @@ struct dp_mixture_fit {
   double alpha = 0;               // posterior mean of the DP concentration
   index_t kept_draws = 0;
   std::vector<double> log_likelihood_trace;  // complete-data log-likelihood of every iteration
+  // Relabelled draws kept for the posterior predictive (thinned to at most max_stored_draws):
+  std::vector<vector<double>> draw_weights, draw_variances;
+  std::vector<matrix<double>> draw_coef;     // J × (p+1) each, the intercept last
+
+  /// Posterior predictive quantiles of y at each row of X (n × probs.size()), from `n_draws` simulations per
+  /// row: a stored draw s uniformly, a component j ~ Cat(π^(s)), y ~ N(b_j + x β_j, σ_j²) (spec §2.5 item 4).
+  matrix<double> predictive_quantiles(const matrix<double>& X, const std::vector<double>& probs,
+                                      index_t n_draws = 8000, std::uint64_t seed = 0) const;
 
   index_t n_components() const { return weights.size(); }
   /// n × J responsibilities of (x_i, y_i) under the posterior means (log-sum-exp).
@@ -83,6 +91,7 @@ struct dmm_options {
   double alpha_shape = 5, alpha_rate = 1;
   bool fit_intercept = true;
   double intercept_prior_variance = 100;
+  index_t max_stored_draws = 1000;       // kept draws stored for predictive_quantiles (thinned)
   std::uint64_t seed = 0;
 };
 
@@ -110,6 +119,7 @@ struct dmm_men_options {
   double lambda_step = 0.3;              // sd of the log-normal random walk on (λ1, λ2)
   bool fit_intercept = true;
   double intercept_prior_variance = 100;
+  index_t max_stored_draws = 1000;
   std::uint64_t seed = 0;
 };
 

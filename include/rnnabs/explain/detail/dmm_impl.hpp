@@ -62,6 +62,39 @@ inline vector<double> dp_mixture_fit::predict_mean(const matrix<double>& X) cons
   return out;
 }
 
+inline matrix<double> dp_mixture_fit::predictive_quantiles(const matrix<double>& X, const std::vector<double>& probs,
+                                                           index_t n_draws, std::uint64_t seed) const {
+  require(X.cols() == coef.cols(), "dp_mixture_fit::predictive_quantiles: X has ", X.cols(), " columns, expected ",
+          coef.cols());
+  require(!draw_coef.empty(), "dp_mixture_fit::predictive_quantiles: no stored draws (max_stored_draws = 0?)");
+  require(n_draws >= 1, "dp_mixture_fit::predictive_quantiles: n_draws must be >= 1");
+  for (const double q : probs)
+    require(q >= 0 && q <= 1, "dp_mixture_fit::predictive_quantiles: probability ", q, " outside [0, 1]");
+  const index_t p = coef.cols(), J = n_components(), S = static_cast<index_t>(draw_coef.size());
+  matrix<double> out(X.rows(), static_cast<index_t>(probs.size()));
+  parallel_for(X.rows(), [&](index_t i) {
+    rng g = rng::stream(seed, static_cast<std::uint64_t>(i));
+    std::vector<double> sim(static_cast<std::size_t>(n_draws)), logw(static_cast<std::size_t>(J));
+    for (index_t d = 0; d < n_draws; ++d) {
+      const auto s = static_cast<std::size_t>(g.below(static_cast<std::uint64_t>(S)));
+      for (index_t j = 0; j < J; ++j)
+        logw[static_cast<std::size_t>(j)] =
+            draw_weights[s](j) > 0 ? std::log(draw_weights[s](j)) : -std::numeric_limits<double>::infinity();
+      const index_t j = detail::categorical_log_draw(g, logw.data(), J);
+      const double mu = draw_coef[s](j, p) + draw_coef[s].row(j).head(p).dot(X.row(i));
+      sim[static_cast<std::size_t>(d)] = mu + std::sqrt(draw_variances[s](j)) * g.normal();
+    }
+    std::sort(sim.begin(), sim.end());
+    for (std::size_t k = 0; k < probs.size(); ++k) {  // linear interpolation (R type 7)
+      const double h = probs[k] * static_cast<double>(n_draws - 1);
+      const auto lo = static_cast<std::size_t>(std::floor(h));
+      const std::size_t hi = std::min(lo + 1, sim.size() - 1);
+      out(i, static_cast<index_t>(k)) = sim[lo] + (h - static_cast<double>(lo)) * (sim[hi] - sim[lo]);
+    }
+  }, /*small=*/true);
+  return out;
+}
+
 inline index_t dp_mixture_fit::component_of(const vector<double>& x, double y) const {
   require(x.size() == coef.cols(), "dp_mixture_fit::component_of: x has ", x.size(), " features, expected ",
           coef.cols());
@@ -115,6 +148,9 @@ struct dp_core {
   matrix<double> sum_B, sum_piB;
   double sum_alpha = 0;
   index_t kept = 0;
+  index_t thin = 1;  // store every thin-th kept draw
+  std::vector<vector<double>> d_pi, d_var;
+  std::vector<matrix<double>> d_B;
   std::vector<double> ll_trace;
 
   dp_core(const matrix<double>& Xa, const vector<double>& yy, index_t J_, bool icpt, std::uint64_t s)
@@ -227,8 +263,27 @@ struct dp_core {
       sum_B.row(a) += B.row(d);
       sum_piB.row(a) += pi(d) * B.row(d);
     }
+    if (kept % thin == 0) {
+      vector<double> pp(J), vv(J);
+      matrix<double> bb(J, p + 1);
+      bb.setZero();
+      for (index_t a = 0; a < J; ++a) {
+        pp(a) = pi(perm(a));
+        vv(a) = var(perm(a));
+        bb.row(a).head(p) = B.row(perm(a)).head(p);
+        if (intercept) bb(a, p) = B(perm(a), p);
+      }
+      d_pi.push_back(std::move(pp));
+      d_var.push_back(std::move(vv));
+      d_B.push_back(std::move(bb));
+    }
     sum_alpha += alpha;
     ++kept;
+  }
+
+  void set_storage(index_t iterations, index_t burn, index_t max_stored) {
+    const index_t n_kept = std::max<index_t>(iterations - 1 - burn, 1);
+    thin = max_stored > 0 ? std::max<index_t>(1, (n_kept + max_stored - 1) / max_stored) : n_kept + 1;
   }
 
   void summarise(dp_mixture_fit& f) const {
@@ -241,6 +296,9 @@ struct dp_core {
     f.weighted_coef.leftCols(p) = sum_piB.leftCols(p) / s;
     if (intercept) f.weighted_coef.col(p) = sum_piB.col(p) / s;
     f.alpha = sum_alpha / s;
+    f.draw_weights = d_pi;
+    f.draw_variances = d_var;
+    f.draw_coef = d_B;
     f.kept_draws = kept;
     f.log_likelihood_trace = ll_trace;
     f.assignments.resize(n);
@@ -298,6 +356,7 @@ inline dp_mixture_fit dmm::fit(const matrix<double>& X0, const vector<double>& y
   const matrix<double> X = detail::with_intercept(X0, o.fit_intercept);
   const index_t J = o.truncation;
   detail::dp_core c(X, y, J, o.fit_intercept, o.seed);
+  c.set_storage(o.iterations, burn, o.max_stored_draws);
   const index_t m = c.m, p = c.p;
   vector<double> prior_prec = vector<double>::Constant(m, 1.0 / o.prior_variance);
   if (o.fit_intercept) prior_prec(p) = 1.0 / o.intercept_prior_variance;
@@ -358,6 +417,7 @@ inline dmm_men_fit dmm_men::fit(const matrix<double>& X0, const vector<double>& 
   const matrix<double> X = detail::with_intercept(X0, o.fit_intercept);
   const index_t J = o.truncation, K = o.n_nets;
   detail::dp_core c(X, y, J, o.fit_intercept, o.seed);
+  c.set_storage(o.iterations, burn, o.max_stored_draws);
   const index_t m = c.m, p = c.p;
   const double alpha_e = o.net_concentration > 0 ? o.net_concentration : 1.0 / static_cast<double>(K);
   const double v0inv = 1.0 / o.intercept_prior_variance;
