@@ -130,8 +130,13 @@ int main(int argc, char** argv) {
     const double fit_s = examples::seconds_since(t1);
     const vector<double> pm = f.predict_mean(Xte);
     const double rmse = std::sqrt((pm - pte).squaredNorm() / static_cast<double>(pte.size()));
-    std::printf("DMM        %.1f s, %ld kept draws; held-out RMSE of the surrogate vs the black box %.4f\n", fit_s,
-                static_cast<long>(f.kept_draws), rmse);
+    const matrix<double> qi = f.predictive_quantiles(Xte, {0.05, 0.95}, 2000, seed);
+    double cover = 0;
+    for (index_t i = 0; i < pte.size(); ++i) cover += pte(i) >= qi(i, 0) && pte(i) <= qi(i, 1);
+    cover /= static_cast<double>(pte.size());
+    std::printf("DMM        %.1f s, %ld kept draws; held-out RMSE of the surrogate vs the black box %.4f, "
+                "90%% predictive interval coverage %.3f\n",
+                fit_s, static_cast<long>(f.kept_draws), rmse, cover);
     examples::csv_table comp({"component", "weight", "variance", "rows", "top_features_by_beta"});
     for (index_t j = 0; j < f.n_components(); ++j) {
       std::string top;
@@ -188,7 +193,7 @@ int main(int argc, char** argv) {
                        "' every ::1 using 1:2 with lines title 'DMM chain'\n");
     rnnabs::io::atomic_write_bytes(
         examples::fs::path(out) / "summary.txt",
-        detail::concat("classes ", classes[0], " vs ", classes[1], "\nrmse ", rmse, "\ndeduction ", rd.deduction.explainer,
+        detail::concat("classes ", classes[0], " vs ", classes[1], "\nrmse ", rmse, "\ncoverage90 ", cover, "\ndeduction ", rd.deduction.explainer,
                        " lime ", rl.deduction.explainer, " random ", rd.deduction.random, "\naugmentation ",
                        rd.augmentation.explainer, " lime ", rl.augmentation.explainer, " random ", rd.augmentation.random,
                        "\nsynthetic ", rd.synthetic.explainer, " lime ", rl.synthetic.explainer, " random ",
