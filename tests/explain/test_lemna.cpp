@@ -200,6 +200,39 @@ TEST(Lemna, SingleComponentEqualsTheFusedLassoOfTheSamples) {
   }
 }
 
+TEST(MixtureRegression, ConstraintFormMeetsTheBound) {
+  rng g(31);
+  const index_t n = 400, p = 15;
+  matrix<double> X(n, p);
+  vector<double> y(n);
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t j = 0; j < p; ++j) X(i, j) = g.uniform() < 0.5 ? 1.0 : 0.0;
+    y(i) = 0.2 + X.row(i).segment(5, 4).sum() - 0.7 * X(i, 12) + 0.1 * g.normal();
+  }
+  const auto unc = fused_lasso(X, y, {.fit_intercept = true});
+  const double tv_ols = total_variation(unc.coef);
+  for (const double S : {0.5 * tv_ols, 0.1 * tv_ols, 2 * tv_ols}) {
+    const auto m = fit_mixture_regression(X, y, {.n_components = 1, .tv_bound = S});
+    const vector<double> b = m.coef.row(0).transpose();
+    if (S >= tv_ols) {
+      EXPECT_EQ(m.component_lambdas(0), 0.0);
+      EXPECT_LE((b - unc.coef).cwiseAbs().maxCoeff(), 1e-9);
+      continue;
+    }
+    EXPECT_NEAR(total_variation(b), S, 1e-6 * S);
+    // The bound is active: the Lagrangian solution at the λ found is the same point, and any other feasible
+    // point (a larger λ) fits worse.
+    const double lam = m.component_lambdas(0);
+    EXPECT_GT(lam, 0.0);
+    const auto same = fused_lasso(X, y, {.lambda_tv = lam, .fit_intercept = true});
+    EXPECT_LE((same.coef - b).cwiseAbs().maxCoeff(), 1e-6);
+    const auto tighter = fused_lasso(X, y, {.lambda_tv = 1.5 * lam, .fit_intercept = true});
+    const vector<double> rb = y - X * b - vector<double>::Constant(n, m.intercepts(0));
+    const vector<double> rt = y - X * tighter.coef - vector<double>::Constant(n, tighter.intercept);
+    EXPECT_LT(rb.squaredNorm(), rt.squaredNorm());
+  }
+}
+
 TEST(Lemna, RankingTieRule) {
   vector<double> v(5);
   v << 1.0, 2.0, 2.0, 1.0, 2.0;

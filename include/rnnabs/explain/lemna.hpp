@@ -8,7 +8,8 @@
 //                          (exactly, by explain/fused_lasso.hpp, warm-started), σ_k² = Σ r_ik e_ik² / N_k
 //   E-step in log space (log-sum-exp).  Stop when |ΔlogL| ≤ tol·(1 + |logL|) or after max_iter.
 //
-// This is the Lagrangian form of the paper's constraint Σ|β_{j+1} − β_j| ≤ S; with K = 1, raw-value design,
+// This is the Lagrangian form of the paper's constraint Σ|β_{j+1} − β_j| ≤ S (the constraint form itself is the
+// option tv_bound = S: each M-step then finds the λ whose solution has TV = S); with K = 1, raw-value design,
 // no intercept and λ_tv = √(n ln p) it is exactly the released code's genlasso call (spec §1.2–1.3).
 // Defaults are the recommended mode: mask design with intercept (the fusion penalty then acts on effects,
 // not on byte values), K = 3 components (the paper used 6; see docs/explain.md for the trade-off).
@@ -40,6 +41,8 @@ struct mixture_regression_options {
   double variance_floor = 1e-8;     // σ_k² ≥ variance_floor · Var(y) (+ a tiny absolute floor)
   double min_component_weight = 0;  // drop a component when N_k falls below this (0: max(p + 1, 1 % of n))
   double solver_tol = 1e-9;         // KKT tolerance of each M-step
+  double tv_bound = 0;              // > 0: the paper's constraint form TV(β_k) ≤ tv_bound instead of λ_tv
+                                    // (each M-step searches its λ; slower)
 };
 
 /// A fitted mixture of linear regressions.
@@ -50,7 +53,8 @@ struct mixture_regression {
   vector<double> variances;          // σ² (K)
   matrix<double> responsibilities;   // n × K
   double log_likelihood = 0;
-  double lambda_tv = 0;              // the λ used
+  double lambda_tv = 0;              // the λ used (Lagrangian form)
+  vector<double> component_lambdas;  // constraint form: the λ that met the bound, per component
   index_t iterations = 0;
   bool converged = false;
   /// Component with the largest responsibility for row i.

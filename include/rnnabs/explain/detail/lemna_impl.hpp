@@ -19,12 +19,56 @@ struct em_state {
   vector<double> w;        // π
   matrix<double> beta;     // K × m (intercept last when fitted)
   vector<double> var;      // σ²
+  vector<double> lam;      // λ of each component's last M-step
   std::vector<char> alive;
   matrix<double> R;        // n × K
   double loglik = -std::numeric_limits<double>::infinity();
   index_t iters = 0;
   bool converged = false;
 };
+
+/// The constraint form of the M-step (the paper's): min ½ Σ r (y − xβ)² s.t. TV(β) ≤ S, through the monotone
+/// map λ ↦ TV(β(λ)) of the penalised form: TV(β(0)) ≤ S gives λ = 0; otherwise λ is bracketed by doubling
+/// from `lam` and found by regula falsi (Illinois) on TV(β(λ)) − S, to a relative 1e-9 of S. `lam` returns λ.
+inline penalized_fit constrained_fit(const gram_problem& g, fused_lasso_options fo, double S, const vector<double>* warm,
+                                     double& lam) {
+  auto tv_of = [](const penalized_fit& f) { return total_variation(f.coef); };
+  fo.lambda_tv = 0;
+  penalized_fit f0 = fused_lasso(g, fo, warm);
+  if (tv_of(f0) <= S) {
+    lam = 0;
+    return f0;
+  }
+  double lo = 0, hlo = tv_of(f0) - S, hi = lam > 0 ? lam : 1.0;
+  fo.lambda_tv = hi;
+  penalized_fit fh = fused_lasso(g, fo, warm);
+  double hhi = tv_of(fh) - S;
+  for (int k = 0; hhi > 0 && k < 200; ++k) {
+    lo = hi, hlo = hhi;
+    hi *= 4;
+    fo.lambda_tv = hi;
+    fh = fused_lasso(g, fo, warm);
+    hhi = tv_of(fh) - S;
+  }
+  int side = 0;
+  for (int it = 0; it < 100 && hhi < -1e-9 * S && hi - lo > 1e-12 * hi; ++it) {
+    const double mid = hi - hhi * (hi - lo) / (hhi - hlo);  // root of the secant
+    fo.lambda_tv = std::clamp(mid, lo + 1e-3 * (hi - lo), hi - 1e-3 * (hi - lo));
+    const penalized_fit fm = fused_lasso(g, fo, warm);
+    const double hm = tv_of(fm) - S;
+    if (hm > 0) {
+      lo = fo.lambda_tv, hlo = hm;
+      if (side == -1) hhi *= 0.5;
+      side = -1;
+    } else {
+      hi = fo.lambda_tv, hhi = hm, fh = fm;
+      if (side == 1) hlo *= 0.5;
+      side = 1;
+    }
+  }
+  lam = hi;
+  return fh;  // feasible: TV(β) ≤ S
+}
 
 /// One EM run from hard initial labels.
 inline em_state run_em(const matrix<double>& D, const vector<double>& y, const std::vector<index_t>& labels,
@@ -35,6 +79,7 @@ inline em_state run_em(const matrix<double>& D, const vector<double>& y, const s
   s.w = vector<double>::Zero(K);
   s.beta = matrix<double>::Zero(K, m);
   s.var = vector<double>::Zero(K);
+  s.lam = vector<double>::Constant(K, lambda_tv);
   s.alive.assign(static_cast<std::size_t>(K), 1);
   s.R = matrix<double>::Zero(n, K);
   for (index_t i = 0; i < n; ++i) s.R(i, labels[static_cast<std::size_t>(i)]) = 1.0;
@@ -68,7 +113,8 @@ inline em_state run_em(const matrix<double>& D, const vector<double>& y, const s
       g.yty = (r.array() * y.array().square()).sum();
       try {
         const vector<double> warm = s.beta.row(k).transpose();
-        const auto fit = fused_lasso(g, fo, started[static_cast<std::size_t>(k)] ? &warm : nullptr);
+        const vector<double>* w0 = started[static_cast<std::size_t>(k)] ? &warm : nullptr;
+        const auto fit = o.tv_bound > 0 ? constrained_fit(g, fo, o.tv_bound, w0, s.lam(k)) : fused_lasso(g, fo, w0);
         s.beta.row(k).head(p) = fit.coef.transpose();
         if (o.fit_intercept) s.beta(k, p) = fit.intercept;
         started[static_cast<std::size_t>(k)] = 1;
@@ -126,6 +172,7 @@ inline mixture_regression fit_mixture_regression(const matrix<double>& X, const 
   require(o.n_components >= 1, who, ": n_components must be >= 1, got ", o.n_components);
   require(X.rows() >= 2, who, ": need at least 2 samples, got ", X.rows());
   require(o.max_iter >= 1 && o.n_init >= 1, who, ": max_iter and n_init must be >= 1");
+  require(std::isfinite(o.tv_bound), who, ": tv_bound must be finite, got ", o.tv_bound);
   const index_t n = X.rows(), p = X.cols(), K = o.n_components, m = p + (o.fit_intercept ? 1 : 0);
   const double lambda_tv =
       o.lambda_tv >= 0 ? o.lambda_tv : std::sqrt(static_cast<double>(n) * std::log(static_cast<double>(std::max<index_t>(p, 2))));
@@ -179,6 +226,7 @@ inline mixture_regression fit_mixture_regression(const matrix<double>& X, const 
   out.responsibilities = std::move(best.R);
   out.log_likelihood = best.loglik;
   out.lambda_tv = lambda_tv;
+  out.component_lambdas = best.lam;
   out.iterations = best.iters;
   out.converged = best.converged;
   return out;
