@@ -175,7 +175,24 @@ TEST(Lemna, FeatureExplanationAndBadScores) {
     return s;
   };
   EXPECT_THROW(lemna().explain_features(nan_scorer, x, null), invalid_argument);
-  auto short_scorer = [](const matrix<double>&) { return std::vector<double>(3, 0.5); };
+  // A strided Eigen block (a column of a row-major matrix) and float scores are read correctly.
+  struct member_box {
+    matrix<double> scores;
+    auto operator()(const matrix<double>& X) const {
+      (void)X;
+      return scores.col(1);
+    }
+  };
+  member_box mb{matrix<double>::Zero(11, 3)};
+  for (index_t i = 0; i < 11; ++i) mb.scores(i, 1) = static_cast<double>(i);
+  const vector<double> got = score_batch(mb, matrix<double>(11, 2), 11, "test");
+  for (index_t i = 0; i < 11; ++i) EXPECT_EQ(got(i), static_cast<double>(i));
+  auto float_box = [](const matrix<double>& X) { return std::vector<float>(static_cast<std::size_t>(X.rows()), 0.25f); };
+  const index_t nf = 37 + static_cast<index_t>(mb.scores.rows() % 5);  // not a compile-time size (GCC 12 array-bounds)
+  EXPECT_EQ(score_batch(float_box, matrix<double>(nf, 2), nf, "test")(3), 0.25);
+  auto short_scorer = [](const matrix<double>& X) {  // runtime size: GCC 12 -Warray-bounds false positive at 3
+    return std::vector<double>(static_cast<std::size_t>(X.rows() / 100 + 3), 0.5);
+  };
   EXPECT_THROW(lemna().explain_features(short_scorer, x, null), invalid_argument);
 }
 

@@ -26,12 +26,18 @@ concept score_vector_like =
 /// Copies a scorer's result into vector<double>.
 template <score_vector_like V>
 vector<double> to_scores(const V& v) {
-  if constexpr (requires { v.data(); v.size(); typename V::value_type; })
-    return Eigen::Map<const Eigen::Matrix<typename V::value_type, Eigen::Dynamic, 1>>(v.data(),
-                                                                                       static_cast<index_t>(v.size()))
-        .template cast<double>();
-  else
-    return v.template cast<double>().reshaped();
+  if constexpr (std::same_as<V, std::vector<double>> || std::same_as<V, std::vector<float>>) {
+    vector<double> out(static_cast<index_t>(v.size()));  // a plain loop: no vectorised tail for GCC 12's
+    for (std::size_t i = 0; i < v.size(); ++i)           // -Warray-bounds to misread on tiny vectors
+      out(static_cast<index_t>(i)) = static_cast<double>(v[i]);
+    return out;
+  } else {  // any Eigen expression, strided blocks included (evaluated coefficient-wise)
+    vector<double> out(v.size());
+    index_t k = 0;
+    for (index_t j = 0; j < v.cols(); ++j)
+      for (index_t i = 0; i < v.rows(); ++i) out(k++) = static_cast<double>(v(i, j));
+    return out;
+  }
 }
 }  // namespace detail
 
