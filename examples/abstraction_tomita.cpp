@@ -48,7 +48,7 @@ double agreement(const extracted_dfa& d, const std::vector<index_vector>& string
 int main(int argc, char** argv) {
   CLI::App app{"Automaton extraction on the seven Tomita grammars, scored against their minimal DFAs"};
   std::string out = "results/abstraction_tomita";
-  index_t n_train = 2000, n_test = 2000, max_len = 16, test_max_len = 16, hidden = 16, epochs = 40;
+  index_t n_train = 2000, n_test = 2000, max_len = 16, test_max_len = 24, hidden = 16, epochs = 40;
   std::vector<index_t> ks = {2, 3, 4, 5, 6, 8, 10, 12, 16};
   std::vector<int> grammars = {1, 2, 3, 4, 5, 6, 7};
   std::uint64_t seed = 1;
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
       const double vs_dfa = agreement(d, test_d.strings, test_d.labels);
       const double vs_rnn = agreement(d, test_d.strings, te.predictions);
       const index_t dfa_states = data::minimal_size(data::tomita_dfa(g));
-      const index_t reach = d.reachable_states(), minimal = data::minimal_size(d.as_dfa(1));
+      const index_t reach = d.reachable_states(), minimal = d.minimal_states(1);
       const double secs = examples::seconds_since(t0);
       csv.add(g, dfa_states, rnn_acc, best_k, reach, minimal, vs_dfa, vs_rnn, secs);
       char line[256];

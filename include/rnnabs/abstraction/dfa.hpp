@@ -9,7 +9,8 @@
 //
 //   auto d = rnnabs::extract_dfa(model.automaton, model.abstraction.label_distribution());
 //   rnnabs::index_t accept = d.classify(tokens);
-//   rnnabs::index_t q = rnnabs::data::minimal_size(d.as_dfa(1));   // minimal DFA of "label == 1"
+//   rnnabs::index_t q = d.minimal_states(1);                         // minimal DFA of "label == 1"
+#include <algorithm>
 #include <vector>
 
 #include "rnnabs/abstraction/automaton.hpp"
@@ -46,6 +47,14 @@ struct extracted_dfa {
         if (!r[static_cast<std::size_t>(next(q, w))]) r[static_cast<std::size_t>(next(q, w))] = 1, st.push_back(next(q, w));
     }
     return static_cast<index_t>(std::count(r.begin(), r.end(), char{1}));
+  }
+  /// States of the minimal DFA of "output == accept_label". The virtual initial state's own output (the
+  /// empty input, never profiled) is set to whichever value gives the smaller automaton.
+  index_t minimal_states(index_t accept_label) const {
+    data::dfa d = as_dfa(accept_label);
+    const index_t a = data::minimal_size(d);
+    d.accepting[0] = d.accepting[0] ? 0 : 1;
+    return std::min(a, data::minimal_size(d));
   }
   /// As a complete data::dfa accepting the sequences whose output label is `accept_label`.
   data::dfa as_dfa(index_t accept_label) const {
