@@ -12,7 +12,7 @@ if ! ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q '^rnnabs_demo: phony
   echo "           examples/CMakeLists.txt) -- nothing to run" >&2
   exit 1
 fi
-cmake --build "$BUILD" -j"$JOBS" --target rnnabs_examples
+cmake --build "$BUILD" -j"$JOBS" --target rnnabs_demo  # the other examples: --target rnnabs_examples
 exe=$(find "$BUILD" -name CMakeFiles -prune -o -type f -name rnnabs_demo -perm -u+x -print | head -1)
 echo "==> $exe $*"
 exec "$exe" "$@"
