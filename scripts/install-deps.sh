@@ -9,8 +9,8 @@ pkgs=(make cmake ninja-build g++ ccache libeigen3-dev libxtensor-dev xtl-dev lib
 case "$what" in
   build) pkgs+=(dataset-fashion-mnist) ;;
   demo)  pkgs+=(dataset-fashion-mnist gnuplot-nox) ;;
-  bench) pkgs+=(dataset-fashion-mnist python3-numpy python3-sklearn python3-scipy libopenblas0-pthread) ;;
-  fixtures) pkgs+=(python3-numpy python3-sklearn python3-scipy) ;;
+  bench) pkgs+=(dataset-fashion-mnist python3-numpy python3-sklearn python3-scipy libopenblas0-pthread python3-torch) ;;
+  fixtures) pkgs+=(python3-numpy python3-sklearn python3-scipy python3-torch) ;;
   *) echo "install-deps: unknown set '$what' (build|demo|bench|fixtures)" >&2; exit 2 ;;
 esac
 missing=()
