@@ -250,6 +250,18 @@ TEST(MixtureRegression, ConstraintFormMeetsTheBound) {
   }
 }
 
+TEST(MixtureRegression, RankDeficientDesignIsAnInvalidArgument) {
+  matrix<double> X(50, 3);
+  vector<double> y(50);
+  for (index_t i = 0; i < 50; ++i) {
+    X(i, 0) = static_cast<double>(i % 2);
+    X(i, 1) = X(i, 0);  // duplicate column
+    X(i, 2) = static_cast<double>((i / 2) % 2);
+    y(i) = X(i, 0) + 0.1 * static_cast<double>(i % 3);
+  }
+  EXPECT_THROW(fit_mixture_regression(X, y, {.n_components = 1, .lambda_tv = 1.0}), invalid_argument);
+}
+
 TEST(Lemna, RankingTieRule) {
   vector<double> v(5);
   v << 1.0, 2.0, 2.0, 1.0, 2.0;

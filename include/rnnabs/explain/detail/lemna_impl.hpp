@@ -119,6 +119,7 @@ inline em_state run_em(const matrix<double>& D, const vector<double>& y, const s
         if (o.fit_intercept) s.beta(k, p) = fit.intercept;
         started[static_cast<std::size_t>(k)] = 1;
       } catch (const invalid_argument&) {  // the component's weighted design became singular: drop it
+        if (K == 1) throw;                   // (a single component: the design itself is rank-deficient)
         alive = 0;
         return;
       }
