@@ -24,7 +24,7 @@ sequence_batch<float> batch(index_t n, std::uint64_t seed) {
 }
 
 /// GEMM flops of one forward pass per sequence: T steps x 2 G H (I + H) (+ the head).
-double forward_flops(index_t gates) { return 28.0 * 2 * gates * 128 * (28 + 128) + 2.0 * 128 * 10; }
+double forward_flops(index_t gates) { return 28.0 * 2 * static_cast<double>(gates) * 128 * (28 + 128) + 2.0 * 128 * 10; }
 
 template <class Cell>
 void run(benchmark::State& st, int what) {
