@@ -10,6 +10,7 @@
 // on the scalar so they run on T (forward/backward) and on dual<T> (their tangents: exact HVPs).
 #include <array>
 #include <concepts>
+#include <span>
 #include <string_view>
 
 #include "rnnabs/core/types.hpp"
@@ -69,6 +70,9 @@ consteval bool check_recurrent_cell() {
 }
 
 /// An objective over a flat parameter vector, differentiable twice: what influence functions need.
+/// loss is the mean over the objective's samples (plus its regularizer, if any); loss_gradient and
+/// hessian_vector_product are its derivatives; per_sample_gradients has one row per sample, the
+/// gradient of that sample's own loss (no regularizer).
 template <class F, class T = double>
 concept twice_differentiable = requires(const F& f, const vector<T>& w) {
   { f.parameter_count() } -> std::convertible_to<index_t>;
@@ -77,5 +81,43 @@ concept twice_differentiable = requires(const F& f, const vector<T>& w) {
   { f.hessian_vector_product(w, w) } -> std::convertible_to<vector<T>>;
   { f.per_sample_gradients(w) } -> std::convertible_to<matrix<T>>;
 };
+
+/// A twice_differentiable objective made of per-sample losses over a data set, which can be
+/// restricted to any subset of its samples (mini-batches, Hessian subsamples, blocks of training
+/// gradients): `f.subset(ids)` is the same objective over samples ids[0], ids[1], ... (its sample k
+/// is sample ids[k] of f), with the same regularizer.
+template <class F>
+concept sample_objective = requires(const F& f, std::span<const index_t> ids) {
+  typename F::scalar;
+  { f.sample_count() } -> std::convertible_to<index_t>;
+  { f.subset(ids) } -> std::same_as<F>;
+} && twice_differentiable<F, typename F::scalar>;
+
+/// static_asserts that read as a sentence: `static_assert(check_sample_objective<my_objective>());`.
+template <class F>
+consteval bool check_sample_objective() {
+  static_assert(requires { typename F::scalar; },
+                "rnnabs::sample_objective: the type needs `using scalar = float` (or double): the scalar of its "
+                "parameter vectors");
+  static_assert(requires(const F& f) {
+    { f.sample_count() } -> std::convertible_to<index_t>;
+  }, "rnnabs::sample_objective: the type needs a const member `sample_count()` returning an index_t");
+  static_assert(requires(const F& f, std::span<const index_t> ids) {
+    { f.subset(ids) } -> std::same_as<F>;
+  }, "rnnabs::sample_objective: the type needs a const member `subset(std::span<const index_t> ids)` returning "
+     "the same objective over those samples");
+  static_assert(requires(const F& f, const vector<typename F::scalar>& w) {
+    { f.parameter_count() } -> std::convertible_to<index_t>;
+    { f.loss(w) } -> std::convertible_to<typename F::scalar>;
+    { f.loss_gradient(w) } -> std::convertible_to<vector<typename F::scalar>>;
+  }, "rnnabs::sample_objective: the type needs const members `parameter_count()`, `loss(w)` and "
+     "`loss_gradient(w)` over vector<scalar>");
+  static_assert(requires(const F& f, const vector<typename F::scalar>& w) {
+    { f.hessian_vector_product(w, w) } -> std::convertible_to<vector<typename F::scalar>>;
+    { f.per_sample_gradients(w) } -> std::convertible_to<matrix<typename F::scalar>>;
+  }, "rnnabs::sample_objective: the type needs const members `hessian_vector_product(w, v)` and "
+     "`per_sample_gradients(w)` (one row per sample)");
+  return sample_objective<F>;
+}
 
 }  // namespace rnnabs

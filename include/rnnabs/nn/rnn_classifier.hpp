@@ -10,7 +10,10 @@
 //   auto g = model.loss_gradient(batch);                     // d mean-loss / d params (BPTT)
 //   auto hv = model.hessian_vector_product(batch, v);        // exact H v (forward-over-reverse)
 #include <cstdint>
+#include <cmath>
 #include <filesystem>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,6 +115,9 @@ class rnn_classifier {
   /// The gradient a training step uses: loss_gradient of the current parameters in training mode
   /// (dropout masks drawn from `dropout_seed` when config().dropout > 0), plus the batch's accuracy.
   vector<T> train_gradient(const sequence_batch<T>& b, std::uint64_t dropout_seed, step_stats* stats = nullptr) const;
+  /// n values: sequence i's own loss (their mean is loss()).
+  vector<double> per_sample_losses(const sequence_batch<T>& b) const { return per_sample_losses(b, theta_); }
+  vector<double> per_sample_losses(const sequence_batch<T>& b, const vector<T>& params) const;
   /// n x P: row i is the gradient of sequence i's own loss (their mean is loss_gradient).
   matrix<T> per_sample_gradients(const sequence_batch<T>& b) const { return per_sample_gradients(b, theta_); }
   matrix<T> per_sample_gradients(const sequence_batch<T>& b, const vector<T>& params) const;
@@ -167,26 +173,56 @@ class rnn_classifier {
   vector<T> theta_;
 };
 
-/// A model and a batch bound together as a twice_differentiable objective of the parameters.
+/// A model and a batch bound together as an objective of the parameters: the mean loss over the
+/// batch's sequences plus an optional L2 term (l2/2)·‖w‖² — a sample_objective, so influence analysis
+/// can take mini-batches, Hessian subsamples and blocks of per-sample gradients of it.
 template <class Model>
 class batch_objective {
  public:
   using scalar = typename Model::scalar;
-  /// Keeps references: `model` and `batch` must outlive the objective.
-  batch_objective(const Model& model, const sequence_batch<scalar>& batch) : m_(model), b_(batch) {
-    m_.validate(b_, true, "batch_objective");
+  /// Keeps references: `model` and `batch` must outlive the objective (subsets own their sequences).
+  batch_objective(const Model& model, const sequence_batch<scalar>& batch, double l2 = 0) : m_(&model), b_(&batch), l2_(l2) {
+    require(l2 >= 0 && std::isfinite(l2), "batch_objective: l2 must be finite and >= 0, got ", l2);
+    m_->validate(*b_, true, "batch_objective");
   }
-  index_t parameter_count() const { return m_.parameter_count(); }
-  scalar loss(const vector<scalar>& w) const { return static_cast<scalar>(m_.loss(b_, w)); }
-  vector<scalar> loss_gradient(const vector<scalar>& w) const { return m_.loss_gradient(b_, w); }
+  index_t parameter_count() const { return m_->parameter_count(); }
+  index_t sample_count() const { return b_->size(); }
+  double l2() const noexcept { return l2_; }
+  const Model& model() const noexcept { return *m_; }
+  const sequence_batch<scalar>& batch() const noexcept { return *b_; }
+
+  /// The same objective over sequences ids[0], ids[1], ... of the batch (copied into the subset).
+  batch_objective subset(std::span<const index_t> ids) const {
+    require(!ids.empty(), "batch_objective::subset: no sample ids");
+    auto owned = std::make_shared<const sequence_batch<scalar>>(rnnabs::subset(*b_, ids));
+    return batch_objective(m_, std::move(owned), l2_);
+  }
+
+  scalar loss(const vector<scalar>& w) const {
+    return static_cast<scalar>(m_->loss(*b_, w) + (l2_ > 0 ? 0.5 * l2_ * w.template cast<double>().squaredNorm() : 0.0));
+  }
+  vector<scalar> loss_gradient(const vector<scalar>& w) const {
+    vector<scalar> g = m_->loss_gradient(*b_, w);
+    if (l2_ > 0) g += static_cast<scalar>(l2_) * w;
+    return g;
+  }
   vector<scalar> hessian_vector_product(const vector<scalar>& w, const vector<scalar>& v) const {
-    return m_.hessian_vector_product(b_, w, v);
+    vector<scalar> hv = m_->hessian_vector_product(*b_, w, v);
+    if (l2_ > 0) hv += static_cast<scalar>(l2_) * v;
+    return hv;
   }
-  matrix<scalar> per_sample_gradients(const vector<scalar>& w) const { return m_.per_sample_gradients(b_, w); }
+  matrix<scalar> per_sample_gradients(const vector<scalar>& w) const { return m_->per_sample_gradients(*b_, w); }
+  /// Each sequence's own loss at w (n values, no regularizer).
+  vector<double> per_sample_losses(const vector<scalar>& w) const { return m_->per_sample_losses(*b_, w); }
 
  private:
-  const Model& m_;
-  const sequence_batch<scalar>& b_;
+  batch_objective(const Model* m, std::shared_ptr<const sequence_batch<scalar>> owned, double l2)
+      : m_(m), owned_(std::move(owned)), b_(owned_.get()), l2_(l2) {}
+
+  const Model* m_;
+  std::shared_ptr<const sequence_batch<scalar>> owned_;  // set for subsets
+  const sequence_batch<scalar>* b_;
+  double l2_ = 0;
 };
 
 template <class T = float> using lstm_classifier = rnn_classifier<lstm_cell, T>;

@@ -1,6 +1,7 @@
 #pragma once
 // A batch of variable-length sequences: feature vectors (T_i x I each) or token ids, with class
 // labels at the last step or at every step. Padded tensors with lengths or masks convert to it.
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,26 @@ struct sequence_batch {
     return has_tokens() ? tokens[k].size() : features[k].rows();
   }
 };
+
+/// Sequences `ids` of `b` as a batch of their own (features or tokens, labels or step labels).
+template <class T>
+sequence_batch<T> subset(const sequence_batch<T>& b, std::span<const index_t> ids) {
+  sequence_batch<T> s;
+  const auto n = static_cast<index_t>(ids.size());
+  if (b.has_tokens()) s.tokens.reserve(ids.size());
+  else s.features.reserve(ids.size());
+  if (b.labels.size() > 0) s.labels.resize(n);
+  for (index_t k = 0; k < n; ++k) {
+    const index_t i = ids[static_cast<std::size_t>(k)];
+    require(i >= 0 && i < b.size(), "subset: sample id ", i, " is outside [0, ", b.size(), ")");
+    const auto iu = static_cast<std::size_t>(i);
+    if (b.has_tokens()) s.tokens.push_back(b.tokens[iu]);
+    else s.features.push_back(b.features[iu]);
+    if (b.labels.size() > 0) s.labels(k) = b.labels(i);
+    if (!b.step_labels.empty()) s.step_labels.push_back(b.step_labels[iu]);
+  }
+  return s;
+}
 
 /// Lengths of a prefix mask (N x T, nonzero = valid step): invalid_argument when a row has a hole
 /// (a valid step after a padded one) or no valid step.

@@ -76,26 +76,6 @@ struct basic_train_options {
 };
 using train_options = basic_train_options<float>;
 
-/// Sequences `ids` of `b` as a batch of their own (features or tokens, labels or step labels).
-template <class T>
-sequence_batch<T> subset(const sequence_batch<T>& b, const std::vector<index_t>& ids) {
-  sequence_batch<T> s;
-  const auto n = static_cast<index_t>(ids.size());
-  if (b.has_tokens()) s.tokens.reserve(ids.size());
-  else s.features.reserve(ids.size());
-  if (b.labels.size() > 0) s.labels.resize(n);
-  for (index_t k = 0; k < n; ++k) {
-    const index_t i = ids[static_cast<std::size_t>(k)];
-    require(i >= 0 && i < b.size(), "subset: sample id ", i, " is outside [0, ", b.size(), ")");
-    const auto iu = static_cast<std::size_t>(i);
-    if (b.has_tokens()) s.tokens.push_back(b.tokens[iu]);
-    else s.features.push_back(b.features[iu]);
-    if (b.labels.size() > 0) s.labels(k) = b.labels(i);
-    if (!b.step_labels.empty()) s.step_labels.push_back(b.step_labels[iu]);
-  }
-  return s;
-}
-
 /// Loss and accuracy of `m` on `b` (evaluation mode); accuracy per sequence, or per step for
 /// every-step heads.
 template <class Model, class T>

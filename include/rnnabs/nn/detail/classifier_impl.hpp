@@ -214,6 +214,19 @@ vector<T> rnn_classifier<Cell, T>::train_gradient(const sequence_batch<T>& b, st
 }
 
 template <recurrent_cell Cell, class T>
+vector<double> rnn_classifier<Cell, T>::per_sample_losses(const sequence_batch<T>& b, const vector<T>& params) const {
+  validate(b, true, "rnn_classifier::per_sample_losses");
+  check_params(params, "rnn_classifier::per_sample_losses", "params");
+  vector<double> out = vector<double>::Zero(b.size());
+  for_chunks<false>(b, [&](index_t, const detail::pack_plan& plan) {
+    auto& e = engine<false>(params.data(), nullptr);
+    e.forward(b, plan);
+    e.add_sample_losses(detail::label_reader(cfg_, b), out.data());
+  });
+  return out;
+}
+
+template <recurrent_cell Cell, class T>
 matrix<T> rnn_classifier<Cell, T>::per_sample_gradients(const sequence_batch<T>& b, const vector<T>& params) const {
   validate(b, true, "rnn_classifier::per_sample_gradients");
   check_params(params, "rnn_classifier::per_sample_gradients", "params");

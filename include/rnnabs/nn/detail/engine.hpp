@@ -222,6 +222,26 @@ class rnn_engine {
     return total;
   }
 
+  /// Adds each sequence's own loss (the mean over its steps for every-step heads) to out[s], s the
+  /// sequence's id in the batch.
+  template <class Labels>
+  void add_sample_losses(const Labels& label_of, double* out) const {
+    const auto& plan = *plan_;
+    const index_t C = cfg_->num_classes;
+    const bool last = cfg_->head == head_mode::last_step;
+    for (index_t row = 0; row < logits_.v.rows(); ++row) {
+      index_t r, t;
+      if (last) {
+        r = row, t = plan.length(row) - 1;
+      } else {
+        t = step_of(row), r = row - plan.offset_at(t);
+      }
+      const index_t s = plan.seq[static_cast<std::size_t>(r)];
+      const double per = last ? 1.0 : 1.0 / static_cast<double>(plan.length(r));
+      out[s] += per * loss_value(cfg_->loss, logits_.v.row(row).data(), C, label_of(s, t));
+    }
+  }
+
   /// Rows of the head whose argmax is the label (sequences for a last-step head, steps for every-step).
   template <class Labels>
   index_t count_correct(const Labels& label_of) const {
