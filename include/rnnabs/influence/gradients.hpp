@@ -8,6 +8,7 @@
 //   auto gt = rnnabs::sample_gradients(test, theta);       // P x m, column k = ∇ℓ_k
 #include <algorithm>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "rnnabs/core/error.hpp"
@@ -41,19 +42,43 @@ void for_gradient_blocks(const F& f, const vector<typename F::scalar>& w, index_
   }, /*small=*/nb == 1);
 }
 
-/// N x m: row i is ∇ℓ_i(w)ᵀ V, V a P x m matrix (products accumulated in double).
+namespace detail {
+
+/// out = G V for a block of gradients G (b x P, scalar T) and V given in double and in T (`vt`).
+/// Float blocks run as float GEMMs over 4096-parameter slices whose partial products are summed in
+/// double: float speed, a double sum (widening the whole block first costs more than the GEMM).
+template <class T, class Out>
+void block_products(const matrix<T>& g, const matrix<double>& v, const matrix<T>& vt, Out&& out) {
+  if constexpr (std::is_same_v<T, double>) {
+    (void)vt;
+    out.noalias() = g * v;
+  } else {
+    constexpr index_t slice = 4096;
+    out.setZero();
+    for (index_t k = 0; k < g.cols(); k += slice) {
+      const index_t len = std::min(slice, g.cols() - k);
+      out += (g.middleCols(k, len) * vt.middleRows(k, len)).template cast<double>();
+    }
+  }
+}
+
+}  // namespace detail
+
+/// N x m: row i is ∇ℓ_i(w)ᵀ V, V a P x m matrix (products summed in double).
 template <sample_objective F>
 matrix<double> gradient_products(const F& f, const vector<typename F::scalar>& w, const matrix<double>& v,
                                  gradient_block_options o = {}, vector<double>* norms = nullptr) {
+  using T = typename F::scalar;
   require(v.rows() == f.parameter_count(), "gradient_products: V has ", v.rows(), " rows, the objective has ",
           f.parameter_count(), " parameters");
   require(v.allFinite(), "gradient_products: V has a non-finite value");
   matrix<double> out(f.sample_count(), v.cols());
+  const matrix<T> vt = v.template cast<T>();
   if (norms) norms->resize(f.sample_count());
-  for_gradient_blocks(f, w, o.block, [&](index_t first, const auto& g) {
-    const matrix<double> gd = g.template cast<double>();
-    out.middleRows(first, gd.rows()).noalias() = gd * v;
-    if (norms) norms->segment(first, gd.rows()) = gd.rowwise().norm();
+  for_gradient_blocks(f, w, o.block, [&](index_t first, const matrix<T>& g) {
+    detail::block_products(g, v, vt, out.middleRows(first, g.rows()));
+    if (norms)
+      for (index_t i = 0; i < g.rows(); ++i) (*norms)(first + i) = g.row(i).template cast<double>().norm();
   });
   return out;
 }

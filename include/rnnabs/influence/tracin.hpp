@@ -73,11 +73,14 @@ matrix<double> similarity_at(const F& train, const G& test, const vector<typenam
     return s;
   }
   // Sketch: ⟨Rᵀg_i, Rᵀg_k⟩ = g_iᵀ (R Rᵀ g_k); with normalization the sketched norms are used.
+  using T = typename F::scalar;
   const matrix<double>& r = *projection;
+  const matrix<T> rt = r.template cast<T>();
   const matrix<double> pt = r.transpose() * gt;  // k x m
   matrix<double> s(train.sample_count(), gt.cols());
-  for_gradient_blocks(train, w, o.block, [&](index_t first, const auto& g) {
-    const matrix<double> pg = g.template cast<double>() * r;  // b x k
+  for_gradient_blocks(train, w, o.block, [&](index_t first, const matrix<T>& g) {
+    matrix<double> pg(g.rows(), r.cols());  // b x k
+    block_products(g, r, rt, pg);
     auto rows = s.middleRows(first, pg.rows());
     rows.noalias() = pg * pt;
     if (o.normalize)
