@@ -9,7 +9,7 @@
 
 #include "common.hpp"
 
-namespace {
+namespace abstraction_abstraction_tests {
 
 using namespace rnnabs;
 using abstraction_test::random_traces;
@@ -168,4 +168,4 @@ TEST(Abstraction, BadInputGetsTypedErrors) {
   EXPECT_EQ(build_abstraction(tok, {.pca_components = 2, .n_states = 2}).automaton.vocab_size(), 4);
 }
 
-}  // namespace
+}  // namespace abstraction_abstraction_tests

@@ -13,7 +13,7 @@
 
 #include "common.hpp"
 
-namespace {
+namespace abstraction_automaton_tests {
 
 using namespace rnnabs;
 using abstraction_test::make_paths;
@@ -234,4 +234,4 @@ TEST(Automaton, BadInputGetsTypedErrors) {
   EXPECT_EQ(a.n_samples(), 10);  // failed adds leave it unchanged
 }
 
-}  // namespace
+}  // namespace abstraction_automaton_tests

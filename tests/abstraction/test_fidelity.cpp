@@ -8,7 +8,7 @@
 
 #include "common.hpp"
 
-namespace {
+namespace abstraction_fidelity_tests {
 
 using namespace rnnabs;
 using abstraction_test::random_traces;
@@ -132,4 +132,4 @@ TEST(Fault, NeighbourStatisticsByBruteForce) {
                invalid_argument);
 }
 
-}  // namespace
+}  // namespace abstraction_fidelity_tests

@@ -4,7 +4,7 @@
 #include <rnnabs/abstraction/dfa.hpp>
 #include <rnnabs/data/tomita.hpp>
 
-namespace {
+namespace abstraction_tomita_tests {
 
 using namespace rnnabs;
 
@@ -85,4 +85,4 @@ TEST(Tomita, ExtractDfaFromAnExactAbstraction) {
   EXPECT_THROW(extract_dfa(automaton{}, matrix<double>()), invalid_argument);
 }
 
-}  // namespace
+}  // namespace abstraction_tomita_tests

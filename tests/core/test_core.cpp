@@ -3,7 +3,7 @@
 #include <numeric>
 #include <rnnabs/core.hpp>
 
-namespace {
+namespace core_core_tests {
 
 using namespace rnnabs;
 
@@ -125,4 +125,4 @@ TEST(Concepts, ModelledAndNotModelled) {
   static_assert(check_dimension_reducer<good_reducer>());
 }
 
-}  // namespace
+}  // namespace core_core_tests

@@ -8,7 +8,7 @@
 #include <rnnabs/core/rng.hpp>
 #include <rnnabs/explain/dmm.hpp>
 
-namespace {
+namespace explain_dmm_tests {
 
 using namespace rnnabs;
 
@@ -218,4 +218,4 @@ TEST(DpMixture, BadInputThrows) {
   EXPECT_THROW(dmm_men().fit(X, vector<double>::Zero(9)), invalid_argument);
 }
 
-}  // namespace
+}  // namespace explain_dmm_tests

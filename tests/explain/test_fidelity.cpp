@@ -5,7 +5,7 @@
 #include <rnnabs/explain/fidelity.hpp>
 #include <rnnabs/explain/lemna.hpp>
 
-namespace {
+namespace explain_fidelity_tests {
 
 using namespace rnnabs;
 
@@ -101,4 +101,4 @@ TEST(Fidelity, BadInputThrows) {
   EXPECT_THROW(feature_fidelity(and_box, bad, zero, zero), invalid_argument);
 }
 
-}  // namespace
+}  // namespace explain_fidelity_tests

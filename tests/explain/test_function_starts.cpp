@@ -8,7 +8,7 @@
 
 #include "helpers.hpp"
 
-namespace {
+namespace explain_function_starts_tests {
 
 using namespace rnnabs;
 
@@ -119,4 +119,4 @@ TEST(FunctionStarts, CorpusLabelsAndSplit) {
   EXPECT_EQ(data::fnv1a64("a"), 0xaf63dc4c8601ec8cull);  // FNV-1a reference value
 }
 
-}  // namespace
+}  // namespace explain_function_starts_tests

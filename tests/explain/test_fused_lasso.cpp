@@ -10,7 +10,7 @@
 
 #include "helpers.hpp"
 
-namespace {
+namespace explain_fused_lasso_tests {
 
 using namespace rnnabs;
 
@@ -217,4 +217,4 @@ TEST(ElasticNet, RankDeficientNeedsRidge) {
   EXPECT_NEAR(fit.coef(0), fit.coef(1), 1e-8);  // the ridge splits the weight equally
 }
 
-}  // namespace
+}  // namespace explain_fused_lasso_tests

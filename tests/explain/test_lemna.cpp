@@ -9,7 +9,7 @@
 
 #include "helpers.hpp"
 
-namespace {
+namespace explain_lemna_tests {
 
 using namespace rnnabs;
 
@@ -274,4 +274,4 @@ TEST(Lemna, RankingTieRule) {
   EXPECT_EQ(r, expect);
 }
 
-}  // namespace
+}  // namespace explain_lemna_tests

@@ -6,7 +6,7 @@
 #include <rnnabs/core/rng.hpp>
 #include <rnnabs/explain/tv_prox.hpp>
 
-namespace {
+namespace explain_tv_prox_tests {
 
 using namespace rnnabs;
 
@@ -124,4 +124,4 @@ TEST(TvProx, BadLambdaThrows) {
   EXPECT_THROW(tv_prox(y, std::nan("")), invalid_argument);
 }
 
-}  // namespace
+}  // namespace explain_tv_prox_tests

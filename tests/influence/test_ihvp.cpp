@@ -12,7 +12,7 @@
 
 #include "helpers.hpp"
 
-namespace {
+namespace influence_ihvp_tests {
 
 using namespace rnnabs;
 using namespace influence_test;
@@ -254,4 +254,4 @@ TEST(InfluenceIhvp, ResultsDoNotDependOnTheThreadCount) {
   EXPECT_TRUE(l1 == l2);
 }
 
-}  // namespace
+}  // namespace influence_ihvp_tests

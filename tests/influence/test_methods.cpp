@@ -16,7 +16,7 @@
 
 #include "helpers.hpp"
 
-namespace {
+namespace influence_methods_tests {
 
 using namespace rnnabs;
 using namespace influence_test;
@@ -105,6 +105,8 @@ TEST(InfluenceSgd, MatchesCounterfactualReplay) {
   const auto r = sgd_influence(f, traj, gt);
   EXPECT_EQ(r.steps, 20);
   EXPECT_EQ(r.by_epoch.size(), 4u);
+  ASSERT_EQ(r.gain.size(), 4u);
+  for (double gn : r.gain) EXPECT_TRUE(gn > 0.0 && gn <= 1.0 + 1e-9) << gn;  // convex, ηλ_max < 2: (I − ηH) contracts
   for (index_t j : {0, 7, 19, 29}) {
     const double all = replay_effect(f, test, w0, j, 4, 6, 0.5, 0);
     EXPECT_NEAR(r.all_epochs(j, 0), all, 1e-6 * std::max(1.0, std::abs(all))) << "sample " << j;
@@ -356,4 +358,4 @@ TEST(InfluenceMetrics, RankingsRecallAndCorrelations) {
   EXPECT_THROW(recall_at_fractions(order, {9}, {0.5}), invalid_argument);
 }
 
-}  // namespace
+}  // namespace influence_methods_tests

@@ -16,7 +16,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnpy.hpp>
 
-namespace {
+namespace io_io_tests {
 
 namespace fs = std::filesystem;
 using namespace rnnabs;
@@ -638,4 +638,4 @@ TEST(FashionMnist, RealDataWhenInstalled) {
   }
 }
 
-}  // namespace
+}  // namespace io_io_tests

@@ -12,7 +12,7 @@
 #include <string>
 #include <unistd.h>
 
-namespace {
+namespace nn_cells_tests {
 
 using namespace rnnabs;
 
@@ -522,4 +522,4 @@ TEST(NnErrors, BadInputIsInvalidArgument) {
   }
 }
 
-}  // namespace
+}  // namespace nn_cells_tests

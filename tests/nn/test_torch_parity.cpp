@@ -11,7 +11,7 @@
 #include <sstream>
 #include <string>
 
-namespace {
+namespace nn_torch_parity_tests {
 
 using namespace rnnabs;
 
@@ -122,4 +122,4 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, TorchParity,
                          ::testing::Values("lstm_uni_f32", "lstm_bi_stacked_f64", "gru_bi_f32", "gru_stacked_every_f64",
                                            "rnn_relu_bi_embed_every_f64", "rnn_tanh_bce_f32", "lstm_embed_f64"));
 
-}  // namespace
+}  // namespace nn_torch_parity_tests

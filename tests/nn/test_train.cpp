@@ -13,7 +13,7 @@
 #include <string>
 #include <unistd.h>
 
-namespace {
+namespace nn_train_tests {
 
 using namespace rnnabs;
 namespace fs = std::filesystem;
@@ -232,4 +232,4 @@ TEST(Profile, TracesMatchForwardAndRoundTripThroughNpz) {
   fs::remove(path);
 }
 
-}  // namespace
+}  // namespace nn_train_tests

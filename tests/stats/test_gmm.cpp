@@ -4,7 +4,7 @@
 #include <rnnabs/io/npz.hpp>
 #include <rnnabs/stats/gmm.hpp>
 
-namespace {
+namespace stats_gmm_tests {
 
 using namespace rnnabs;
 namespace fs = std::filesystem;
@@ -330,4 +330,4 @@ TEST(Gmm, ModelsTheStatePartitionerConcept) {
   EXPECT_EQ(g.predict(X).size(), 200);
 }
 
-}  // namespace
+}  // namespace stats_gmm_tests

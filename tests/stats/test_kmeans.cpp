@@ -12,7 +12,7 @@
 #include <rnnabs/io/npy.hpp>
 #include <rnnabs/stats/kmeans.hpp>
 
-namespace {
+namespace stats_kmeans_tests {
 
 using namespace rnnabs;
 namespace fs = std::filesystem;
@@ -180,4 +180,4 @@ TEST(Kmeans, BadInputThrowsTypedErrors) {
   }
 }
 
-}  // namespace
+}  // namespace stats_kmeans_tests

@@ -2,7 +2,7 @@
 
 #include <rnnabs/stats/model_selection.hpp>
 
-namespace {
+namespace stats_model_selection_tests {
 
 using namespace rnnabs;
 
@@ -50,4 +50,4 @@ TEST(SweepGmm, BadCandidatesAreRejected) {
   EXPECT_THROW(sweep_gmm(X, {.n_components = {2}, .covariances = {}}), invalid_argument);
 }
 
-}  // namespace
+}  // namespace stats_model_selection_tests

@@ -12,7 +12,7 @@
 #include <rnnabs/io/npy.hpp>
 #include <rnnabs/stats/pca.hpp>
 
-namespace {
+namespace stats_pca_tests {
 
 using namespace rnnabs;
 namespace fs = std::filesystem;
@@ -262,4 +262,4 @@ TEST(Pca, BadInputThrowsTypedErrors) {
   }
 }
 
-}  // namespace
+}  // namespace stats_pca_tests

@@ -178,6 +178,10 @@ struct sgd_influence_result {
   matrix<double> last_epoch;            ///< N x m: the last epoch's steps only (RNNRepair's "sgd_last")
   std::vector<matrix<double>> by_epoch; ///< contribution of each epoch's steps (their sum is all_epochs)
   index_t steps = 0;                    ///< steps traced back
+  /// ‖u‖ (largest column) when the trace-back reaches the start of each epoch, over ‖u_T‖: how much
+  /// (I − ηH) amplified the test gradient. Far above 1 means negative curvature blew the linear
+  /// estimate up over the early epochs (long non-convex runs); trust last_epoch then.
+  std::vector<double> gain;
 };
 
 /// SGD-influence of every training sample on each column of `test_gradients` (P x m, at the final
@@ -201,6 +205,8 @@ sgd_influence_result sgd_influence(const F& train, const sgd_trajectory<typename
   sgd_influence_result r;
   r.by_epoch.assign(static_cast<std::size_t>(E), matrix<double>::Zero(n, m));
   matrix<double> u = test_gradients;
+  const double u0 = std::max(u.colwise().norm().maxCoeff(), 1e-300);
+  r.gain.assign(static_cast<std::size_t>(E), 1.0);
   for (auto it = steps.rbegin(); it != steps.rend() && it->epoch >= first_epoch; ++it) {
     const auto& st = *it;
     require(!st.batch.empty(), who, ": a recorded step has an empty batch");
@@ -223,6 +229,7 @@ sgd_influence_result sgd_influence(const F& train, const sgd_trajectory<typename
                              "of epoch ", st.epoch);
     u -= st.learning_rate * hu;
     ++r.steps;
+    r.gain[static_cast<std::size_t>(st.epoch)] = u.colwise().norm().maxCoeff() / u0;
   }
   r.all_epochs = matrix<double>::Zero(n, m);
   for (const auto& e : r.by_epoch) r.all_epochs += e;
