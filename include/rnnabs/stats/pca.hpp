@@ -115,6 +115,32 @@ class pca {
   index_t n_samples() const noexcept { return n_samples_; }
   const pca_options& options() const noexcept { return opt_; }
 
+  /// A fitted model from its quantities (as another backend or tool computed them: components k x D
+  /// by decreasing variance, mean D, per-component variance / ratio / singular value k); the options
+  /// keep `o` but n_components = k. invalid_argument on inconsistent shapes or non-finite values.
+  static pca from_fitted(const pca_options& o, matrix<double> components, vector<double> mean,
+                         vector<double> explained_variance, vector<double> explained_variance_ratio,
+                         vector<double> singular_values, double noise_variance, index_t n_samples) {
+    const index_t k = components.rows(), d = components.cols();
+    require(k >= 1 && d >= 1 && mean.size() == d && explained_variance.size() == k &&
+                explained_variance_ratio.size() == k && singular_values.size() == k && n_samples >= 2,
+            "pca::from_fitted: inconsistent shapes (components ", k, " x ", d, ", mean ", mean.size(),
+            ", explained_variance ", explained_variance.size(), ", n_samples ", n_samples, ")");
+    require(components.allFinite() && mean.allFinite() && explained_variance.allFinite() &&
+                explained_variance_ratio.allFinite() && singular_values.allFinite() && std::isfinite(noise_variance),
+            "pca::from_fitted: non-finite parameters");
+    pca p(o);
+    p.opt_.n_components = k;
+    p.components_ = std::move(components);
+    p.mean_ = std::move(mean);
+    p.explained_variance_ = std::move(explained_variance);
+    p.explained_variance_ratio_ = std::move(explained_variance_ratio);
+    p.singular_values_ = std::move(singular_values);
+    p.noise_variance_ = noise_variance;
+    p.n_samples_ = n_samples;
+    return p;
+  }
+
   /// Saves the fitted model (an rnnabs archive, kind "pca": an .npz NumPy can read). Needs rnnabs::zip.
   void save(const std::filesystem::path& path) const;
   /// Loads a model written by save(); io_error on a file of another kind or a newer format.

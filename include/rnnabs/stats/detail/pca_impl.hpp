@@ -93,27 +93,18 @@ inline void pca::save(const std::filesystem::path& path) const {
 
 inline pca pca::load(const std::filesystem::path& path) {
   const io::archive a = io::load(path, "pca", archive_version);
-  pca p;
-  p.components_ = a.get("components");
-  p.mean_ = a.get_vector("mean");
-  p.explained_variance_ = a.get_vector("explained_variance");
-  p.explained_variance_ratio_ = a.get_vector("explained_variance_ratio");
-  p.singular_values_ = a.get_vector("singular_values");
-  p.noise_variance_ = a.get_scalar("noise_variance");
-  p.n_samples_ = static_cast<index_t>(a.get_scalar("n_samples"));
-  p.opt_.whiten = a.get_scalar("whiten") != 0.0;
+  pca_options o;
+  o.whiten = a.get_scalar("whiten") != 0.0;
   const std::string solver = a.get_string("solver");
   for (auto s : {pca_solver::covariance_eigh, pca_solver::randomized, pca_solver::exact})
-    if (solver == to_string(s)) p.opt_.solver = s;
-  const index_t k = p.components_.rows(), d = p.components_.cols();
-  p.opt_.n_components = k;
-  require<io_error>(k >= 1 && d >= 1 && p.mean_.size() == d && p.explained_variance_.size() == k &&
-                        p.explained_variance_ratio_.size() == k && p.singular_values_.size() == k,
-                    "pca::load: ", path.string(), ": inconsistent shapes (components ", k, " x ", d, ", mean ",
-                    p.mean_.size(), ", explained_variance ", p.explained_variance_.size(), ")");
-  require<io_error>(p.components_.allFinite() && p.mean_.allFinite() && p.explained_variance_.allFinite(),
-                    "pca::load: ", path.string(), ": non-finite parameters");
-  return p;
+    if (solver == to_string(s)) o.solver = s;
+  try {
+    return from_fitted(o, a.get("components"), a.get_vector("mean"), a.get_vector("explained_variance"),
+                       a.get_vector("explained_variance_ratio"), a.get_vector("singular_values"),
+                       a.get_scalar("noise_variance"), static_cast<index_t>(a.get_scalar("n_samples")));
+  } catch (const invalid_argument& e) {  // a file whose content does not hold together
+    throw io_error(rnnabs::detail::concat("pca::load: ", path.string(), ": ", e.what()));
+  }
 }
 #else
 inline void pca::save(const std::filesystem::path&) const {
