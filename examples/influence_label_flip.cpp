@@ -117,7 +117,7 @@ vector<double> koh_liang_scores(const batch_objective<model_t>& f, const vector<
     try {
       cg_ihvp solver(fh, w, {.damping = damping, .tol = 1e-4, .max_iter = s.cg_iters});
       const auto r = koh_liang(f, w, gt, solver);
-      note = detail::concat("damping ", damping, ", ", r.report.iterations, " CG iterations, residual ", r.report.residual);
+      note = detail::concat("damping ", damping, "; ", r.report.iterations, " CG iterations; residual ", r.report.residual);
       return r.scores.col(0);
     } catch (const numerical_error& e) {
       if (attempt >= 4) throw;
@@ -339,10 +339,12 @@ int main(int argc, char** argv) {
       const char* title[] = {"Fraction of total flips fixed", "Fraction of influential flips fixed", "Fraction of errors repaired"};
       panels += detail::concat("set title '", title[panel], "'\nset xlabel 'Fraction of train data checked'\nplot ");
       bool first = true;
-      for (const auto& m : methods) {
+      for (std::size_t k = 0; k < methods.size(); ++k) {  // a method keeps its colour in every panel
+        const auto& m = methods[k];
         if (panel == 2 && !fixed.count(m)) continue;
         panels += detail::concat(first ? "" : ", ", "'", panel == 2 ? fm : rm, "' using 2:(strcol(1) eq '", m, "' ? $",
-                                 panel == 0 ? 3 : panel == 1 ? 4 : 3, " : 1/0) with linespoints lw 2 title '", m, "'");
+                                 panel == 0 ? 3 : panel == 1 ? 4 : 3, " : 1/0) with linespoints lw 2 lc ", k + 1,
+                                 " pt ", k + 1, " title '", m, "'");
         first = false;
       }
       panels += "\n";
