@@ -11,7 +11,7 @@
 
 #include "compare_registry.hpp"
 
-namespace {
+namespace compare_abstraction_case {
 
 using namespace rnnabs;
 namespace fs = std::filesystem;
@@ -78,4 +78,4 @@ compare::outcome run_case(const fs::path& wd) {
 
 [[maybe_unused]] const bool r1 = compare::add("abstraction_fmnist", run_case);
 
-}  // namespace
+}  // namespace compare_abstraction_case

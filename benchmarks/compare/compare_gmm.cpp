@@ -10,7 +10,7 @@
 
 #include "compare_registry.hpp"
 
-namespace {
+namespace compare_gmm_case {
 
 using namespace rnnabs;
 namespace fs = std::filesystem;
@@ -61,4 +61,4 @@ compare::case_fn make_case(covariance_type cov) {
 [[maybe_unused]] const bool r3 = compare::add("gmm_diag_1680k", make_case(covariance_type::diag));
 [[maybe_unused]] const bool r4 = compare::add("gmm_full_1680k", make_case(covariance_type::full));
 
-}  // namespace
+}  // namespace compare_gmm_case

@@ -13,7 +13,7 @@
 
 #include "compare_registry.hpp"
 
-namespace {
+namespace compare_influence_case {
 
 namespace fs = std::filesystem;
 using namespace rnnabs;
@@ -109,4 +109,4 @@ compare::outcome tracin_case(const fs::path& wd) {
 [[maybe_unused]] const bool r1 = compare::add("influence_kl_fmnist", koh_liang_case);
 [[maybe_unused]] const bool r2 = compare::add("influence_tracin_fmnist", tracin_case);
 
-}  // namespace
+}  // namespace compare_influence_case

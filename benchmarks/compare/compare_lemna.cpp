@@ -11,7 +11,7 @@
 
 #include "compare_registry.hpp"
 
-namespace {
+namespace compare_lemna_case {
 
 using namespace rnnabs;
 namespace fs = std::filesystem;
@@ -45,4 +45,4 @@ compare::outcome run(const fs::path& wd) {
 
 [[maybe_unused]] const bool reg = compare::add("lemna_explain", run);
 
-}  // namespace
+}  // namespace compare_lemna_case

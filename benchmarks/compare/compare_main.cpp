@@ -10,7 +10,7 @@
 
 #include "compare_registry.hpp"
 
-namespace {
+namespace compare_main {
 
 int usage(const char* argv0) {
   std::fprintf(stderr, "usage: %s <case> <workdir>\n       %s --list\n", argv0, argv0);
@@ -23,9 +23,10 @@ std::string one_line(std::string s) {
   return s;
 }
 
-}  // namespace
+}  // namespace compare_main
 
 int main(int argc, char** argv) {
+  using namespace compare_main;
   auto& cases = rnnabs::compare::registry();
   if (argc == 2 && std::string(argv[1]) == "--list") {
     for (const auto& [name, fn] : cases) std::printf("%s\n", name.c_str());

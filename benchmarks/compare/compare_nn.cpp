@@ -14,7 +14,7 @@
 
 #include "compare_registry.hpp"
 
-namespace {
+namespace compare_nn_case {
 
 namespace fs = std::filesystem;
 using namespace rnnabs;
@@ -146,4 +146,4 @@ compare::outcome lstm_hvp(const fs::path& wd) {
 [[maybe_unused]] const bool r4 = compare::add("lstm_infer_mnist", lstm_infer);
 [[maybe_unused]] const bool r5 = compare::add("lstm_hvp_mnist", lstm_hvp);
 
-}  // namespace
+}  // namespace compare_nn_case

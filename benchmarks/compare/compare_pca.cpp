@@ -12,7 +12,7 @@
 
 #include "compare_registry.hpp"
 
-namespace {
+namespace compare_pca_case {
 
 using namespace rnnabs;
 namespace fs = std::filesystem;
@@ -63,4 +63,4 @@ compare::outcome pca_case(const fs::path& wd, index_t k) {
 
 [[maybe_unused]] const bool r1 = compare::add("pca_1680k", [](const fs::path& wd) { return pca_case(wd, 10); });
 
-}  // namespace
+}  // namespace compare_pca_case

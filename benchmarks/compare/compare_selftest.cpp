@@ -13,7 +13,7 @@
 
 #include "compare_registry.hpp"
 
-namespace {
+namespace compare_selftest_case {
 
 constexpr int repeats = 7;  // keep equal to REPEATS in cases_selftest.py
 
@@ -50,4 +50,4 @@ rnnabs::compare::outcome selftest(const std::filesystem::path& wd) {
 
 [[maybe_unused]] const bool registered = rnnabs::compare::add("selftest", selftest);
 
-}  // namespace
+}  // namespace compare_selftest_case

@@ -4,6 +4,7 @@
 
 #include "cuda_test.hpp"
 #include "rnnabs/cuda/gmm.cuh"
+#include "rnnabs/cuda/backend.cuh"
 #include "rnnabs/cuda/pca.cuh"
 
 namespace {
@@ -152,6 +153,27 @@ TEST(CudaPca, MatchesCpuFloat) {
 TEST(CudaPca, MatchesCpuDouble) {
   RNNABS_REQUIRE_GPU();
   pca_matches_cpu<double>();
+}
+
+TEST(CudaBackend, PcaCpuBranchIsTheCpuCode) {  // runs everywhere
+  const matrix<double> x = matrix<double>::NullaryExpr(200, 6, [] { return test::normal(); });
+  pca p({.n_components = 3}), q({.n_components = 3});
+  cuda::fit(p, x, cuda::backend::cpu);
+  q.fit(x);
+  EXPECT_TRUE(p.components() == q.components());
+  pca r({.n_components = 3, .solver = pca_solver::randomized});
+  EXPECT_THROW(cuda::fit(r, x, cuda::backend::cuda), invalid_argument);  // before any device call
+}
+
+TEST(CudaBackend, PcaGpuBranchMatchesCpu) {
+  RNNABS_REQUIRE_GPU();
+  const matrix<double> x = matrix<double>::NullaryExpr(5000, 12, [] { return test::normal(); });
+  pca p({.n_components = 4}), q({.n_components = 4});
+  cuda::fit(p, x);
+  q.fit(x);
+  EXPECT_LT(rel_err(p.components(), q.components()), 1e-8);
+  EXPECT_LT(rel_err(p.explained_variance(), q.explained_variance()), 1e-9);
+  EXPECT_LT(rel_err(p.transform(x), q.transform(x)), 1e-8);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cuda_test.hpp"
+#include "rnnabs/cuda/backend.cuh"
 #include "rnnabs/cuda/influence.cuh"
 
 namespace {
@@ -46,6 +47,15 @@ TEST(CudaInfluence, RandomProjection) {
   for (index_t i = 0; i < G.rows(); ++i)
     EXPECT_NEAR(Z.row(i).squaredNorm() / G.row(i).cast<double>().squaredNorm(), 1.0, 0.3);
   EXPECT_THROW(cuda::random_projection(G, 0, 1), invalid_argument);
+}
+
+TEST(CudaBackend, DotProductsEitherBranch) {
+  const matrix<float> a = matrix<float>::NullaryExpr(6, 500, [] { return static_cast<float>(test::normal()); });
+  const matrix<float> c = matrix<float>::NullaryExpr(40, 500, [] { return static_cast<float>(test::normal()); });
+  const matrix<double> cpu = cuda::gradient_dot_products(a, c, cuda::backend::cpu);
+  EXPECT_LT(rel_err(cpu, (a.cast<double>() * c.cast<double>().transpose()).eval()), 1e-15);
+  if (!cuda::has_device()) GTEST_SKIP() << "no CUDA device (cudaGetDeviceCount): GPU branch not run";
+  EXPECT_LT(rel_err(cuda::gradient_dot_products(a, c, cuda::backend::cuda), cpu), 1e-12);
 }
 
 }  // namespace

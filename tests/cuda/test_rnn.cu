@@ -135,59 +135,41 @@ TEST(CudaCudnn, GruMatchesCpu) {
   cudnn_matches_cpu<gru_cell>(2, true);
 }
 
-// ---- one entry point, either backend (cuda/backend.cuh) ---------------------------------------------
+// ---- one entry point, either backend (cuda/backend.cuh); double models: the CPU engine's double
+// instantiation is already here for the references above, so these tests add little compile time.
 
 TEST(CudaBackend, CpuBranchIsTheCpuCode) {  // runs everywhere: no device needed
   const rnn_config cfg{.input_size = 3, .hidden_size = 5, .num_classes = 3};
-  const rnn_classifier<lstm_cell, float> m(cfg, 4);
-  const auto b = random_batch<float>(7, 3, 3, 2, 6);
-  const vector<float> v = vector<float>::NullaryExpr(m.parameter_count(), [] { return static_cast<float>(test::normal()); });
+  const rnn_classifier<lstm_cell, double> m(cfg, 4);
+  const auto b = random_batch<double>(7, 3, 3, 2, 6);
+  const vector<double> v = vector<double>::NullaryExpr(m.parameter_count(), [] { return test::normal(); });
   EXPECT_TRUE(cuda::loss_gradient(m, b, cuda::backend::cpu) == m.loss_gradient(b));
   EXPECT_TRUE(cuda::hessian_vector_product(m, b, v, cuda::backend::cpu) == m.hessian_vector_product(b, v));
   const auto tr = cuda::profile(m, b, cuda::backend::cpu), ref = profile(m, b);
   ASSERT_EQ(tr.size(), ref.size());
   for (index_t i = 0; i < tr.size(); ++i) EXPECT_TRUE(tr.hidden[static_cast<std::size_t>(i)] == ref.hidden[static_cast<std::size_t>(i)]);
-  const matrix<float> a = matrix<float>::NullaryExpr(3, 20, [] { return static_cast<float>(test::normal()); });
-  const matrix<float> c = matrix<float>::NullaryExpr(5, 20, [] { return static_cast<float>(test::normal()); });
-  EXPECT_LT(rel_err(cuda::gradient_dot_products(a, c, cuda::backend::cpu),
-                    (a.cast<double>() * c.cast<double>().transpose()).eval()), 1e-15);
-  const matrix<double> x = matrix<double>::NullaryExpr(200, 6, [] { return test::normal(); });
-  pca p({.n_components = 3}), q({.n_components = 3});
-  cuda::fit(p, x, cuda::backend::cpu);
-  q.fit(x);
-  EXPECT_TRUE(p.components() == q.components());
   // The GPU branch refuses what it cannot run before touching a device.
-  pca r({.n_components = 3, .solver = pca_solver::randomized});
-  EXPECT_THROW(cuda::fit(r, x, cuda::backend::cuda), invalid_argument);
-  const rnn_classifier<lstm_cell, float> bi(rnn_config{.input_size = 3, .hidden_size = 5, .bidirectional = true,
-                                                        .num_classes = 3}, 1);
+  const rnn_classifier<lstm_cell, double> bi(rnn_config{.input_size = 3, .hidden_size = 5, .bidirectional = true,
+                                                         .num_classes = 3}, 1);
   EXPECT_THROW(cuda::loss_gradient(bi, b, cuda::backend::cuda), invalid_argument);
 }
 
 TEST(CudaBackend, GpuBranchMatchesCpu) {
   RNNABS_REQUIRE_GPU();
   const rnn_config cfg{.input_size = 4, .hidden_size = 8, .num_classes = 3};
-  const rnn_classifier<gru_cell, float> m(cfg, static_cast<std::uint64_t>(test::uniform(0, 1e9)));
-  const auto b = random_batch<float>(16, 4, 3, 7, 7);
-  const vector<float> v = vector<float>::NullaryExpr(m.parameter_count(), [] { return static_cast<float>(test::normal()); });
-  EXPECT_LT(rel_err(cuda::loss_gradient(m, b), m.loss_gradient(b)), 2 * test::tol<float>());
-  EXPECT_LT(rel_err(cuda::hessian_vector_product(m, b, v), m.hessian_vector_product(b, v)), 10 * test::tol<float>());
+  const rnn_classifier<gru_cell, double> m(cfg, static_cast<std::uint64_t>(test::uniform(0, 1e9)));
+  const auto b = random_batch<double>(16, 4, 3, 7, 7);
+  const vector<double> v = vector<double>::NullaryExpr(m.parameter_count(), [] { return test::normal(); });
+  EXPECT_LT(rel_err(cuda::loss_gradient(m, b), m.loss_gradient(b)), test::tol<double>());
+  EXPECT_LT(rel_err(cuda::hessian_vector_product(m, b, v), m.hessian_vector_product(b, v)), 10 * test::tol<double>());
   const auto tr = cuda::profile(m, b), ref = profile(m, b);
+  ASSERT_EQ(tr.size(), ref.size());
   for (index_t i = 0; i < tr.size(); ++i) {
-    EXPECT_LT(rel_err(tr.hidden[static_cast<std::size_t>(i)], ref.hidden[static_cast<std::size_t>(i)]), 2 * test::tol<float>());
-    EXPECT_LT(rel_err(tr.step_probabilities[static_cast<std::size_t>(i)], ref.step_probabilities[static_cast<std::size_t>(i)]),
-              2 * test::tol<float>());
+    const auto k = static_cast<std::size_t>(i);
+    EXPECT_LT(rel_err(tr.hidden[k], ref.hidden[k]), test::tol<double>());
+    EXPECT_LT(rel_err(tr.step_probabilities[k], ref.step_probabilities[k]), test::tol<double>());
+    EXPECT_TRUE(tr.step_labels[k] == ref.step_labels[k]);
   }
-  const matrix<float> a = matrix<float>::NullaryExpr(6, 5000, [] { return static_cast<float>(test::normal()); });
-  const matrix<float> c = matrix<float>::NullaryExpr(40, 5000, [] { return static_cast<float>(test::normal()); });
-  EXPECT_LT(rel_err(cuda::gradient_dot_products(a, c, cuda::backend::cuda),
-                    cuda::gradient_dot_products(a, c, cuda::backend::cpu)), 1e-12);
-  const matrix<float> x = matrix<float>::NullaryExpr(5000, 12, [] { return static_cast<float>(test::normal()); });
-  pca p({.n_components = 4}), q({.n_components = 4});
-  cuda::fit(p, x);
-  q.fit(x);
-  EXPECT_LT(rel_err(p.components(), q.components()), 1e-8);
-  EXPECT_LT(rel_err(p.explained_variance(), q.explained_variance()), 1e-9);
 }
 
 }  // namespace

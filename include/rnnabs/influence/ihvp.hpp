@@ -68,8 +68,12 @@ inline void check_rhs(const matrix<double>& u, index_t p, const char* who) {
   require(u.allFinite(), who, ": a right-hand side has a non-finite value");
 }
 
-inline void check_damping(double d, const char* who) {
-  require(std::isfinite(d) && d >= 0, who, ": damping must be finite and >= 0, got ", d);
+/// What every solver checks of its point and damping.
+template <class F, class S>
+void check_point(const F& f, const vector<S>& w, double damping, const char* who) {
+  require(std::isfinite(damping) && damping >= 0, who, ": damping must be finite and >= 0, got ", damping);
+  require(w.size() == f.parameter_count(), who, ": w has ", w.size(), " entries, the objective has ",
+          f.parameter_count(), " parameters");
 }
 
 /// Runs solve_one(column) for every column of u, in parallel when there are several; each column is
@@ -118,9 +122,8 @@ class explicit_ihvp {
 
   explicit_ihvp(const F& f, const vector<scalar>& w, explicit_ihvp_options o = {}) : damping_(o.damping) {
     constexpr const char* who = "explicit_ihvp";
-    detail::check_damping(o.damping, who);
+    detail::check_point(f, w, o.damping, who);
     const index_t p = f.parameter_count();
-    require(w.size() == p, who, ": w has ", w.size(), " entries, the objective has ", p, " parameters");
     require(p <= o.max_parameters, who, ": ", p, " parameters need a ", p, " x ", p, " Hessian (",
             static_cast<double>(p) * static_cast<double>(p) * 8e-9, " GB); use cg_ihvp or lissa_ihvp, or raise "
             "explicit_ihvp_options::max_parameters");
@@ -182,10 +185,8 @@ class cg_ihvp {
 
   cg_ihvp(const F& f, const vector<scalar>& w, cg_options o = {}) : f_(&f), w_(w), o_(o) {
     constexpr const char* who = "cg_ihvp";
-    detail::check_damping(o.damping, who);
+    detail::check_point(f, w, o.damping, who);
     require(o.tol > 0 && o.max_iter >= 1, who, ": need tol > 0 and max_iter >= 1, got ", o.tol, " and ", o.max_iter);
-    require(w.size() == f.parameter_count(), who, ": w has ", w.size(), " entries, the objective has ",
-            f.parameter_count(), " parameters");
   }
 
   matrix<double> solve(const matrix<double>& u) {
@@ -274,9 +275,7 @@ class lissa_ihvp {
 
   lissa_ihvp(const F& f, const vector<scalar>& w, lissa_options o = {}) : f_(&f), w_(w), o_(o) {
     constexpr const char* who = "lissa_ihvp";
-    detail::check_damping(o.damping, who);
-    require(w.size() == f.parameter_count(), who, ": w has ", w.size(), " entries, the objective has ",
-            f.parameter_count(), " parameters");
+    detail::check_point(f, w, o.damping, who);
     require(o.depth >= 1 && o.repetitions >= 1 && o.batch_size >= 1 && o.max_rescales >= 0 && o.scale >= 0 &&
                 std::isfinite(o.scale) && o.tol >= 0,
             who, ": need depth, repetitions, batch_size >= 1, max_rescales >= 0, scale >= 0 and tol >= 0");
@@ -411,9 +410,8 @@ class arnoldi_ihvp {
 
   arnoldi_ihvp(const F& f, const vector<scalar>& w, arnoldi_options o = {}) : damping_(o.damping) {
     constexpr const char* who = "arnoldi_ihvp";
-    detail::check_damping(o.damping, who);
+    detail::check_point(f, w, o.damping, who);
     const index_t p = f.parameter_count();
-    require(w.size() == p, who, ": w has ", w.size(), " entries, the objective has ", p, " parameters");
     require(o.rank >= 1 && o.iterations >= o.rank, who, ": need 1 <= rank <= iterations, got rank ", o.rank,
             " and iterations ", o.iterations);
     const index_t m = std::min(o.iterations, p);

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "rnnabs/core/rng.hpp"
@@ -192,6 +193,15 @@ class rnn_engine {
   const tmat<T, Tan>& logits() const { return logits_; }
 
   // ---- loss and backward ----------------------------------------------------------------------
+  /// (packed sequence r, step t) of a row of the head's logits: one row per sequence for a last-step
+  /// head (its last step), one per packed step for an every-step head.
+  std::pair<index_t, index_t> head_position(index_t row) const {
+    const auto& plan = *plan_;
+    if (cfg_->head == head_mode::last_step) return {row, plan.length(row) - 1};
+    const index_t t = step_of(row);
+    return {row - plan.offset_at(t), t};
+  }
+
   /// Sum over the chunk of weight[s] * loss of sequence s (batch index); seeds the head's gradient.
   /// Every-step heads average a sequence's loss over its steps.
   template <class Labels>
@@ -203,12 +213,7 @@ class rnn_engine {
     double total = 0;
     std::vector<S> z(static_cast<std::size_t>(C)), g(static_cast<std::size_t>(C));
     for (index_t row = 0; row < logits_.v.rows(); ++row) {
-      index_t r, t;
-      if (last) {
-        r = row, t = plan.length(row) - 1;
-      } else {
-        t = step_of(row), r = row - plan.offset_at(t);
-      }
+      const auto [r, t] = head_position(row);
       const index_t s = plan.seq[static_cast<std::size_t>(r)];
       const index_t y = label_of(s, t);
       const T w = weight[static_cast<std::size_t>(r)] / (last ? T(1) : static_cast<T>(plan.length(r)));
@@ -230,12 +235,7 @@ class rnn_engine {
     const index_t C = cfg_->num_classes;
     const bool last = cfg_->head == head_mode::last_step;
     for (index_t row = 0; row < logits_.v.rows(); ++row) {
-      index_t r, t;
-      if (last) {
-        r = row, t = plan.length(row) - 1;
-      } else {
-        t = step_of(row), r = row - plan.offset_at(t);
-      }
+      const auto [r, t] = head_position(row);
       const index_t s = plan.seq[static_cast<std::size_t>(r)];
       const double per = last ? 1.0 : 1.0 / static_cast<double>(plan.length(r));
       out[s] += per * loss_value(cfg_->loss, logits_.v.row(row).data(), C, label_of(s, t));
@@ -246,16 +246,10 @@ class rnn_engine {
   template <class Labels>
   index_t count_correct(const Labels& label_of) const {
     const auto& plan = *plan_;
-    const bool last = cfg_->head == head_mode::last_step;
     const index_t C = cfg_->num_classes;
     index_t correct = 0;
     for (index_t row = 0; row < logits_.v.rows(); ++row) {
-      index_t r, t;
-      if (last) {
-        r = row, t = plan.length(row) - 1;
-      } else {
-        t = step_of(row), r = row - plan.offset_at(t);
-      }
+      const auto [r, t] = head_position(row);
       const index_t y = label_of(plan.seq[static_cast<std::size_t>(r)], t);
       index_t k = 0;
       if (C == 1)

@@ -1,4 +1,4 @@
-// abstraction_tomita — automaton extraction scored against a known ground truth: for each of the seven
+// abstraction tomita — automaton extraction scored against a known ground truth: for each of the seven
 // Tomita grammars, train a small LSTM on labelled binary strings (every prefix labelled by the
 // grammar's DFA), profile it, build the abstraction (identity reduction + diagonal GMM), read a DFA off
 // the automaton (rnnabs::extract_dfa), and compare it with the true minimal DFA on held-out strings.
@@ -15,9 +15,9 @@
 #include <rnnabs/nn/profile.hpp>
 #include <rnnabs/nn/train.hpp>
 
-#include "common/results.hpp"
+#include "../common/results.hpp"
 
-namespace {
+namespace examples::abstraction_tomita {
 
 using namespace rnnabs;
 
@@ -43,9 +43,7 @@ double agreement(const extracted_dfa& d, const std::vector<index_vector>& string
   return static_cast<double>(ok) / static_cast<double>(strings.size());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"Automaton extraction on the seven Tomita grammars, scored against their minimal DFAs"};
   std::string out = "results/abstraction_tomita";
   index_t n_train = 2000, n_test = 2000, max_len = 16, test_max_len = 24, hidden = 16, epochs = 40;
@@ -121,13 +119,16 @@ int main(int argc, char** argv) {
     rnnabs::io::atomic_write_bytes(dir / "tomita.md", md);
     rnnabs::io::atomic_write_bytes(
         dir / "summary.txt",
-        detail::concat("abstraction_tomita\n", n_train, " training strings (lengths 1..", max_len, "), ", n_test,
+        detail::concat("abstraction tomita\n", n_train, " training strings (lengths 1..", max_len, "), ", n_test,
                        " held-out strings (lengths 1..", test_max_len, ") per grammar; LSTM(", hidden, "), ", epochs,
                        " epochs, every prefix labelled; identity reduction + diagonal GMM\n\n", md,
                        "\nfiles: tomita.csv, tomita.md\n"));
     std::printf("\n%s\nresults   %s\n", md.c_str(), dir.c_str());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "abstraction_tomita: %s\n", e.what());
+    std::fprintf(stderr, "abstraction tomita: %s\n", e.what());
     return 1;
   }
+  return 0;
 }
+
+}  // namespace examples::abstraction_tomita

@@ -1,4 +1,4 @@
-// explain_lemna_function_starts — LEMNA on a function-start detector (spec §1): a bidirectional ReLU RNN
+// explain lemna — LEMNA on a function-start detector (spec §1): a bidirectional ReLU RNN
 // with byte embeddings and a per-byte head, trained on machine code whose function starts come from ELF
 // symbol tables; LEMNA explanations of detected starts with the three fidelity tests against a random
 // baseline; then explanation-guided patching with false positives / negatives counted on held-out data.
@@ -10,8 +10,8 @@
 // patches) and "held-out" (FP/FN measured before and after patching) — the released code crafted from and
 // scored on the same test set.
 //
-//   explain_lemna_function_starts                    defaults run in a few minutes
-//   explain_lemna_function_starts --epochs 20 --explain 500 --components 6
+//   explain lemna                    defaults run in a few minutes
+//   explain lemna --epochs 20 --explain 500 --components 6
 //
 // Writes <out>/{training.csv, fidelity.csv, patching.csv, explanations.csv, summary.txt}.
 #include <CLI/CLI.hpp>
@@ -25,9 +25,9 @@
 #include <rnnabs/nn.hpp>
 #include <rnnabs/nn/train.hpp>
 
-#include "common/results.hpp"
+#include "../common/results.hpp"
 
-namespace {
+namespace examples::explain_lemna {
 
 using namespace rnnabs;
 using model_t = rnn_classifier<rnn_relu_cell, float>;
@@ -81,11 +81,9 @@ struct step_scorer {
   }
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"LEMNA explaining a bidirectional-RNN function-start detector, fidelity tests and patching"};
-  std::string archive = "/usr/lib/x86_64-linux-gnu/libc.a", out = "results/explain_lemna_function_starts";
+  std::string archive = "/usr/lib/x86_64-linux-gnu/libc.a", out = "results/explain_lemna";
   index_t max_chunks = 4000, chunk = 200, embed = 16, hidden = 8, epochs = 30, batch = 100, n_explain = 200;
   index_t components = 3, half_width = 20, samples = 500, n_features = 5, max_patch = 150, patch_epochs = 3;
   double test_fraction = 0.25, lr = 1e-2;
@@ -240,8 +238,10 @@ int main(int argc, char** argv) {
                        " -> ", after_held.fp, " FN ", before_held.fn, " -> ", after_held.fn, "\n"));
     std::printf("\nresults in %s (%.1f s)\n", out.c_str(), examples::seconds_since(t0));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "explain_lemna_function_starts: %s\n", e.what());
+    std::fprintf(stderr, "explain lemna: %s\n", e.what());
     return 1;
   }
   return 0;
 }
+
+}  // namespace examples::explain_lemna

@@ -1,4 +1,4 @@
-// explain_dmm_men_fashion — DMM-MEN (DP mixture of regressions with multiple Bayesian elastic nets) as a
+// explain dmm-men — DMM-MEN (DP mixture of regressions with multiple Bayesian elastic nets) as a
 // global explanation of a Fashion-MNIST classifier for one class, with heatmaps and the bootstrapped
 // fidelity tests of spec §3.5 (nullification, filling, new testing cases) against random baselines.
 //
@@ -9,8 +9,8 @@
 // (the released code scrambled it, spec §3.6) and with the sampler fixes of explain/dmm.hpp.
 // Heatmaps: per occupied component (largest first) the top-150 pixels by |β|, the most important brightest.
 //
-//   explain_dmm_men_fashion                      defaults: 2000 images, 300 sweeps (about a minute)
-//   explain_dmm_men_fashion --class 7 --iterations 2000
+//   explain dmm-men                      defaults: 2000 images, 300 sweeps (about a minute)
+//   explain dmm-men --class 7 --iterations 2000
 //
 // Writes <out>/{heatmap_<k>.csv, heatmap_<k>.png, fidelity.csv, components.csv, summary.txt}.
 #include <CLI/CLI.hpp>
@@ -25,9 +25,9 @@
 #include <rnnabs/explain/dmm.hpp>
 #include <rnnabs/explain/fidelity.hpp>
 
-#include "common/results.hpp"
+#include "../common/results.hpp"
 
-namespace {
+namespace examples::explain_dmm_men {
 
 using namespace rnnabs;
 
@@ -84,12 +84,10 @@ struct softmax_box {
   }
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"DMM-MEN global explanation of a Fashion-MNIST classifier, heatmaps and bootstrapped fidelity tests"};
   std::string data_dir = data::fashion_mnist_dir.string();
-  std::string out = "results/explain_dmm_men_fashion";
+  std::string out = "results/explain_dmm_men";
   int cls = 1, other = 3, epochs = 3;
   index_t n_images = 2000, n_pixels = 300, iterations = 300, truncation = 6, nets = 3, n_features = 75, reps = 10;
   double fill_scale = 5, new_scale = 3, null_scale = -0.5;
@@ -283,8 +281,10 @@ int main(int argc, char** argv) {
     rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
     std::printf("\nresults in %s (%.1f s)\n", out.c_str(), examples::seconds_since(t0));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "explain_dmm_men_fashion: %s\n", e.what());
+    std::fprintf(stderr, "explain dmm-men: %s\n", e.what());
     return 1;
   }
   return 0;
 }
+
+}  // namespace examples::explain_dmm_men

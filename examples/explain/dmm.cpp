@@ -1,4 +1,4 @@
-// explain_dmm_tabular — DMM (Dirichlet-process mixture of Bayesian linear regressions) explaining a tabular
+// explain dmm — DMM (Dirichlet-process mixture of Bayesian linear regressions) explaining a tabular
 // binary classifier, with the three fidelity tests against a random baseline and a LIME baseline
 // (spec §2; the released experiment used an MLP on 135 PDF-malware features, which are not available here).
 //
@@ -8,8 +8,8 @@
 // its surrogate error is measured on held-out test rows. Explanations of test samples predicted as class 1
 // rank features by β_j (x_j − null_j) in the sample's component (null = 0, a blank patch).
 //
-//   explain_dmm_tabular                         defaults run in well under a minute
-//   explain_dmm_tabular --iterations 20000      the released chain length
+//   explain dmm                         defaults run in well under a minute
+//   explain dmm --iterations 20000      the released chain length
 //
 // Writes <out>/{fidelity.csv, components.csv, loglik.csv, loglik.png, summary.txt}.
 #include <CLI/CLI.hpp>
@@ -24,9 +24,9 @@
 #include <rnnabs/explain/dmm.hpp>
 #include <rnnabs/explain/fidelity.hpp>
 
-#include "common/results.hpp"
+#include "../common/results.hpp"
 
-namespace {
+namespace examples::explain_dmm {
 
 using namespace rnnabs;
 
@@ -69,12 +69,10 @@ struct logistic_box {
   }
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"DMM explaining a tabular classifier (Fashion-MNIST 7x7 pooled features), with fidelity tests"};
   std::string data_dir = data::fashion_mnist_dir.string();
-  std::string out = "results/explain_dmm_tabular";
+  std::string out = "results/explain_dmm";
   std::vector<int> classes{2, 4};
   index_t n_fit = 3000, iterations = 1500, truncation = 3, n_features = 5, n_explain = 500;
   std::uint64_t seed = 1567;
@@ -154,7 +152,7 @@ int main(int argc, char** argv) {
     index_t seed_row = -1;
     for (index_t i = 0; i < pte.size(); ++i)
       if (pte(i) < 0.5 && (seed_row < 0 || pte(i) > pte(seed_row))) seed_row = i;
-    require(seed_row >= 0, "explain_dmm_tabular: no test sample is predicted as class 0");
+    require(seed_row >= 0, "explain dmm: no test sample is predicted as class 0");
     const vector<double> seed_x = Xte.row(seed_row).transpose();
     std::vector<feature_case<double>> dmm_cases, lime_cases;
     for (index_t i = 0; i < pte.size() && static_cast<index_t>(dmm_cases.size()) < n_explain; ++i) {
@@ -200,8 +198,10 @@ int main(int argc, char** argv) {
                        rd.synthetic.random, "\n"));
     std::printf("\nresults in %s (%.1f s)\n", out.c_str(), examples::seconds_since(t0));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "explain_dmm_tabular: %s\n", e.what());
+    std::fprintf(stderr, "explain dmm: %s\n", e.what());
     return 1;
   }
   return 0;
 }
+
+}  // namespace examples::explain_dmm

@@ -1,4 +1,4 @@
-// abstraction_features — RNNRepair's experiment E4 (feature ablation) on the Fashion-MNIST LSTM: the
+// abstraction features — RNNRepair's experiment E4 (feature ablation) on the Fashion-MNIST LSTM: the
 // SimNN probe trained on each part of the abstract trace — the per-step label only, the state only,
 // state + label, P(label | state) only, and all — at one number of components.
 //
@@ -7,9 +7,11 @@
 
 #include <rnnabs/abstraction/fidelity.hpp>
 
-#include "abstraction_common.hpp"
+#include "common.hpp"
 
-int main(int argc, char** argv) {
+namespace examples::abstraction_features {
+
+int run(int argc, char** argv) {
   CLI::App app{"Feature ablation of the SimNN probe on the Fashion-MNIST LSTM's abstract traces"};
   std::string cache = "results/train_fmnist_lstm", data_dir = rnnabs::data::fashion_mnist_dir.string(),
               out = "results/abstraction_features";
@@ -60,7 +62,7 @@ int main(int argc, char** argv) {
             ", " + std::to_string(n_states) + " states); RNN test accuracy " +
             std::to_string(examples::accuracy(tr.test)).substr(0, 6) + "'\nset ylabel 'accuracy'\n"
             "plot '" + f + "' every ::1 using 3:xtic(1) title 'train', '' every ::1 using 4 title 'test'\n");
-    std::string summary = detail::concat("abstraction_features (RNNRepair E4)\ntraces: ", tr.source,
+    std::string summary = detail::concat("abstraction features (RNNRepair E4)\ntraces: ", tr.source,
                                          "\nabstraction: PCA ", pca_k, " + GMM ", n_states, "\nRNN test accuracy: ",
                                          examples::accuracy(tr.test), "\n");
     for (const auto& r : rows)
@@ -69,7 +71,10 @@ int main(int argc, char** argv) {
     rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
     std::printf("results   %s\n", dir.c_str());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "abstraction_features: %s\n", e.what());
+    std::fprintf(stderr, "abstraction features: %s\n", e.what());
     return 1;
   }
+  return 0;
 }
+
+}  // namespace examples::abstraction_features

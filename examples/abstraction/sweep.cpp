@@ -1,4 +1,4 @@
-// abstraction_build — RNNRepair's experiments E1–E3 on the Fashion-MNIST LSTM: PCA of every hidden
+// abstraction sweep — RNNRepair's experiments E1–E3 on the Fashion-MNIST LSTM: PCA of every hidden
 // state, a sweep over the number of GMM components recording BIC, stability (state purity) and the
 // SimNN probe's train/test accuracy, the refinement figure, a proposed number of components (the rule
 // of rnnabs::propose_components), and the automaton at that number with its training-sample index.
@@ -10,12 +10,14 @@
 #include <rnnabs/abstraction/export.hpp>
 #include <rnnabs/abstraction/fidelity.hpp>
 
-#include "abstraction_common.hpp"
+#include "common.hpp"
 
-int main(int argc, char** argv) {
+namespace examples::abstraction_sweep {
+
+int run(int argc, char** argv) {
   CLI::App app{"Abstraction of the Fashion-MNIST LSTM: component sweep (BIC, stability, SimNN) and automaton"};
   std::string cache = "results/train_fmnist_lstm", data_dir = rnnabs::data::fashion_mnist_dir.string(),
-              out = "results/abstraction_build";
+              out = "results/abstraction_sweep";
   rnnabs::component_sweep_options o;
   o.n_states = {10, 16, 22, 28, 37, 43, 50};
   rnnabs::index_t final_k = 0, train_limit = 0, simnn_iters = 500;
@@ -101,7 +103,7 @@ int main(int argc, char** argv) {
                 model.fit_seconds, model.automaton_seconds, examples::seconds_since(t0));
     rnnabs::io::atomic_write_bytes(
         dir / "summary.txt",
-        detail::concat("abstraction_build (RNNRepair E1-E3)\ntraces: ", tr.source, "\ntrain sequences: ", tr.train.size(),
+        detail::concat("abstraction sweep (RNNRepair E1-E3)\ntraces: ", tr.source, "\ntrain sequences: ", tr.train.size(),
                        ", test: ", tr.test.size(), ", RNN test accuracy: ", examples::accuracy(tr.test),
                        "\nPCA components: ", o.pca_components, "\nswept n: ", rows.size(), " values, see sweep.csv",
                        plotted ? " and refinement.png" : "", "\nproposed n: ", proposed, " (tolerance ", tolerance,
@@ -111,7 +113,10 @@ int main(int argc, char** argv) {
                        " s\nfiles: sweep.csv, refinement.csv, refinement.png, automaton.npz, automaton.gv, automaton.json\n"));
     std::printf("results   %s\n", dir.c_str());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "abstraction_build: %s\n", e.what());
+    std::fprintf(stderr, "abstraction sweep: %s\n", e.what());
     return 1;
   }
+  return 0;
 }
+
+}  // namespace examples::abstraction_sweep

@@ -1,4 +1,4 @@
-// influence_loo — do the influence estimates mean anything? Each method's predicted effect of removing
+// influence loo — do the influence estimates mean anything? Each method's predicted effect of removing
 // a training sample on one test loss, against the effect measured by actually retraining without it,
 // for the 50 training samples each method calls most influential (Koh & Liang's protocol, Fig. 2).
 // Fashion-MNIST, the hard pair 2 Pullover vs 4 Coat, the test point with the highest loss:
@@ -21,9 +21,9 @@
 #include <rnnabs/nn.hpp>
 #include <rnnabs/nn/image_sequences.hpp>
 
-#include "common/results.hpp"
+#include "../common/results.hpp"
 
-namespace {
+namespace examples::influence_loo {
 
 using namespace rnnabs;
 namespace fs = examples::fs;
@@ -208,9 +208,7 @@ void lstm_part(const settings& s, const data::labelled_images& tr, const data::l
           detail::concat("warm-started retraining (", s.warm_steps, " full-batch GD steps; damping ", damping, ")"));
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"Influence estimates against actual leave-one-out retraining (Pearson / Spearman per method)"};
   settings s;
   std::string data_dir = data::fashion_mnist_dir.string(), out = "results/influence_loo";
@@ -239,14 +237,17 @@ int main(int argc, char** argv) {
     convex_part(s, tr, te, dir, t);
     lstm_part(s, tr, te, dir, t);
     t.corr.save(dir / "correlations.csv");
-    const std::string summary = "influence_loo: Fashion-MNIST 2 vs 4, predicted vs actual removal effects on the "
+    const std::string summary = "influence loo: Fashion-MNIST 2 vs 4, predicted vs actual removal effects on the "
                                 "highest-loss test point\n" + t.text +
                                 detail::concat("total time ", examples::seconds_since(t0), " s\n");
     io::atomic_write_bytes(dir / "summary.txt", summary);
     std::printf("results in %s (%.1fs)\n", dir.c_str(), examples::seconds_since(t0));
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "influence_loo: %s\n", e.what());
+    std::fprintf(stderr, "influence loo: %s\n", e.what());
     return 1;
   }
+  return 0;
 }
+
+}  // namespace examples::influence_loo

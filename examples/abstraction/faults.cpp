@@ -1,4 +1,4 @@
-// abstraction_faults — RNNRepair's experiments E5–E6 (fault interpretation) on the Fashion-MNIST LSTM:
+// abstraction faults — RNNRepair's experiments E5–E6 (fault interpretation) on the Fashion-MNIST LSTM:
 // for every failed test input and for a seeded sample of correctly predicted ones, the K = 1..100
 // nearest training traces under the masked abstract-trace distance, and how many carry the test's
 // truth or the RNN's wrong prediction.
@@ -10,9 +10,9 @@
 #include <rnnabs/abstraction/fault.hpp>
 #include <rnnabs/abstraction/model.hpp>
 
-#include "abstraction_common.hpp"
+#include "common.hpp"
 
-namespace {
+namespace examples::abstraction_faults {
 
 void save_rows(const examples::fs::path& path, const rnnabs::neighbour_report& r) {
   examples::csv_table csv({"k", "frac_any_truth", "share_truth", "mean_cnt_truth", "mean_dist_truth", "frac_any_pred",
@@ -37,9 +37,7 @@ bool figure(const examples::fs::path& dir, const std::string& name, const std::s
           " with lines lw 2 title 'faults: (wrong) prediction'\n");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"Fault interpretation on the Fashion-MNIST LSTM: nearest training traces of failed and benign tests"};
   std::string cache = "results/train_fmnist_lstm", data_dir = rnnabs::data::fashion_mnist_dir.string(),
               out = "results/abstraction_faults";
@@ -93,14 +91,17 @@ int main(int argc, char** argv) {
     const auto& f10 = rf.rows[std::min<std::size_t>(9, rf.rows.size() - 1)];
     const auto& b10 = rb.rows[std::min<std::size_t>(9, rb.rows.size() - 1)];
     const std::string summary = detail::concat(
-        "abstraction_faults (RNNRepair E5-E6)\ntraces: ", tr.source, "\nabstraction: PCA ", pca_k, " + GMM ", n_states,
+        "abstraction faults (RNNRepair E5-E6)\ntraces: ", tr.source, "\nabstraction: PCA ", pca_k, " + GMM ", n_states,
         "\nfailed tests: ", failed.size(), ", benign sample: ", ok.size(), " (seed ", seed, ")\nat K = 10: benign share ",
         "with truth ", b10.share_truth, "; failed share with truth ", f10.share_truth, ", with the wrong prediction ",
         f10.share_pred, "\nfiles: faults.csv, benign.csv", plotted ? ", metric1.png, metric2.png, metric3.png" : "", "\n");
     rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
     std::printf("%sresults   %s\n", summary.c_str(), dir.c_str());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "abstraction_faults: %s\n", e.what());
+    std::fprintf(stderr, "abstraction faults: %s\n", e.what());
     return 1;
   }
+  return 0;
 }
+
+}  // namespace examples::abstraction_faults

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the abstraction_* examples: the trained Fashion-MNIST LSTM's traces, from a cache folder.
+// Shared by the abstraction experiments: the trained Fashion-MNIST LSTM's traces, from a cache folder.
 //   <cache>/train_traces.npz + test_traces.npz   used as they are (train_fmnist --train-traces writes them)
 //   <cache>/model.rnnabs                         profiled over Fashion-MNIST when the traces are missing
 //   nothing                                      a short LSTM(128) is trained first (2 epochs, Adam)
@@ -13,7 +13,7 @@
 #include <rnnabs/nn/profile.hpp>
 #include <rnnabs/nn/train.hpp>
 
-#include "common/results.hpp"
+#include "../common/results.hpp"
 
 namespace examples {
 

@@ -1,4 +1,4 @@
-// influence_label_flip — RNNRepair's data-cleaning experiment (RQ3, spec §5) on Fashion-MNIST:
+// influence label-flip — RNNRepair's data-cleaning experiment (RQ3, spec §5) on Fashion-MNIST:
 // two classes read row by row (default 5 Sandal -> label 0, 7 Sneaker -> label 1), 30% of the label-1
 // training samples flipped to 0, RNNRepair's binary LSTM (LSTM(100) -> dense(2), softmax-then-BCE,
 // plain SGD lr 0.1, batch 256) trained clean and flipped from the same seed. Then per seed:
@@ -27,9 +27,9 @@
 #include <rnnabs/nn.hpp>
 #include <rnnabs/nn/image_sequences.hpp>
 
-#include "common/results.hpp"
+#include "../common/results.hpp"
 
-namespace {
+namespace examples::influence_label_flip {
 
 using namespace rnnabs;
 namespace fs = examples::fs;
@@ -126,9 +126,7 @@ vector<double> koh_liang_scores(const batch_objective<model_t>& f, const vector<
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"RNNRepair RQ3 on Fashion-MNIST: find flipped labels by influence, restore them, retrain"};
   settings s;
   std::string data_dir = data::fashion_mnist_dir.string(), out = "results/influence_label_flip";
@@ -313,7 +311,7 @@ int main(int argc, char** argv) {
     recall.save(dir / "recall.csv");
     retrain.save(dir / "retrain.csv");
     seeds.save(dir / "seeds.csv");
-    require<numerical_error>(used > 0, "influence_label_flip: no seed produced target errors; try more epochs or "
+    require<numerical_error>(used > 0, "influence label-flip: no seed produced target errors; try more epochs or "
                              "another class pair");
     // Means over seeds, for the figure and the summary.
     examples::csv_table mean({"method", "fraction", "all_flips", "effective_flips"});
@@ -354,7 +352,7 @@ int main(int argc, char** argv) {
         "set terminal pngcairo size 1800,500 font 'sans,11' noenhanced\nset output '" + (dir / "flip_fix.png").string() +
             "'\nset datafile separator ','\nset key bottom right\nset grid\nset yrange [0:1]\nset multiplot layout 1,3\n" +
             panels + "unset multiplot\n");
-    std::string summary = detail::concat("influence_label_flip: Fashion-MNIST ", s.classes[0], " vs ", s.classes[1], ", ",
+    std::string summary = detail::concat("influence label-flip: Fashion-MNIST ", s.classes[0], " vs ", s.classes[1], ", ",
                                          100 * s.ratio, "% of label-1 flipped, ", used, " of ", s.seeds.size(),
                                          " seeds used, ", s.epochs, " epochs\nmean recall of effective flips at 10% / 20% "
                                          "of the data checked:\n");
@@ -372,7 +370,10 @@ int main(int argc, char** argv) {
     std::printf("%sresults in %s\n", summary.c_str(), dir.c_str());
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "influence_label_flip: %s\n", e.what());
+    std::fprintf(stderr, "influence label-flip: %s\n", e.what());
     return 1;
   }
+  return 0;
 }
+
+}  // namespace examples::influence_label_flip
