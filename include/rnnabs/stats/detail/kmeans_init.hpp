@@ -1,10 +1,12 @@
 #pragma once
 // Greedy k-means++ seeding (sklearn's scheme: 2 + floor(ln K) candidates per centre, keep the one that
-// lowers the potential most). Distances are exact squared norms in double; the potential and the
-// cumulative sums are formed in a fixed order, so the choice is the same for any thread count.
+// lowers the potential most). Distances are exact squared norms in double (not the expanded square);
+// the potential and the cumulative sums are formed in a fixed order, so the choice is the same for any
+// thread count.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "rnnabs/core/parallel.hpp"
@@ -20,10 +22,55 @@ inline index_t search_cumulative(const std::vector<double>& cum, double v) {
   return std::min<index_t>(it - cum.begin(), static_cast<index_t>(cum.size()) - 1);
 }
 
+/// Squared distances of a row chunk to a few fixed points, in double, with the points of each tile of
+/// `lanes` rows in SIMD lanes (GCC/Clang vector extensions): the chunk is transposed tile by tile into
+/// double once per sweep, then each target costs D subtract-multiply-adds per lane.
+template <class T>
+struct tile_distances {
+  typedef double dvec __attribute__((vector_size(64)));
+  static constexpr index_t w = 8, nv = 4, lanes = w * nv;
+  index_t d;
+  std::vector<double> xt;  // [j][p]; read back as vectors with memcpy (see nearest_centre_kernel)
+  explicit tile_distances(index_t dims) : d(dims), xt(static_cast<std::size_t>(dims * lanes)) {}
+  /// Loads rows [r0, r0 + m), m <= lanes (zeros past m).
+  void load(const matrix_cref<T>& x, index_t r0, index_t m) {
+    double* xs = xt.data();
+    for (index_t p = 0; p < lanes; ++p) {
+      const T* xp = p < m ? x.data() + (r0 + p) * x.outerStride() : nullptr;
+      for (index_t j = 0; j < d; ++j) xs[j * lanes + p] = xp ? static_cast<double>(xp[j]) : 0.0;
+    }
+  }
+  /// out[p] = ||x_p - y||² for the loaded tile.
+  void to(const double* y, double* out) const {
+    dvec a[nv];
+    for (index_t v = 0; v < nv; ++v) a[v] = dvec{};
+    for (index_t j = 0; j < d; ++j)
+      for (index_t v = 0; v < nv; ++v) {
+        dvec t;
+        std::memcpy(&t, xt.data() + j * lanes + v * w, sizeof(dvec));
+        t -= y[j];
+        a[v] += t * t;
+      }
+    for (index_t v = 0; v < nv; ++v)
+      for (index_t q = 0; q < w; ++q) out[v * w + q] = a[v][q];
+  }
+};
+
+/// f(b, m) for each tile [b, b + m) of rows [b0, e0), with the tile loaded into td.
+template <class T, class F>
+void for_tiles(const matrix_cref<T>& x, index_t b0, index_t e0, tile_distances<T>& td, F&& f) {
+  for (index_t b = b0; b < e0; b += td.lanes) {
+    const index_t m = std::min(td.lanes, e0 - b);
+    td.load(x, b, m);
+    f(b, m);
+  }
+}
+
 template <class T>
 index_vector kmeans_plusplus(const matrix_cref<T>& x, index_t k, rng& gen, const vector<double>& w) {
-  const index_t n = x.rows(), d = x.cols(), chunk = kmeans_chunk_rows(n);
+  const index_t n = x.rows(), d = x.cols(), chunk = kmeans_chunk_rows(n), nchunks = chunk_count(n, chunk);
   const index_t trials = 2 + static_cast<index_t>(std::log(static_cast<double>(k)));
+  constexpr index_t L = tile_distances<T>::lanes;
   index_vector chosen(k);
   std::vector<double> closest(static_cast<std::size_t>(n)), cum(static_cast<std::size_t>(n));
 
@@ -40,21 +87,21 @@ index_vector kmeans_plusplus(const matrix_cref<T>& x, index_t k, rng& gen, const
     chosen(0) = search_cumulative(cum, gen.uniform() * total);
   }
   auto row = [&](index_t i) { return vector<double>(x.row(i).transpose().template cast<double>()); };
-  auto sqdist = [&](index_t i, const vector<double>& y) {
-    double s = 0;
-    for (index_t j = 0; j < d; ++j) {
-      const double t = static_cast<double>(x(i, j)) - y(j);
-      s += t * t;
-    }
-    return s;
-  };
-  {
-    const vector<double> y = row(chosen(0));
-    parallel_for(chunk_count(n, chunk), [&](index_t ci) {
-      for (index_t i = ci * chunk; i < std::min(n, (ci + 1) * chunk); ++i)
-        closest[static_cast<std::size_t>(i)] = sqdist(i, y);
+  // closest[i] = min(closest[i], ||x_i - y||²) (first: the distance itself).
+  auto lower = [&](const vector<double>& y, bool first) {
+    parallel_for(nchunks, [&](index_t ci) {
+      tile_distances<T> td(d);
+      double dist[L];
+      for_tiles<T>(x, ci * chunk, std::min(n, (ci + 1) * chunk), td, [&](index_t b, index_t m) {
+        td.to(y.data(), dist);
+        for (index_t p = 0; p < m; ++p) {
+          double& cl = closest[static_cast<std::size_t>(b + p)];
+          cl = first ? dist[p] : std::min(cl, dist[p]);
+        }
+      });
     });
-  }
+  };
+  lower(row(chosen(0)), true);
 
   std::vector<index_t> cand(static_cast<std::size_t>(trials));
   std::vector<vector<double>> cand_x(static_cast<std::size_t>(trials));
@@ -67,24 +114,24 @@ index_vector kmeans_plusplus(const matrix_cref<T>& x, index_t k, rng& gen, const
     // Potential after adding each candidate, all candidates in one sweep over X.
     const vector<double> cand_pot = chunked_reduce(
         n, chunk, vector<double>(vector<double>::Zero(trials)),
-        [&](index_t b, index_t e, vector<double>& acc) {
-          for (index_t i = b; i < e; ++i) {
-            const double wi = weight_at(w, i), ci = closest[static_cast<std::size_t>(i)];
-            for (index_t t = 0; t < trials; ++t)
-              acc(t) += wi * std::min(ci, sqdist(i, cand_x[static_cast<std::size_t>(t)]));
-          }
+        [&](index_t b0, index_t e0, vector<double>& acc) {
+          tile_distances<T> td(d);
+          double dist[L];
+          for_tiles<T>(x, b0, e0, td, [&](index_t b, index_t m) {
+            for (index_t t = 0; t < trials; ++t) {
+              td.to(cand_x[static_cast<std::size_t>(t)].data(), dist);
+              double s = 0;
+              for (index_t p = 0; p < m; ++p)
+                s += weight_at(w, b + p) * std::min(closest[static_cast<std::size_t>(b + p)], dist[p]);
+              acc(t) += s;
+            }
+          });
         },
         [](vector<double>& tot, const vector<double>& p) { tot += p; });
     index_t best = 0;
     cand_pot.minCoeff(&best);  // first minimum
     chosen(c) = cand[static_cast<std::size_t>(best)];
-    const vector<double>& y = cand_x[static_cast<std::size_t>(best)];
-    parallel_for(chunk_count(n, chunk), [&](index_t ci) {
-      for (index_t i = ci * chunk; i < std::min(n, (ci + 1) * chunk); ++i) {
-        double& cl = closest[static_cast<std::size_t>(i)];
-        cl = std::min(cl, sqdist(i, y));
-      }
-    });
+    lower(cand_x[static_cast<std::size_t>(best)], false);
   }
   return chosen;
 }

@@ -2,7 +2,11 @@
 // Lloyd iterations for rnnabs::kmeans: threaded assignment + centre update over fixed row chunks.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "rnnabs/core/error.hpp"
@@ -13,8 +17,7 @@
 
 namespace rnnabs::detail {
 
-/// Rows per GEMM tile of the assignment, and the least rows per parallel chunk (one accumulator each).
-inline constexpr index_t kmeans_tile = 256;
+/// The least rows per parallel chunk (one accumulator each).
 inline constexpr index_t kmeans_min_chunk = 8192;
 
 /// Rows per chunk: a function of N only (never of the thread count), at most ~64 accumulators, and
@@ -44,37 +47,81 @@ void check_kmeans_input(const matrix_cref<T>& x, index_t k, const vector<double>
   require(w.sum() > 0.0, who, ": sample_weight sums to zero");
 }
 
-/// argmin_k ||x - c_k||² as argmin_k (b_k - 2 x·c'_k) with c'_k = c_k - μ, b_k = ||c'_k||² + 2 μ·c'_k and μ the
-/// centres' mean: the GEMM then sees centres near the origin, so the cancellation error of the expanded
-/// square scales with the spread of the data, not with its offset. Ties go to the lower index.
+/// argmin_k ||x - c_k||² as argmin_k (n_k - 2 (x - μ)·c'_k) with c'_k = c_k - μ, n_k = ||c'_k||² and μ the
+/// centres' mean, so the cancellation error of the expanded square scales with the spread of the data,
+/// not with its offset. Points sit in SIMD lanes: a tile of `lanes` points is centred and transposed
+/// (D x lanes), then each centre costs D broadcast multiply-adds and one compare-select over the tile —
+/// no GEMM call, whose packing dominates at D ≈ 10. The last tile is padded, so every point takes the
+/// same arithmetic path. Ties go to the lower index.
 template <class T>
 struct nearest_centre_kernel {
-  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> ct;  // D x K: (c_k - μ)ᵀ
-  vector<double> b;
-  explicit nearest_centre_kernel(const matrix<double>& c) {
-    const vector<double> mu = c.colwise().mean().transpose();
-    const matrix<double> cp = c.rowwise() - mu.transpose();
-    ct = cp.transpose().template cast<T>();
-    const matrix<double> cpr = ct.transpose().template cast<double>();  // the rounded centres the GEMM uses
-    b = cpr.rowwise().squaredNorm() + 2.0 * (cpr * mu);
+  static constexpr index_t lanes = 64 / sizeof(T) * 4;  // four 512-bit accumulators
+  index_t k = 0, d = 0;
+  std::vector<T> c;   // K x D row-major: c'_k
+  std::vector<T> nk;  // ||c'_k||² of the rounded c'_k
+  std::vector<double> mu;
+  explicit nearest_centre_kernel(const matrix<double>& centres) : k(centres.rows()), d(centres.cols()) {
+    require(k <= std::numeric_limits<std::int32_t>::max(), "kmeans: ", k, " clusters exceed the 32-bit lane labels");
+    mu.assign(static_cast<std::size_t>(d), 0.0);
+    for (index_t j = 0; j < d; ++j) mu[static_cast<std::size_t>(j)] = centres.col(j).mean();
+    c.resize(static_cast<std::size_t>(k * d));
+    nk.resize(static_cast<std::size_t>(k));
+    for (index_t q = 0; q < k; ++q) {
+      double n2 = 0;
+      for (index_t j = 0; j < d; ++j) {
+        const T v = static_cast<T>(centres(q, j) - mu[static_cast<std::size_t>(j)]);
+        c[static_cast<std::size_t>(q * d + j)] = v;
+        n2 += static_cast<double>(v) * static_cast<double>(v);
+      }
+      nk[static_cast<std::size_t>(q)] = static_cast<T>(n2);
+    }
   }
-  /// Labels of rows [b0, e0) into `out` (indexed from row b0).
+  /// Calls on_label(i, label) for rows i in [b0, e0), in order.
   template <class F>
   void run(const matrix_cref<T>& x, index_t b0, index_t e0, F&& on_label) const {
-    const index_t k = ct.cols();
-    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> g(kmeans_tile, k);
-    for (index_t r0 = b0; r0 < e0; r0 += kmeans_tile) {
-      const index_t m = std::min(kmeans_tile, e0 - r0);
-      g.topRows(m).noalias() = x.middleRows(r0, m) * ct;
-      for (index_t r = 0; r < m; ++r) {
-        index_t best = 0;
-        double best_s = b(0) - 2.0 * static_cast<double>(g(r, 0));
-        for (index_t j = 1; j < k; ++j) {
-          const double s = b(j) - 2.0 * static_cast<double>(g(r, j));
-          if (s < best_s) best_s = s, best = j;
-        }
-        on_label(r0 + r, best);
+    // GCC/Clang vector extensions (Eigen's fixed-size arrays spilled the running minimum to memory);
+    // `nv` independent accumulators, so the multiply-adds are throughput- not latency-bound.
+    using lane_int = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+    typedef T vec __attribute__((vector_size(64)));
+    typedef lane_int ivec __attribute__((vector_size(64)));
+    constexpr index_t w = 64 / sizeof(T), nv = lanes / w;
+    // The tile, centred and transposed ([j][p]), in a plain T buffer read back with memcpy (one
+    // vector load): no vector types inside containers, which nvcc's host pass rejects.
+    std::vector<T> xs(static_cast<std::size_t>(lanes * d));
+    auto load = [&](index_t j, index_t v) {
+      vec r;
+      std::memcpy(&r, xs.data() + j * lanes + v * w, sizeof(vec));
+      return r;
+    };
+    std::vector<T> mut(mu.begin(), mu.end());
+    const T inf = std::numeric_limits<T>::infinity();
+    for (index_t r0 = b0; r0 < e0; r0 += lanes) {
+      const index_t m = std::min(lanes, e0 - r0);
+      for (index_t p = 0; p < lanes; ++p) {
+        const T* xp = p < m ? x.data() + (r0 + p) * x.outerStride() : nullptr;  // row-major, unit inner stride
+        for (index_t j = 0; j < d; ++j)
+          xs[j * lanes + p] = xp ? xp[j] - mut[static_cast<std::size_t>(j)] : T(0);
       }
+      vec bs[nv];
+      ivec bi[nv];
+      for (index_t v = 0; v < nv; ++v) bs[v] = vec{} + inf, bi[v] = ivec{};
+      for (index_t q = 0; q < k; ++q) {
+        const T* cq = c.data() + q * d;
+        vec a[nv];
+        for (index_t v = 0; v < nv; ++v) a[v] = load(0, v) * cq[0];
+        for (index_t j = 1; j < d; ++j)
+          for (index_t v = 0; v < nv; ++v) a[v] += load(j, v) * cq[j];
+        const T n2 = nk[static_cast<std::size_t>(q)];
+        const ivec qv = ivec{} + static_cast<lane_int>(q);
+        for (index_t v = 0; v < nv; ++v) {
+          const vec sv = n2 - T(2) * a[v];
+          const ivec lt = sv < bs[v];  // strict: ties keep the lower index
+          // Bitwise selects, not `?:` on vectors, which nvcc's front end rejects in host code.
+          bi[v] = (lt & qv) | (~lt & bi[v]);
+          bs[v] = (vec)((lt & (ivec)sv) | (~lt & (ivec)bs[v]));
+        }
+      }
+      for (index_t p = 0; p < m; ++p) on_label(r0 + p, static_cast<index_t>(bi[p / w][p % w]));
     }
   }
 };
@@ -138,7 +185,7 @@ double kmeans_tolerance(const matrix_cref<T>& x, double tol) {
 }
 
 struct lloyd_sums {
-  matrix<double> sums;  // K x D weighted coordinate sums
+  matrix<double> sums;  // K x D weighted coordinate sums (row-major)
   vector<double> weight;
 };
 
@@ -193,10 +240,12 @@ kmeans_result lloyd(const matrix_cref<T>& x, const vector<double>& w, matrix<dou
     lloyd_sums s = chunked_reduce(
         n, chunk, zero,
         [&](index_t b, index_t e, lloyd_sums& acc) {
+          double* sums = acc.sums.data();  // K x D row-major
           kern.run(x, b, e, [&](index_t i, index_t l) {
             r.labels(i) = l;
             const double wi = weight_at(w, i);
-            acc.sums.row(l) += wi * x.row(i).template cast<double>();
+            double* row = sums + l * d;
+            for (index_t j = 0; j < d; ++j) row[j] += wi * static_cast<double>(x(i, j));
             acc.weight(l) += wi;
           });
         },
