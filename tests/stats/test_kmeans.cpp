@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <string>
 
@@ -142,6 +143,37 @@ TEST(Kmeans, FloatInputMatchesDouble) {
   EXPECT_NEAR(kf.inertia(), kd.inertia(), 1e-5 * kd.inertia());
   static_assert(std::is_same_v<decltype(kf.transform(Xf)), matrix<float>>);
 }
+
+// The lane-parallel assignment against a brute-force argmin in double, on data far from the origin
+// (the kernel centres by the centres' mean) and with a partial last tile; a different label is allowed
+// only for a tie within the scalar type's rounding of the expanded square.
+template <class T>
+void expect_exact_argmin() {
+  rng g(21);
+  const index_t n = 1000 + 37, d = 10, k = 37;
+  matrix<T> X(n, d);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < d; ++j) X(i, j) = static_cast<T>(1000.0 + 3.0 * static_cast<double>(i % 7) + g.normal());
+  kmeans km({.n_clusters = k, .max_iter = 2, .seed = 4});
+  km.fit(X);
+  const index_vector got = km.predict(X);
+  const matrix<double>& C = km.centers();
+  const double eps = std::numeric_limits<T>::epsilon();
+  index_t wrong = 0;
+  for (index_t i = 0; i < n; ++i) {
+    const Eigen::RowVectorXd x = X.row(i).template cast<double>();
+    index_t best = 0;
+    for (index_t q = 1; q < k; ++q)
+      if ((x - C.row(q)).squaredNorm() < (x - C.row(best)).squaredNorm()) best = q;
+    const double db = (x - C.row(best)).squaredNorm(), dg = (x - C.row(got(i))).squaredNorm();
+    // Rounding of ||c'||² - 2 (x - μ)·c' scales with |x - μ|·|c'| (≈ 10 · 10 here).
+    if (got(i) != best && dg - db > 64 * eps * 100.0) ++wrong;
+  }
+  EXPECT_EQ(wrong, 0);
+}
+
+TEST(Kmeans, AssignmentIsTheExactArgminFloat) { expect_exact_argmin<float>(); }
+TEST(Kmeans, AssignmentIsTheExactArgminDouble) { expect_exact_argmin<double>(); }
 
 TEST(Kmeans, BadInputThrowsTypedErrors) {
   const matrix<double> X = fx("km_X");

@@ -88,11 +88,8 @@ struct nearest_centre_kernel {
     // The tile, centred and transposed ([j][p]), in a plain T buffer read back with memcpy (one
     // vector load): no vector types inside containers, which nvcc's host pass rejects.
     std::vector<T> xs(static_cast<std::size_t>(lanes * d));
-    auto load = [&](index_t j, index_t v) {
-      vec r;
-      std::memcpy(&r, xs.data() + j * lanes + v * w, sizeof(vec));
-      return r;
-    };
+    // By reference: returning a 64-byte vector by value draws -Wpsabi where AVX-512 is off.
+    auto load = [&](vec& r, index_t j, index_t v) { std::memcpy(&r, xs.data() + j * lanes + v * w, sizeof(vec)); };
     std::vector<T> mut(mu.begin(), mu.end());
     const T inf = std::numeric_limits<T>::infinity();
     for (index_t r0 = b0; r0 < e0; r0 += lanes) {
@@ -108,9 +105,16 @@ struct nearest_centre_kernel {
       for (index_t q = 0; q < k; ++q) {
         const T* cq = c.data() + q * d;
         vec a[nv];
-        for (index_t v = 0; v < nv; ++v) a[v] = load(0, v) * cq[0];
+        for (index_t v = 0; v < nv; ++v) {
+          load(a[v], 0, v);
+          a[v] *= cq[0];
+        }
         for (index_t j = 1; j < d; ++j)
-          for (index_t v = 0; v < nv; ++v) a[v] += load(j, v) * cq[j];
+          for (index_t v = 0; v < nv; ++v) {
+            vec xj;
+            load(xj, j, v);
+            a[v] += xj * cq[j];
+          }
         const T n2 = nk[static_cast<std::size_t>(q)];
         const ivec qv = ivec{} + static_cast<lane_int>(q);
         for (index_t v = 0; v < nv; ++v) {
