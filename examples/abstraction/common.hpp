@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include <rnnabs/data/fashion_mnist.hpp>
 #include <rnnabs/nn.hpp>
 #include <rnnabs/nn/image_sequences.hpp>
@@ -70,6 +72,30 @@ inline fmnist_traces load_fmnist_traces(const fs::path& cache, const std::string
               r.test.size(), r.train.width(), r.train.num_classes(), r.source.c_str(), seconds_since(t0));
   return r;
 }
+
+/// What every abstraction experiment shares on its command line: where the traces come from, where
+/// the results go, how much of the training set and how many threads.
+struct trace_job {
+  std::string cache = "results/train_fmnist_lstm", data_dir = rnnabs::data::fashion_mnist_dir.string(), out;
+  rnnabs::index_t train_limit = 0;
+  int threads = 0;
+
+  void add_options(CLI::App& app) {
+    app.add_option("--cache", cache, "folder of the trained model and traces (train_fmnist --train-traces writes it)");
+    app.add_option("--data", data_dir, "Fashion-MNIST IDX folder (only used when traces must be made)");
+    app.add_option("--out", out, "results folder");
+    app.add_option("--train-limit", train_limit, "use the first N training sequences only (0: all)");
+    app.add_option("--threads", threads, "threads (0: all cores)");
+  }
+  /// Sets the threads, makes the results folder, loads (or makes) the traces, cuts the training set.
+  fmnist_traces open(std::uint64_t seed) const {
+    if (threads > 0) rnnabs::set_threads(threads);
+    fs::create_directories(out);
+    fmnist_traces tr = load_fmnist_traces(cache, data_dir, seed);
+    tr.train = head_of(std::move(tr.train), train_limit);
+    return tr;
+  }
+};
 
 inline double accuracy(const rnnabs::traces<float>& tr) {
   return static_cast<double>((tr.predictions.array() == tr.truth.array()).count()) / static_cast<double>(tr.size());

@@ -39,29 +39,20 @@ bool figure(const examples::fs::path& dir, const std::string& name, const std::s
 
 int run(int argc, char** argv) {
   CLI::App app{"Fault interpretation on the Fashion-MNIST LSTM: nearest training traces of failed and benign tests"};
-  std::string cache = "results/train_fmnist_lstm", data_dir = rnnabs::data::fashion_mnist_dir.string(),
-              out = "results/abstraction_faults";
-  rnnabs::index_t pca_k = 10, n_states = 37, max_k = 100, benign = 200, train_limit = 0;
+  examples::trace_job job{.out = "results/abstraction_faults"};
+  rnnabs::index_t pca_k = 10, n_states = 37, max_k = 100, benign = 200;
   std::uint64_t seed = 1;
-  int threads = 0;
-  app.add_option("--cache", cache, "folder of the trained model and traces");
-  app.add_option("--data", data_dir, "Fashion-MNIST IDX folder (only used when traces must be made)");
-  app.add_option("--out", out, "results folder");
+  job.add_options(app);
   app.add_option("--pca", pca_k, "principal components kept");
   app.add_option("--components", n_states, "GMM components (abstract states)");
   app.add_option("--max-k", max_k, "largest neighbourhood K");
   app.add_option("--benign", benign, "correctly predicted test inputs sampled (seeded)");
-  app.add_option("--train-limit", train_limit, "use the first N training sequences only (0: all)");
   app.add_option("--seed", seed, "seed of PCA, GMM and the benign sample");
-  app.add_option("--threads", threads, "threads (0: all cores)");
   CLI11_PARSE(app, argc, argv);
   try {
     using namespace rnnabs;
-    if (threads > 0) set_threads(threads);
-    const examples::fs::path dir(out);
-    examples::fs::create_directories(dir);
-    auto tr = examples::load_fmnist_traces(cache, data_dir, seed);
-    tr.train = examples::head_of(std::move(tr.train), train_limit);
+    const examples::fs::path dir(job.out);
+    auto tr = job.open(seed);
     auto t0 = std::chrono::steady_clock::now();
     const auto model = build_abstraction(tr.train, {.pca_components = pca_k, .n_states = n_states, .seed = seed});
     const auto& abs = model.abstraction;

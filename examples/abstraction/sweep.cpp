@@ -16,32 +16,23 @@ namespace examples::abstraction_sweep {
 
 int run(int argc, char** argv) {
   CLI::App app{"Abstraction of the Fashion-MNIST LSTM: component sweep (BIC, stability, SimNN) and automaton"};
-  std::string cache = "results/train_fmnist_lstm", data_dir = rnnabs::data::fashion_mnist_dir.string(),
-              out = "results/abstraction_sweep";
+  examples::trace_job job{.out = "results/abstraction_sweep"};
   rnnabs::component_sweep_options o;
   o.n_states = {10, 16, 22, 28, 37, 43, 50};
-  rnnabs::index_t final_k = 0, train_limit = 0, simnn_iters = 500;
+  rnnabs::index_t final_k = 0, simnn_iters = 500;
   double tolerance = 0.01;
-  int threads = 0;
-  app.add_option("--cache", cache, "folder of the trained model and traces (train_fmnist --train-traces writes it)");
-  app.add_option("--data", data_dir, "Fashion-MNIST IDX folder (only used when traces must be made)");
-  app.add_option("--out", out, "results folder");
+  job.add_options(app);
   app.add_option("--pca", o.pca_components, "principal components kept (k)");
   app.add_option("--k", o.n_states, "numbers of GMM components to sweep")->delimiter(',');
   app.add_option("--final-k", final_k, "components of the saved automaton (0: the proposed number)");
   app.add_option("--tolerance", tolerance, "proposal rule: accuracy / stability slack from the best");
   app.add_option("--simnn-iters", simnn_iters, "Adam iterations of the SimNN probe (0: skip SimNN)");
-  app.add_option("--train-limit", train_limit, "use the first N training sequences only (0: all)");
   app.add_option("--seed", o.seed, "seed of PCA, GMM and SimNN");
-  app.add_option("--threads", threads, "threads (0: all cores)");
   CLI11_PARSE(app, argc, argv);
   try {
     using namespace rnnabs;
-    if (threads > 0) set_threads(threads);
-    const examples::fs::path dir(out);
-    examples::fs::create_directories(dir);
-    auto tr = examples::load_fmnist_traces(cache, data_dir, o.seed);
-    tr.train = examples::head_of(std::move(tr.train), train_limit);
+    const examples::fs::path dir(job.out);
+    auto tr = job.open(o.seed);
     std::printf("rnn       test accuracy %.4f\n", examples::accuracy(tr.test));
 
     o.run_simnn = simnn_iters > 0;
