@@ -59,17 +59,17 @@ struct nearest_centre_kernel {
   index_t k = 0, d = 0;
   std::vector<T> c;   // K x D row-major: c'_k
   std::vector<T> nk;  // ||c'_k||² of the rounded c'_k
-  std::vector<double> mu;
+  std::vector<T> mu;  // the centres' mean, rounded to T: what the tiles are centred by
   explicit nearest_centre_kernel(const matrix<double>& centres) : k(centres.rows()), d(centres.cols()) {
     require(k <= std::numeric_limits<std::int32_t>::max(), "kmeans: ", k, " clusters exceed the 32-bit lane labels");
-    mu.assign(static_cast<std::size_t>(d), 0.0);
-    for (index_t j = 0; j < d; ++j) mu[static_cast<std::size_t>(j)] = centres.col(j).mean();
+    mu.resize(static_cast<std::size_t>(d));
+    for (index_t j = 0; j < d; ++j) mu[static_cast<std::size_t>(j)] = static_cast<T>(centres.col(j).mean());
     c.resize(static_cast<std::size_t>(k * d));
     nk.resize(static_cast<std::size_t>(k));
     for (index_t q = 0; q < k; ++q) {
       double n2 = 0;
       for (index_t j = 0; j < d; ++j) {
-        const T v = static_cast<T>(centres(q, j) - mu[static_cast<std::size_t>(j)]);
+        const T v = static_cast<T>(centres(q, j) - static_cast<double>(mu[static_cast<std::size_t>(j)]));
         c[static_cast<std::size_t>(q * d + j)] = v;
         n2 += static_cast<double>(v) * static_cast<double>(v);
       }
@@ -90,14 +90,13 @@ struct nearest_centre_kernel {
     std::vector<T> xs(static_cast<std::size_t>(lanes * d));
     // By reference: returning a 64-byte vector by value draws -Wpsabi where AVX-512 is off.
     auto load = [&](vec& r, index_t j, index_t v) { std::memcpy(&r, xs.data() + j * lanes + v * w, sizeof(vec)); };
-    std::vector<T> mut(mu.begin(), mu.end());
     const T inf = std::numeric_limits<T>::infinity();
     for (index_t r0 = b0; r0 < e0; r0 += lanes) {
       const index_t m = std::min(lanes, e0 - r0);
       for (index_t p = 0; p < lanes; ++p) {
         const T* xp = p < m ? x.data() + (r0 + p) * x.outerStride() : nullptr;  // row-major, unit inner stride
         for (index_t j = 0; j < d; ++j)
-          xs[j * lanes + p] = xp ? xp[j] - mut[static_cast<std::size_t>(j)] : T(0);
+          xs[j * lanes + p] = xp ? xp[j] - mu[static_cast<std::size_t>(j)] : T(0);
       }
       vec bs[nv];
       ivec bi[nv];
