@@ -55,12 +55,15 @@ void run(benchmark::State& st, covariance_type c, int what) {
             detail::gmm_scratch sc(k, d);
             detail::tile_log_prob(s.model, s.P.tile(tb), sc);
             detail::tile_normalize(k, s.P.weights(tb), sc);
-            for (index_t t = tb; t < te; ++t) detail::tile_accumulate(s.model, s.P.tile(t), sc, acc);
+            detail::basic_gmm_partial<double> part(acc);
+            for (index_t t = tb; t < te; ++t) detail::tile_accumulate(s.model, s.P.tile(t), sc, part);
+            part.flush();
           },
           [](detail::gmm_stats& a, const detail::gmm_stats& b) { a.merge(b); });
       benchmark::DoNotOptimize(total.nk.data());
-    } else {  // one EM iteration: fused pass + M-step algebra + precision factors
-      const auto stt = detail::em_pass(s.P, s.model);
+    } else {  // one EM iteration: fused pass (2: double, 3: float) + M-step algebra + precision factors
+      const auto stt = detail::em_pass(s.P, s.model,
+                                       what == 3 ? em_precision::single_precision : em_precision::double_precision);
       auto p = detail::m_step(stt, s.g.means(), c, 1e-6);
       std::vector<index_t> bad;
       auto pc = detail::precision_cholesky(p.covariances, c, k, d, bad);
@@ -81,9 +84,11 @@ void run(benchmark::State& st, covariance_type c, int what) {
 RNNABS_GMM_BENCH(BM_gmm_estep_diag, covariance_type::diag, 0);
 RNNABS_GMM_BENCH(BM_gmm_mstep_diag, covariance_type::diag, 1);
 RNNABS_GMM_BENCH(BM_gmm_em_iteration_diag, covariance_type::diag, 2);
+RNNABS_GMM_BENCH(BM_gmm_em_iteration_diag_float, covariance_type::diag, 3);
 RNNABS_GMM_BENCH(BM_gmm_estep_full, covariance_type::full, 0);
 RNNABS_GMM_BENCH(BM_gmm_mstep_full, covariance_type::full, 1);
 RNNABS_GMM_BENCH(BM_gmm_em_iteration_full, covariance_type::full, 2);
+RNNABS_GMM_BENCH(BM_gmm_em_iteration_full_float, covariance_type::full, 3);
 
 }  // namespace
 

@@ -112,6 +112,31 @@ void kmeans_lloyd_iteration(benchmark::State& st) {
 }
 BENCHMARK(kmeans_lloyd_iteration)->Args({200000, 37})->Args({1680000, 37})->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Lloyd to convergence (sklearn's rule) from k-means++ centres, plain (arg 2 = 0) or with Hamerly's
+// bounds (1): the same labels and centres, bit for bit; the counter gives the iterations.
+void kmeans_lloyd_converged(benchmark::State& st) {
+  const index_t n = st.range(0), k = st.range(1);
+  const bool bounds = st.range(2) != 0;
+  const matrix<float>& x = traces<float>(n, 10);
+  const matrix_cref<float> xr(x);
+  rng g(1);
+  const matrix<double> c0 = kmeans_plusplus_init(x, k, g);
+  index_t iters = 0;
+  for (auto _ : st) {
+    const auto r = detail::lloyd<float>(xr, vector<double>(), c0, 300, 1e-4, bounds);
+    iters = r.n_iter;
+    benchmark::DoNotOptimize(r.centers.data());
+  }
+  st.counters["lloyd_iterations"] = static_cast<double>(iters);
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()) * n);
+}
+BENCHMARK(kmeans_lloyd_converged)
+    ->Args({1680000, 37, 0})
+    ->Args({1680000, 37, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1);
+
 void kmeans_plusplus_seeding(benchmark::State& st) {
   const index_t n = st.range(0), k = st.range(1);
   const matrix<float>& x = traces<float>(n, 10);

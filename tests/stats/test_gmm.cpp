@@ -130,6 +130,35 @@ TEST_P(GmmTypes, SampleWeightsEqualRepeatedRows) {
   EXPECT_NEAR(e.lower_bound(), a.lower_bound(), 1e-10 * std::abs(a.lower_bound()));
 }
 
+// The float pass against the double one from the same start, over a fixed number of iterations: the
+// float kernels (their exp, lane blocks and tile conversion) must give the double fit to float accuracy,
+// and stay bit-identical for any thread count.
+TEST_P(GmmTypes, SinglePrecisionPassAgreesWithDouble) {
+  const matrix<double> X = blobs(20011, 5, 6, 7);
+  gmm_parameters p0;
+  {
+    gaussian_mixture init({.n_components = 6, .covariance = GetParam(), .max_iter = 1, .seed = 5});
+    init.fit(X);
+    p0 = init.parameters();
+  }
+  auto fit = [&](em_precision prec, int threads) {
+    set_threads(threads);
+    gaussian_mixture g({.n_components = 6, .covariance = GetParam(), .tol = 0, .max_iter = 25, .precision = prec});
+    g.fit(X, p0);
+    return g;
+  };
+  const auto d = fit(em_precision::double_precision, 2);
+  const auto s1 = fit(em_precision::single_precision, 1), s2 = fit(em_precision::single_precision, 2);
+  EXPECT_LT(rel_err(s2.means(), d.means()), 2e-5);
+  EXPECT_LT(rel_err(s2.covariances(), d.covariances()), 2e-4);
+  EXPECT_LT(rel_err(s2.weights(), d.weights()), 2e-4);
+  EXPECT_NEAR(s2.lower_bound(), d.lower_bound(), 1e-6 * std::abs(d.lower_bound()));
+  EXPECT_FALSE(s2.means() == d.means());  // the float path really ran
+  EXPECT_EQ(s1.lower_bound(), s2.lower_bound());
+  EXPECT_TRUE(s1.means() == s2.means());
+  EXPECT_TRUE(s1.covariances() == s2.covariances());
+}
+
 INSTANTIATE_TEST_SUITE_P(AllCovarianceTypes, GmmTypes,
                          ::testing::Values(covariance_type::full, covariance_type::tied, covariance_type::diag,
                                            covariance_type::spherical));
@@ -152,6 +181,28 @@ TEST(GmmKernels, ExpIsWithinTwoUlpOfStdExp) {
     } else {
       ASSERT_LE(std::abs(y[i] - e), 4.5e-16 * e) << "x = " << x[i];
     }
+  }
+}
+
+// The float exponential against the correctly rounded one (std::exp in double, then rounded).
+TEST(GmmKernels, FloatExpIsWithinTwoUlpOfTheRoundedExp) {
+  std::vector<float> x;
+  rng g(2);
+  for (int i = 0; i < 200000; ++i) x.push_back(static_cast<float>(-87.0 * g.uniform()));
+  for (int i = 0; i < 2000; ++i) x.push_back(-1e-4f * static_cast<float>(i));
+  x.push_back(0.0f);
+  x.push_back(-87.0f);
+  x.push_back(-90.0f);
+  x.push_back(-1000.0f);
+  std::vector<float> y = x;
+  detail::exp_nonpositive(y.data(), static_cast<index_t>(y.size()));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (x[i] < -87.3f) {
+      EXPECT_EQ(y[i], 0.0f);
+      continue;
+    }
+    const auto e = static_cast<float>(std::exp(static_cast<double>(x[i])));
+    ASSERT_LE(std::abs(y[i] - e), 2.0f * (std::nextafter(e, 1.0f) - e)) << "x = " << x[i];
   }
 }
 
@@ -317,6 +368,16 @@ TEST(Gmm, SaveLoadRoundTrip) {
     EXPECT_TRUE(h.predict_proba(X) == g.predict_proba(X));
     EXPECT_EQ(h.options().covariance, c);
     EXPECT_EQ(h.n_iter(), g.n_iter());
+  }
+  {
+    gaussian_mixture g({.n_components = 3, .covariance = covariance_type::diag, .seed = 8,
+                        .precision = em_precision::single_precision});
+    g.fit(X);
+    const fs::path f = fs::temp_directory_path() / "rnnabs_gmm_single.npz";
+    g.save(f);
+    const gaussian_mixture h = gaussian_mixture::load(f);
+    fs::remove(f);
+    EXPECT_EQ(h.options().precision, em_precision::single_precision);
   }
   EXPECT_THROW(gaussian_mixture::load(fs::temp_directory_path() / "rnnabs_no_such_file.npz"), io_error);
 }

@@ -21,6 +21,7 @@ struct abstraction_options {
   index_t n_init = 1;
   std::uint64_t seed = 0;
   index_t vocab_size = 0;       ///< token vocabulary of the automaton (0: 1 + the largest training token)
+  em_precision precision = em_precision::double_precision;  ///< arithmetic of the EM iterations
 };
 
 /// PCA reducer that becomes the identity when k <= 0 or k >= width (spec §2.1: "if k >= H, skip PCA").
@@ -65,7 +66,8 @@ inline default_abstraction make_abstraction(const abstraction_options& o) {
                                                .tol = o.tol,
                                                .max_iter = o.max_iter,
                                                .n_init = o.n_init,
-                                               .seed = o.seed}));
+                                               .seed = o.seed,
+                                               .precision = o.precision}));
 }
 
 struct abstract_model {

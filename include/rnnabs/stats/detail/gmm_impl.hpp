@@ -106,7 +106,7 @@ inline gaussian_mixture::run gaussian_mixture::em(const detail::packed_points& P
   for (index_t it = 1; it <= opt_.max_iter; ++it) {
     const double prev = lb;
     const auto model = detail::kernel_model(p.weights, p.means, pchol, opt_.covariance);
-    const detail::gmm_stats st = detail::em_pass(P, model);
+    const detail::gmm_stats st = detail::em_pass(P, model, opt_.precision);
     lb = st.loglik / P.weight_sum;
     require<numerical_error>(std::isfinite(lb), "gaussian_mixture::fit: the log-likelihood is ", lb,
                              " at iteration ", it, "; the data or parameters overflow (rescale the data)");
@@ -261,6 +261,7 @@ inline void gaussian_mixture::save(const std::filesystem::path& path) const {
   a.put_scalar("init", static_cast<double>(static_cast<int>(opt_.init)));
   a.put_scalar("on_degenerate", static_cast<double>(static_cast<int>(opt_.on_degenerate)));
   a.put_scalar("min_weight", opt_.min_weight);
+  a.put_scalar("precision", static_cast<double>(static_cast<int>(opt_.precision)));
   a.put_string("seed", std::to_string(opt_.seed));
   a.put_scalar("converged", converged_ ? 1.0 : 0.0);
   a.put_scalar("n_iter", static_cast<double>(n_iter_));
@@ -282,6 +283,12 @@ inline gaussian_mixture gaussian_mixture::load(const std::filesystem::path& path
   o.init = static_cast<gmm_init>(static_cast<int>(init));
   o.on_degenerate = static_cast<degenerate_policy>(static_cast<int>(policy));
   o.min_weight = a.get_scalar("min_weight");
+  if (a.contains("precision")) {  // absent from files written before the option existed: double
+    const double prec = a.get_scalar("precision");
+    require<io_error>(prec == 0 || prec == 1, "gaussian_mixture::load: ", path.string(), ": unknown precision code ",
+                      prec);
+    o.precision = static_cast<em_precision>(static_cast<int>(prec));
+  }
   o.seed = std::stoull(a.get_string("seed"));
   gaussian_mixture g;
   g.p_.weights = a.get_vector("weights");

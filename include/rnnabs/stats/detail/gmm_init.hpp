@@ -100,6 +100,7 @@ inline gmm_parameters params_from_random_responsibilities(const packed_points& P
         P.n_tiles, gmm_chunk_tiles, gmm_stats(K, P.d, full),
         [&](index_t tb, index_t te, gmm_stats& st) {
           gmm_scratch s(K, P.d);
+          basic_gmm_partial<double> acc(st);
           for (index_t t = tb; t < te; ++t) {
             rng g = rng::stream(seed, static_cast<std::uint64_t>(t));  // same draws in both passes
             for (index_t p = 0; p < gmm_tile; ++p) {
@@ -112,8 +113,9 @@ inline gmm_parameters params_from_random_responsibilities(const packed_points& P
             m.d = P.d;
             m.full = full;
             m.mu.assign(shift.data(), shift.data() + shift.size());
-            tile_accumulate(m, P.tile(t), s, st);
+            tile_accumulate(m, P.tile(t), s, acc);
           }
+          acc.flush();
         },
         [](gmm_stats& t, const gmm_stats& p) { t.merge(p); });
   };

@@ -6,37 +6,63 @@
 // Loops run over points in fixed-width lane blocks so they vectorize without fast-math and the
 // summation order is fixed (bit-identical results for any thread count).
 #include <Eigen/Core>
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "rnnabs/stats/detail/gmm_tiles.hpp"
+#include "rnnabs/stats/gmm_types.hpp"
 
 namespace rnnabs::detail {
 
 /// Points processed together by the kernels: several SIMD packets, so each statement has
 /// independent dependency chains. Eigen's fixed-size arrays give vector code on any ISA.
-inline constexpr index_t gmm_block = 32;
-static_assert(gmm_tile % gmm_block == 0);
-using gmm_lane_block = Eigen::Array<double, gmm_block, 1>;
-using gmm_tile_array = Eigen::Array<double, gmm_tile, 1>;
-using gmm_block_map = Eigen::Map<const gmm_lane_block>;
-using gmm_tile_map = Eigen::Map<gmm_tile_array>;
-using gmm_tile_cmap = Eigen::Map<const gmm_tile_array>;
+template <class S>
+inline constexpr index_t gmm_block = 256 / static_cast<index_t>(sizeof(S));  // 32 doubles, 64 floats
+static_assert(gmm_tile % gmm_block<double> == 0 && gmm_tile % gmm_block<float> == 0);
+template <class S>
+using gmm_lane_block = Eigen::Array<S, gmm_block<S>, 1>;
+template <class S>
+using gmm_tile_array = Eigen::Array<S, gmm_tile, 1>;
+template <class S>
+using gmm_block_map = Eigen::Map<const gmm_lane_block<S>>;
+template <class S>
+using gmm_tile_map = Eigen::Map<gmm_tile_array<S>>;
+template <class S>
+using gmm_tile_cmap = Eigen::Map<const gmm_tile_array<S>>;
 
-/// Component parameters in the form the kernels want.
-struct gmm_kernel_model {
+/// Component parameters in the form the kernels want, in the kernels' arithmetic S.
+template <class S>
+struct basic_gmm_kernel_model {
   index_t k = 0, d = 0;
   bool full = false;  // full/tied (triangular precision factor) vs diag/spherical
   bool tied = false;  // one factor shared by all components
-  aligned_vector<double> mu;  // K×D means (also the shift of the accumulated statistics)
-  aligned_vector<double> hp;  // diag: K×D, half precisions 0.5/σ²
-  aligned_vector<double> pc;  // full: (tied ? 1 : K)×D×D upper-triangular U with Σ⁻¹ = U Uᵀ, [row d][col j]
-  aligned_vector<double> c;   // K: log w_k + log|U_k| − D/2·log 2π
+  aligned_vector<S> mu;  // K×D means (also the shift of the accumulated statistics)
+  aligned_vector<S> hp;  // diag: K×D, half precisions 0.5/σ²
+  aligned_vector<S> pc;  // full: (tied ? 1 : K)×D×D upper-triangular U with Σ⁻¹ = U Uᵀ, [row d][col j]
+  aligned_vector<S> c;   // K: log w_k + log|U_k| − D/2·log 2π
 
-  const double* factor(index_t j) const noexcept { return pc.data() + (tied ? 0 : j) * d * d; }
+  const S* factor(index_t j) const noexcept { return pc.data() + (tied ? 0 : j) * d * d; }
 };
+using gmm_kernel_model = basic_gmm_kernel_model<double>;
+
+/// The model rounded to float, for the single-precision pass.
+inline basic_gmm_kernel_model<float> narrow(const gmm_kernel_model& m) {
+  basic_gmm_kernel_model<float> f;
+  f.k = m.k;
+  f.d = m.d;
+  f.full = m.full;
+  f.tied = m.tied;
+  auto cast = [](const aligned_vector<double>& v) { return aligned_vector<float>(v.begin(), v.end()); };
+  f.mu = cast(m.mu);
+  f.hp = cast(m.hp);
+  f.pc = cast(m.pc);
+  f.c = cast(m.c);
+  return f;
+}
 
 /// Sufficient statistics of one chunk (or of all data, after merging in chunk order).
 struct gmm_stats {
@@ -59,38 +85,43 @@ struct gmm_stats {
 };
 
 /// Scratch of one worker: K×tile log-probabilities / responsibilities and per-point temporaries.
-struct gmm_scratch {
-  aligned_vector<double> lp, diff, wdiff, mx, lse;
-  gmm_scratch(index_t k, index_t d)
+template <class S>
+struct basic_gmm_scratch {
+  aligned_vector<S> lp, diff, wdiff, mx, lse;
+  basic_gmm_scratch(index_t k, index_t d)
       : lp(k * gmm_tile), diff(d * gmm_tile), wdiff(d * gmm_tile), mx(gmm_tile), lse(gmm_tile) {}
 };
+using gmm_scratch = basic_gmm_scratch<double>;
 
 /// Weighted component log-densities of one tile: lp[j][p] = log w_j + log N(x_p | μ_j, Σ_j).
-inline void tile_log_prob(const gmm_kernel_model& m, const double* x, gmm_scratch& s) {
-  constexpr index_t T = gmm_tile, B = gmm_block;
+template <class S>
+void tile_log_prob(const basic_gmm_kernel_model<S>& m, const S* x, basic_gmm_scratch<S>& s) {
+  constexpr index_t T = gmm_tile, B = gmm_block<S>;
+  using block = gmm_lane_block<S>;
+  using bmap = gmm_block_map<S>;
   const index_t D = m.d;
   for (index_t j = 0; j < m.k; ++j) {
-    const double* mu = m.mu.data() + j * D;
-    double* out = s.lp.data() + j * T;
+    const S* mu = m.mu.data() + j * D;
+    S* out = s.lp.data() + j * T;
     if (!m.full) {
-      const double* hp = m.hp.data() + j * D;
+      const S* hp = m.hp.data() + j * D;
       for (index_t p0 = 0; p0 < T; p0 += B) {
-        gmm_lane_block acc = gmm_lane_block::Zero();
-        for (index_t a = 0; a < D; ++a) acc += hp[a] * (gmm_block_map(x + a * T + p0) - mu[a]).square();
-        Eigen::Map<gmm_lane_block>(out + p0) = m.c[j] - acc;
+        block acc = block::Zero();
+        for (index_t a = 0; a < D; ++a) acc += hp[a] * (bmap(x + a * T + p0) - mu[a]).square();
+        Eigen::Map<block>(out + p0) = m.c[j] - acc;
       }
     } else {
-      const double* U = m.factor(j);
-      double* df = s.diff.data();
-      for (index_t a = 0; a < D; ++a) gmm_tile_map(df + a * T) = gmm_tile_cmap(x + a * T) - mu[a];
+      const S* U = m.factor(j);
+      S* df = s.diff.data();
+      for (index_t a = 0; a < D; ++a) gmm_tile_map<S>(df + a * T) = gmm_tile_cmap<S>(x + a * T) - mu[a];
       for (index_t p0 = 0; p0 < T; p0 += B) {
-        gmm_lane_block acc = gmm_lane_block::Zero();
+        block acc = block::Zero();
         for (index_t b = 0; b < D; ++b) {  // y_b = Σ_{a≤b} (x−μ)_a U_ab
-          gmm_lane_block y = gmm_block_map(df + p0) * U[b];
-          for (index_t a = 1; a <= b; ++a) y += gmm_block_map(df + a * T + p0) * U[a * D + b];
+          block y = bmap(df + p0) * U[b];
+          for (index_t a = 1; a <= b; ++a) y += bmap(df + a * T + p0) * U[a * D + b];
           acc += y.square();
         }
-        Eigen::Map<gmm_lane_block>(out + p0) = m.c[j] - 0.5 * acc;
+        Eigen::Map<block>(out + p0) = m.c[j] - S(0.5) * acc;
       }
     }
   }
@@ -127,77 +158,182 @@ inline void exp_nonpositive(double* v, index_t n) noexcept {
   }
 }
 
+/// The float twin: degree-7 Taylor polynomial (truncation below 1e-8 relative on |r| <= ln2/2),
+/// within 2 ulp of the correctly rounded exp (tested). Arguments below -87.3 (the normal range) give 0.
+inline void exp_nonpositive(float* v, index_t n) noexcept {
+  constexpr float log2e = 1.44269504f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+  constexpr float shifter = 0x1.8p23f;
+  for (index_t i = 0; i < n; ++i) {
+    const float x = v[i] < -87.3f ? -87.3f : v[i];
+    const float t = x * log2e + shifter;
+    const float k = t - shifter;
+    const std::int32_t ki = std::bit_cast<std::int32_t>(t) - std::bit_cast<std::int32_t>(shifter);
+    const float r = (x - k * ln2_hi) - k * ln2_lo;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const float scale = std::bit_cast<float>(static_cast<std::uint32_t>(ki + 127) << 23);
+    v[i] = v[i] < -87.3f ? 0.0f : p * scale;
+  }
+}
+
 /// Turns lp into responsibilities times the sample weight, in place, and writes the per-point
-/// log-likelihood log Σ_j exp(lp[j][p]) into s.lse. Returns Σ_p w_p · lse_p.
-inline double tile_normalize(index_t K, const double* w, gmm_scratch& s) {
+/// log-likelihood log Σ_j exp(lp[j][p]) into s.lse. Returns Σ_p w_p · lse_p (summed in double).
+template <class S>
+double tile_normalize(index_t K, const S* w, basic_gmm_scratch<S>& s) {
   constexpr index_t T = gmm_tile;
-  double* lp = s.lp.data();
-  gmm_tile_map mx(s.mx.data()), sum(s.lse.data());
-  mx = gmm_tile_map(lp);
-  for (index_t j = 1; j < K; ++j) mx = mx.max(gmm_tile_map(lp + j * T));
+  using map = gmm_tile_map<S>;
+  using cmap = gmm_tile_cmap<S>;
+  S* lp = s.lp.data();
+  map mx(s.mx.data()), sum(s.lse.data());
+  mx = map(lp);
+  for (index_t j = 1; j < K; ++j) mx = mx.max(map(lp + j * T));
   sum.setZero();
   for (index_t j = 0; j < K; ++j) {
-    gmm_tile_map e(lp + j * T);
+    map e(lp + j * T);
     e -= mx;
     exp_nonpositive(lp + j * T, T);
     sum += e;
   }
-  const gmm_tile_array inv = gmm_tile_cmap(w) / sum;
-  for (index_t j = 0; j < K; ++j) gmm_tile_map(lp + j * T) *= inv;
+  const gmm_tile_array<S> inv = cmap(w) / sum;
+  for (index_t j = 0; j < K; ++j) map(lp + j * T) *= inv;
   sum = mx + sum.log();
-  return (gmm_tile_cmap(w) * sum).sum();
+  if constexpr (std::is_same_v<S, double>) {
+    return (cmap(w) * sum).sum();
+  } else {
+    return (cmap(w).template cast<double>() * sum.template cast<double>()).sum();
+  }
 }
 
+/// The statistics of one work chunk while its tiles are accumulated: diagonal sums (and Σ r) are
+/// kept per SIMD lane (W = one 64-byte vector of S) and reduced into the double gmm_stats once per
+/// chunk, so the hot loop does no horizontal reduction; full/tied scatter sums go to gmm_stats per
+/// tile. flush() must end every chunk; the order of every sum is fixed (thread-count independent).
+template <class S>
+struct basic_gmm_partial {
+  static constexpr index_t W = 64 / static_cast<index_t>(sizeof(S));
+  static_assert(gmm_tile % W == 0);
+  using lane = Eigen::Array<S, W, 1>;
+  gmm_stats& st;
+  aligned_vector<S> nk, s1, s2;  // K×W, K×D×W, diag K×D×W (empty for full)
+
+  explicit basic_gmm_partial(gmm_stats& out)
+      : st(out),
+        nk(static_cast<std::size_t>(out.k * W), S(0)),
+        s1(static_cast<std::size_t>(out.k * out.d * W), S(0)),
+        s2(out.full ? 0 : static_cast<std::size_t>(out.k * out.d * W), S(0)) {}
+
+  /// v (one tile's values) folded to W lanes and added to the lanes at `at`.
+  static void add(S* at, const gmm_tile_array<S>& v) {
+    lane f = v.template segment<W>(0);
+    for (index_t i = W; i < gmm_tile; i += W) f += v.template segment<W>(i);
+    Eigen::Map<lane>(at) += f;
+  }
+  void flush() {
+    auto reduce = [](aligned_vector<S>& lanes, std::vector<double>& into) {
+      for (std::size_t i = 0; i < into.size() && !lanes.empty(); ++i) {
+        Eigen::Map<lane> l(lanes.data() + i * W);
+        into[i] += l.template cast<double>().sum();  // a fixed vector tree, not a serial chain
+        l.setZero();
+      }
+    };
+    reduce(nk, st.nk);
+    reduce(s1, st.s1);
+    if (!st.full) reduce(s2, st.s2);
+  }
+};
+
 /// Adds one tile's responsibilities (in s.lp) to the statistics, shifted by the current means.
-inline void tile_accumulate(const gmm_kernel_model& m, const double* x, gmm_scratch& s, gmm_stats& st) {
-  constexpr index_t T = gmm_tile;
+template <class S>
+void tile_accumulate(const basic_gmm_kernel_model<S>& m, const S* x, basic_gmm_scratch<S>& s,
+                     basic_gmm_partial<S>& acc) {
+  constexpr index_t T = gmm_tile, W = basic_gmm_partial<S>::W;
+  using map = gmm_tile_map<S>;
+  using cmap = gmm_tile_cmap<S>;
   const index_t D = m.d;
   for (index_t j = 0; j < m.k; ++j) {
-    const gmm_tile_cmap r(s.lp.data() + j * T);
-    const double* mu = m.mu.data() + j * D;
-    st.nk[j] += r.sum();
-    double* s1 = st.s1.data() + j * D;
+    const cmap r(s.lp.data() + j * T);
+    const S* mu = m.mu.data() + j * D;
+    acc.add(acc.nk.data() + j * W, r);
     if (!m.full) {
-      double* s2 = st.s2.data() + j * D;
+      using lane = typename basic_gmm_partial<S>::lane;
+      using lmap = Eigen::Map<const lane>;
       for (index_t a = 0; a < D; ++a) {
-        const gmm_tile_array d0 = gmm_tile_cmap(x + a * T) - mu[a];
-        const gmm_tile_array rd = r * d0;
-        s1[a] += rd.sum();
-        s2[a] += (rd * d0).sum();
+        lane f1 = lane::Zero(), f2 = lane::Zero();
+        for (index_t p = 0; p < T; p += W) {  // register-resident lanes: no temporaries, no reductions
+          const lane d0 = lmap(x + a * T + p) - mu[a];
+          const lane rd = lmap(r.data() + p) * d0;
+          f1 += rd;
+          f2 += rd * d0;
+        }
+        Eigen::Map<lane>(acc.s1.data() + (j * D + a) * W) += f1;
+        Eigen::Map<lane>(acc.s2.data() + (j * D + a) * W) += f2;
       }
     } else {
-      double* s2 = st.s2.data() + j * D * D;
-      double* df = s.diff.data();
-      double* wd = s.wdiff.data();
+      double* s2 = acc.st.s2.data() + j * D * D;
+      S* df = s.diff.data();
+      S* wd = s.wdiff.data();
       for (index_t a = 0; a < D; ++a) {
-        gmm_tile_map d0(df + a * T), rd(wd + a * T);
-        d0 = gmm_tile_cmap(x + a * T) - mu[a];
+        map d0(df + a * T), rd(wd + a * T);
+        d0 = cmap(x + a * T) - mu[a];
         rd = r * d0;
-        s1[a] += rd.sum();
+        acc.add(acc.s1.data() + (j * D + a) * W, rd);
       }
       for (index_t a = 0; a < D; ++a) {
-        const gmm_tile_cmap rd(wd + a * T);
-        for (index_t b = 0; b <= a; ++b) s2[a * D + b] += (rd * gmm_tile_cmap(df + b * T)).sum();
+        const cmap rd(wd + a * T);
+        for (index_t b = 0; b <= a; ++b) s2[a * D + b] += (rd * cmap(df + b * T)).sum();
       }
     }
   }
 }
 
-/// One fused E+M pass over all points: statistics for the next M-step and Σ w log p(x).
-inline gmm_stats em_pass(const packed_points& P, const gmm_kernel_model& m) {
+/// One fused E+M pass over all points in arithmetic S: statistics for the next M-step and Σ w log p(x).
+/// For S = float each tile (and its weights) is rounded into a scratch copy: D×64 values against the
+/// K×D×64 operations that use them, so the conversion costs nothing and P stays the one copy.
+template <class S>
+gmm_stats em_pass_as(const packed_points& P, const basic_gmm_kernel_model<S>& m) {
   const gmm_stats zero(m.k, m.d, m.full);
   return chunked_reduce(
       P.n_tiles, gmm_chunk_tiles, zero,
       [&](index_t tb, index_t te, gmm_stats& st) {
-        gmm_scratch s(m.k, m.d);
-        for (index_t t = tb; t < te; ++t) {
-          const double* x = P.tile(t);
-          tile_log_prob(m, x, s);
-          st.loglik += tile_normalize(m.k, P.weights(t), s);
-          tile_accumulate(m, x, s, st);
+        basic_gmm_scratch<S> s(m.k, m.d);
+        aligned_vector<S> xs, ws;
+        if constexpr (!std::is_same_v<S, double>) {
+          xs.resize(static_cast<std::size_t>(m.d * gmm_tile));
+          ws.resize(static_cast<std::size_t>(gmm_tile));
         }
+        basic_gmm_partial<S> acc(st);
+        for (index_t t = tb; t < te; ++t) {
+          const S* x = nullptr;
+          const S* w = nullptr;
+          if constexpr (std::is_same_v<S, double>) {
+            x = P.tile(t);
+            w = P.weights(t);
+          } else {
+            std::copy_n(P.tile(t), xs.size(), xs.begin());
+            std::copy_n(P.weights(t), ws.size(), ws.begin());
+            x = xs.data();
+            w = ws.data();
+          }
+          tile_log_prob(m, x, s);
+          st.loglik += tile_normalize(m.k, w, s);
+          tile_accumulate(m, x, s, acc);
+        }
+        acc.flush();
       },
       [](gmm_stats& total, const gmm_stats& part) { total.merge(part); });
+}
+
+/// The pass in the requested precision.
+inline gmm_stats em_pass(const packed_points& P, const gmm_kernel_model& m,
+                         em_precision precision = em_precision::double_precision) {
+  if (precision == em_precision::single_precision) return em_pass_as<float>(P, narrow(m));
+  return em_pass_as<double>(P, m);
 }
 
 /// E-step only, point by point: f(point, lse, responsibilities with stride gmm_tile) for each real point.

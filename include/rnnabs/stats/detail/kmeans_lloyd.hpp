@@ -79,6 +79,14 @@ struct nearest_centre_kernel {
   /// Calls on_label(i, label) for rows i in [b0, e0), in order.
   template <class F>
   void run(const matrix_cref<T>& x, index_t b0, index_t e0, F&& on_label) const {
+    run_rows<false>(x, e0 - b0, [b0](index_t p) { return b0 + p; },
+                    [&](index_t i, index_t l, T, T) { on_label(i, l); });
+  }
+  /// The kernel over `count` rows row_of(0 … count−1): on_result(row, label, best score, second-best
+  /// score), scores being n_k − 2 (x − μ)·c'_k (the second only when `second`; +inf when K = 1). A lane's
+  /// arithmetic does not depend on the other lanes, so a row gets the same label in any tile.
+  template <bool second, class Rows, class F>
+  void run_rows(const matrix_cref<T>& x, index_t count, Rows&& row_of, F&& on_result) const {
     // GCC/Clang vector extensions (Eigen's fixed-size arrays spilled the running minimum to memory);
     // `nv` independent accumulators, so the multiply-adds are throughput- not latency-bound.
     using lane_int = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
@@ -88,19 +96,24 @@ struct nearest_centre_kernel {
     // The tile, centred and transposed ([j][p]), in a plain T buffer read back with memcpy (one
     // vector load): no vector types inside containers, which nvcc's host pass rejects.
     std::vector<T> xs(static_cast<std::size_t>(lanes * d));
+    std::vector<index_t> rows(static_cast<std::size_t>(lanes));
     // By reference: returning a 64-byte vector by value draws -Wpsabi where AVX-512 is off.
     auto load = [&](vec& r, index_t j, index_t v) { std::memcpy(&r, xs.data() + j * lanes + v * w, sizeof(vec)); };
     const T inf = std::numeric_limits<T>::infinity();
-    for (index_t r0 = b0; r0 < e0; r0 += lanes) {
-      const index_t m = std::min(lanes, e0 - r0);
+    for (index_t r0 = 0; r0 < count; r0 += lanes) {
+      const index_t m = std::min(lanes, count - r0);
       for (index_t p = 0; p < lanes; ++p) {
-        const T* xp = p < m ? x.data() + (r0 + p) * x.outerStride() : nullptr;  // row-major, unit inner stride
+        const T* xp = nullptr;
+        if (p < m) {
+          rows[static_cast<std::size_t>(p)] = row_of(r0 + p);
+          xp = x.data() + rows[static_cast<std::size_t>(p)] * x.outerStride();  // row-major, unit inner stride
+        }
         for (index_t j = 0; j < d; ++j)
           xs[j * lanes + p] = xp ? xp[j] - mu[static_cast<std::size_t>(j)] : T(0);
       }
-      vec bs[nv];
+      vec bs[nv], ss[nv];
       ivec bi[nv];
-      for (index_t v = 0; v < nv; ++v) bs[v] = vec{} + inf, bi[v] = ivec{};
+      for (index_t v = 0; v < nv; ++v) bs[v] = vec{} + inf, ss[v] = vec{} + inf, bi[v] = ivec{};
       for (index_t q = 0; q < k; ++q) {
         const T* cq = c.data() + q * d;
         vec a[nv];
@@ -120,11 +133,18 @@ struct nearest_centre_kernel {
           const vec sv = n2 - T(2) * a[v];
           const ivec lt = sv < bs[v];  // strict: ties keep the lower index
           // Bitwise selects, not `?:` on vectors, which nvcc's front end rejects in host code.
+          if constexpr (second) {  // new second best: the old best if sv wins, else min(second, sv)
+            const ivec lt2 = sv < ss[v];
+            const ivec mn = (lt2 & (ivec)sv) | (~lt2 & (ivec)ss[v]);
+            ss[v] = (vec)((lt & (ivec)bs[v]) | (~lt & mn));
+          }
           bi[v] = (lt & qv) | (~lt & bi[v]);
           bs[v] = (vec)((lt & (ivec)sv) | (~lt & (ivec)bs[v]));
         }
       }
-      for (index_t p = 0; p < m; ++p) on_label(r0 + p, static_cast<index_t>(bi[p / w][p % w]));
+      for (index_t p = 0; p < m; ++p)
+        on_result(rows[static_cast<std::size_t>(p)], static_cast<index_t>(bi[p / w][p % w]), bs[p / w][p % w],
+                  ss[p / w][p % w]);
     }
   }
 };
@@ -190,6 +210,7 @@ double kmeans_tolerance(const matrix_cref<T>& x, double tol) {
 struct lloyd_sums {
   matrix<double> sums;  // K x D weighted coordinate sums (row-major)
   vector<double> weight;
+  index_t changed = 0;  // points whose label changed this iteration
 };
 
 /// Empty clusters (zero weight) take, in index order, the points farthest from their assigned centres.
@@ -225,44 +246,162 @@ void relocate_empty(const matrix_cref<T>& x, const vector<double>& w, const matr
   }
 }
 
+/// Hamerly's bounds for Lloyd (G. Hamerly, "Making k-means even faster", SDM 2010): per point an upper
+/// bound u on the distance to its centre and a lower bound l on the distance to every other centre,
+/// moved by the centres' shifts each iteration; a point whose bounds separate its centre from all
+/// others keeps its label without the K-centre kernel. The separation must exceed `margin`, a bound on
+/// the kernel's rounding error in squared-distance units (the point's and centres' centred squared
+/// norms times 32 (D+2) ulps), so a skipped point gets exactly the label the kernel would give it:
+/// labels, centres and iteration count are bit-identical to plain Lloyd (tested), only faster.
+template <class T>
+struct lloyd_bounds {
+  std::vector<T> u, l;  // stored in T (half the traffic for float), rounded outward
+  double ulp_factor = 0;
+  lloyd_bounds(index_t n, index_t d)
+      : u(static_cast<std::size_t>(n)), l(static_cast<std::size_t>(n)),
+        ulp_factor(32.0 * static_cast<double>(d + 2) * static_cast<double>(std::numeric_limits<T>::epsilon())) {}
+
+  /// ||x_i − μ||² in double (μ the kernel's rounded centres' mean).
+  static double centred_norm2(const matrix_cref<T>& x, index_t i, const nearest_centre_kernel<T>& kern) {
+    double s = 0;
+    for (index_t j = 0; j < x.cols(); ++j) {
+      const double v = static_cast<double>(x(i, j)) - static_cast<double>(kern.mu[static_cast<std::size_t>(j)]);
+      s += v * v;
+    }
+    return s;
+  }
+  static constexpr double up = 1.0 + 4.0 * std::numeric_limits<T>::epsilon(), down = 1.0 / up;
+  /// Stores upper/lower bounds rounded outward to T.
+  void store(std::size_t i, double ub, double lb) {
+    u[i] = static_cast<T>(ub * up);
+    l[i] = static_cast<T>(lb * down);
+  }
+  /// Bounds from the kernel's best and second-best scores (± the margin).
+  void set(index_t i, double x2, double margin, T best, T second) {
+    store(static_cast<std::size_t>(i), std::sqrt(std::max(0.0, static_cast<double>(best) + x2 + margin)),
+          std::sqrt(std::max(0.0, static_cast<double>(second) + x2 - margin)));
+  }
+};
+
 /// Lloyd from centres `c` (sklearn's loop: stop on unchanged labels or a small total centre shift; an
 /// empty cluster takes the point farthest from its assigned centre, farthest first, lower index on ties).
+/// `bounds` = false runs every point through the kernel every iteration (the reference for the tests).
 template <class T>
 kmeans_result lloyd(const matrix_cref<T>& x, const vector<double>& w, matrix<double> c, index_t max_iter,
-                    double tol) {
+                    double tol, bool bounds = true) {
   const index_t n = x.rows(), d = x.cols(), k = c.rows(), chunk = kmeans_chunk_rows(n);
   const double tol_abs = kmeans_tolerance<T>(x, tol);
   kmeans_result r;
   r.labels.resize(n);
-  index_vector old_labels = index_vector::Constant(n, -1);
+  r.labels.setConstant(-1);
   const lloyd_sums zero{matrix<double>::Zero(k, d), vector<double>::Zero(k)};
   bool strict = false, small_shift = false;
+  lloyd_bounds<T> bd(bounds ? n : 0, d);
+  matrix<double> c_prev;  // the centres of the previous assignment (bounds: their shifts)
   index_t it = 0;
   for (; it < max_iter; ++it) {
     const nearest_centre_kernel<T> kern(c);
+    // Per-iteration quantities of the bounds: each centre's shift, the largest shift of any other
+    // centre, half the distance to the nearest other centre, the largest centred centre norm.
+    const bool use_bounds = bounds && it > 0;
+    std::vector<double> shift_of(static_cast<std::size_t>(k), 0.0), other_shift(static_cast<std::size_t>(k), 0.0),
+        half_sep(static_cast<std::size_t>(k), std::numeric_limits<double>::infinity());
+    double nmax = 0;
+    std::vector<double> centre_norm(static_cast<std::size_t>(k), 0.0);  // ||c'_q||, rounded up
+    if (bounds) {
+      for (index_t q = 0; q < k; ++q) {
+        const double nq = static_cast<double>(kern.nk[static_cast<std::size_t>(q)]) * (1.0 + 1e-6);
+        nmax = std::max(nmax, nq);
+        centre_norm[static_cast<std::size_t>(q)] = std::sqrt(nq);
+      }
+    }
+    if (use_bounds) {
+      index_t top = 0;
+      for (index_t q = 0; q < k; ++q) {
+        shift_of[static_cast<std::size_t>(q)] = (c.row(q) - c_prev.row(q)).norm() * (1.0 + 1e-12);
+        if (shift_of[static_cast<std::size_t>(q)] > shift_of[static_cast<std::size_t>(top)]) top = q;
+      }
+      double runner = 0;
+      for (index_t q = 0; q < k; ++q)
+        if (q != top) runner = std::max(runner, shift_of[static_cast<std::size_t>(q)]);
+      for (index_t q = 0; q < k; ++q)
+        other_shift[static_cast<std::size_t>(q)] = q == top ? runner : shift_of[static_cast<std::size_t>(top)];
+      for (index_t q = 0; q < k; ++q)
+        for (index_t p = q + 1; p < k; ++p) {
+          const double h = 0.5 * (c.row(q) - c.row(p)).norm() * (1.0 - 1e-12);
+          half_sep[static_cast<std::size_t>(q)] = std::min(half_sep[static_cast<std::size_t>(q)], h);
+          half_sep[static_cast<std::size_t>(p)] = std::min(half_sep[static_cast<std::size_t>(p)], h);
+        }
+    }
     lloyd_sums s = chunked_reduce(
         n, chunk, zero,
         [&](index_t b, index_t e, lloyd_sums& acc) {
-          double* sums = acc.sums.data();  // K x D row-major
-          kern.run(x, b, e, [&](index_t i, index_t l) {
-            r.labels(i) = l;
-            const double wi = weight_at(w, i);
-            double* row = sums + l * d;
-            for (index_t j = 0; j < d; ++j) row[j] += wi * static_cast<double>(x(i, j));
-            acc.weight(l) += wi;
-          });
+          // Blocks of rows small enough for the cache, so the bounds pass, the kernel on the rows it
+          // could not settle and the sums (in index order, as plain Lloyd) read each row from cache.
+          constexpr index_t block = 4096;
+          std::vector<index_t> todo;
+          for (index_t b1 = b; b1 < e; b1 += block) {
+            const index_t e1 = std::min(e, b1 + block);
+            if (!bounds) {
+              kern.run(x, b1, e1, [&](index_t i, index_t l) {
+                acc.changed += r.labels(i) != l;
+                r.labels(i) = l;
+              });
+            } else {
+              todo.clear();
+              for (index_t i = b1; i < e1 && !use_bounds; ++i) todo.push_back(i);
+              for (index_t i = b1; i < e1 && use_bounds; ++i) {
+                // The rows are read irregularly below (tightening): prefetch them in order.
+                __builtin_prefetch(x.data() + std::min(i + 16, e1 - 1) * x.outerStride());
+                const auto ui = static_cast<std::size_t>(i);
+                const index_t a = r.labels(i);
+                const auto ua = static_cast<std::size_t>(a);
+                double u = static_cast<double>(bd.u[ui]) + shift_of[ua];
+                const double l = std::max(0.0, static_cast<double>(bd.l[ui]) - other_shift[ua]);
+                auto separated = [&] {
+                  // ||x − μ|| <= u + ||c'_a||: the margin without the point's own norm.
+                  const double xr = u + centre_norm[ua];
+                  const double margin = bd.ulp_factor * (xr * xr + nmax);
+                  const double lb = std::max(l, 2.0 * half_sep[ua] - u);
+                  return lb > u && (lb - u) * (lb + u) > 2.0 * margin;
+                };
+                const bool keep = separated() || (u = std::sqrt(squared_distance<T>(x, i, c, a)) * (1.0 + 1e-12),
+                                                  separated());  // else tighten u and test again
+                bd.store(ui, u, l);
+                if (!keep) todo.push_back(i);
+              }
+              kern.template run_rows<true>(
+                  x, static_cast<index_t>(todo.size()), [&](index_t p) { return todo[static_cast<std::size_t>(p)]; },
+                  [&](index_t i, index_t l, T best, T second) {
+                    acc.changed += r.labels(i) != l;
+                    r.labels(i) = l;
+                    const double xn = lloyd_bounds<T>::centred_norm2(x, i, kern);
+                    bd.set(i, xn, bd.ulp_factor * (xn + nmax), best, second);
+                  });
+            }
+            double* sums = acc.sums.data();  // K x D row-major, points in index order
+            for (index_t i = b1; i < e1; ++i) {
+              const index_t l = r.labels(i);
+              const double wi = weight_at(w, i);
+              double* row = sums + l * d;
+              for (index_t j = 0; j < d; ++j) row[j] += wi * static_cast<double>(x(i, j));
+              acc.weight(l) += wi;
+            }
+          }
         },
         [](lloyd_sums& t, const lloyd_sums& p) {
           t.sums += p.sums;
           t.weight += p.weight;
+          t.changed += p.changed;
         });
     relocate_empty(x, w, c, r.labels, s);
     matrix<double> c_new = c;
     for (index_t j = 0; j < k; ++j)
       if (s.weight(j) > 0) c_new.row(j) = s.sums.row(j) / s.weight(j);
     const double shift = (c_new - c).squaredNorm();
+    c_prev = std::move(c);
     c = std::move(c_new);
-    if (r.labels == old_labels) {
+    if (s.changed == 0) {
       strict = true;
       break;
     }
@@ -270,7 +409,6 @@ kmeans_result lloyd(const matrix_cref<T>& x, const vector<double>& w, matrix<dou
       small_shift = true;
       break;
     }
-    old_labels = r.labels;
   }
   r.n_iter = std::min(it + 1, max_iter);
   if (!strict) assign_labels<T>(x, c, r.labels);  // labels of the final centres
