@@ -79,6 +79,7 @@ struct trace_job {
   std::string cache = "results/train_fmnist_lstm", data_dir = rnnabs::data::fashion_mnist_dir.string(), out;
   rnnabs::index_t train_limit = 0;
   int threads = 0;
+  bool float_em = false;
 
   void add_options(CLI::App& app) {
     app.add_option("--cache", cache, "folder of the trained model and traces (train_fmnist --train-traces writes it)");
@@ -86,6 +87,11 @@ struct trace_job {
     app.add_option("--out", out, "results folder");
     app.add_option("--train-limit", train_limit, "use the first N training sequences only (0: all)");
     app.add_option("--threads", threads, "threads (0: all cores)");
+    app.add_flag("--float-em", float_em,
+                 "run the mixture's EM iterations in float (about 2x faster; scikit-learn's arithmetic on float32 traces)");
+  }
+  rnnabs::em_precision precision() const {
+    return float_em ? rnnabs::em_precision::single_precision : rnnabs::em_precision::double_precision;
   }
   /// Sets the threads, makes the results folder, loads (or makes) the traces, cuts the training set.
   fmnist_traces open(std::uint64_t seed) const {

@@ -49,49 +49,45 @@ int run(int argc, char** argv) {
   app.add_option("--benign", benign, "correctly predicted test inputs sampled (seeded)");
   app.add_option("--seed", seed, "seed of PCA, GMM and the benign sample");
   CLI11_PARSE(app, argc, argv);
-  try {
-    using namespace rnnabs;
-    const examples::fs::path dir(job.out);
-    auto tr = job.open(seed);
-    auto t0 = std::chrono::steady_clock::now();
-    const auto model = build_abstraction(tr.train, {.pca_components = pca_k, .n_states = n_states, .seed = seed});
-    const auto& abs = model.abstraction;
-    const auto trx = normalized_traces(abs.abstract_traces(abs.train_states(), tr.train.step_labels),
-                                       abs.n_real_states(), abs.n_labels());
-    const auto tex = normalized_traces(abs.abstract_traces(tr.test), abs.n_real_states(), abs.n_labels(),
-                                       feature_set::all, trx.steps);
-    std::printf("abstract  PCA %ld + GMM %ld: %ld train / %ld test abstract traces (%.1fs)\n", pca_k, n_states,
-                trx.size(), tex.size(), examples::seconds_since(t0));
-    const index_vector failed = failed_tests(tr.test), ok = benign_tests(tr.test, benign, seed);
-    t0 = std::chrono::steady_clock::now();
-    const auto rf = neighbour_statistics(tex, failed, tr.test.truth, tr.test.predictions, trx, tr.train.truth, max_k);
-    std::printf("faults    %ld failed tests (%.1fs)\n", failed.size(), examples::seconds_since(t0));
-    t0 = std::chrono::steady_clock::now();
-    const auto rb = neighbour_statistics(tex, ok, tr.test.truth, tr.test.predictions, trx, tr.train.truth, max_k);
-    std::printf("benign    %ld correctly predicted tests (%.1fs)\n", ok.size(), examples::seconds_since(t0));
-    save_rows(dir / "faults.csv", rf);
-    save_rows(dir / "benign.csv", rb);
-    // Columns: 1 k, 2 frac_any_truth, 3 share_truth, 4 mean_cnt_truth, 5 mean_dist_truth, 6 frac_any_pred,
-    // 7 share_pred, 8 mean_cnt_pred, 9 mean_dist_pred (benign.csv has the same layout).
-    bool plotted = figure(dir, "metric1", "Metric 1: inputs with >= 1 of the top-K neighbours labelled so",
-                          "fraction of inputs", 2, 6);
-    plotted = figure(dir, "metric2", "Metric 2: share of the top-K neighbours labelled so", "mean count / K", 3, 7) &&
-              plotted;
-    plotted = figure(dir, "metric3", "Metric 3: mean distance of the neighbours labelled so", "mean distance", 5, 9) &&
-              plotted;
-    const auto& f10 = rf.rows[std::min<std::size_t>(9, rf.rows.size() - 1)];
-    const auto& b10 = rb.rows[std::min<std::size_t>(9, rb.rows.size() - 1)];
-    const std::string summary = detail::concat(
-        "abstraction faults (RNNRepair E5-E6)\ntraces: ", tr.source, "\nabstraction: PCA ", pca_k, " + GMM ", n_states,
-        "\nfailed tests: ", failed.size(), ", benign sample: ", ok.size(), " (seed ", seed, ")\nat K = 10: benign share ",
-        "with truth ", b10.share_truth, "; failed share with truth ", f10.share_truth, ", with the wrong prediction ",
-        f10.share_pred, "\nfiles: faults.csv, benign.csv", plotted ? ", metric1.png, metric2.png, metric3.png" : "", "\n");
-    rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
-    std::printf("%sresults   %s\n", summary.c_str(), dir.c_str());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "abstraction faults: %s\n", e.what());
-    return 1;
-  }
+  using namespace rnnabs;
+  const examples::fs::path dir(job.out);
+  auto tr = job.open(seed);
+  auto t0 = std::chrono::steady_clock::now();
+  const auto model = build_abstraction(
+      tr.train, {.pca_components = pca_k, .n_states = n_states, .seed = seed, .precision = job.precision()});
+  const auto& abs = model.abstraction;
+  const auto trx = normalized_traces(abs.abstract_traces(abs.train_states(), tr.train.step_labels),
+                                     abs.n_real_states(), abs.n_labels());
+  const auto tex = normalized_traces(abs.abstract_traces(tr.test), abs.n_real_states(), abs.n_labels(),
+                                     feature_set::all, trx.steps);
+  std::printf("abstract  PCA %ld + GMM %ld: %ld train / %ld test abstract traces (%.1fs)\n", pca_k, n_states,
+              trx.size(), tex.size(), examples::seconds_since(t0));
+  const index_vector failed = failed_tests(tr.test), ok = benign_tests(tr.test, benign, seed);
+  t0 = std::chrono::steady_clock::now();
+  const auto rf = neighbour_statistics(tex, failed, tr.test.truth, tr.test.predictions, trx, tr.train.truth, max_k);
+  std::printf("faults    %ld failed tests (%.1fs)\n", failed.size(), examples::seconds_since(t0));
+  t0 = std::chrono::steady_clock::now();
+  const auto rb = neighbour_statistics(tex, ok, tr.test.truth, tr.test.predictions, trx, tr.train.truth, max_k);
+  std::printf("benign    %ld correctly predicted tests (%.1fs)\n", ok.size(), examples::seconds_since(t0));
+  save_rows(dir / "faults.csv", rf);
+  save_rows(dir / "benign.csv", rb);
+  // Columns: 1 k, 2 frac_any_truth, 3 share_truth, 4 mean_cnt_truth, 5 mean_dist_truth, 6 frac_any_pred,
+  // 7 share_pred, 8 mean_cnt_pred, 9 mean_dist_pred (benign.csv has the same layout).
+  bool plotted = figure(dir, "metric1", "Metric 1: inputs with >= 1 of the top-K neighbours labelled so",
+                        "fraction of inputs", 2, 6);
+  plotted = figure(dir, "metric2", "Metric 2: share of the top-K neighbours labelled so", "mean count / K", 3, 7) &&
+            plotted;
+  plotted = figure(dir, "metric3", "Metric 3: mean distance of the neighbours labelled so", "mean distance", 5, 9) &&
+            plotted;
+  const auto& f10 = rf.rows[std::min<std::size_t>(9, rf.rows.size() - 1)];
+  const auto& b10 = rb.rows[std::min<std::size_t>(9, rb.rows.size() - 1)];
+  const std::string summary = detail::concat(
+      "abstraction faults (RNNRepair E5-E6)\ntraces: ", tr.source, "\nabstraction: PCA ", pca_k, " + GMM ", n_states,
+      "\nfailed tests: ", failed.size(), ", benign sample: ", ok.size(), " (seed ", seed, ")\nat K = 10: benign share ",
+      "with truth ", b10.share_truth, "; failed share with truth ", f10.share_truth, ", with the wrong prediction ",
+      f10.share_pred, "\nfiles: faults.csv, benign.csv", plotted ? ", metric1.png, metric2.png, metric3.png" : "", "\n");
+  rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
+  std::printf("%sresults   %s\n", summary.c_str(), dir.c_str());
   return 0;
 }
 

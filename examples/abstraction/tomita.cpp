@@ -63,71 +63,66 @@ int run(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of data, model, training and GMM");
   app.add_option("--threads", threads, "threads (0: all cores)");
   CLI11_PARSE(app, argc, argv);
-  try {
-    if (threads > 0) set_threads(threads);
-    const examples::fs::path dir(out);
-    examples::fs::create_directories(dir);
-    examples::csv_table csv({"grammar", "dfa_states", "rnn_test_acc", "components", "extracted_states",
-                             "extracted_minimal_states", "extracted_vs_dfa", "extracted_vs_rnn", "seconds"});
-    std::string md =
-        "| grammar | minimal DFA states | RNN test accuracy | GMM components | extracted states (reachable) | "
-        "extracted, minimized | extracted vs DFA | extracted vs RNN |\n|---|---|---|---|---|---|---|---|\n";
-    examples::progress bar("tomita", static_cast<long>(grammars.size()));
-    long done = 0;
-    for (int g : grammars) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const auto train_d = data::tomita_dataset(g, n_train, 1, max_len, seed * 1000 + static_cast<std::uint64_t>(g));
-      const auto test_d =
-          data::tomita_dataset(g, n_test, 1, test_max_len, seed * 1000 + 500 + static_cast<std::uint64_t>(g));
-      const auto train_b = to_batch(train_d, g), test_b = to_batch(test_d, g);
-      lstm_classifier<float> model(rnn_config{.input_size = 4, .vocab_size = 2, .hidden_size = hidden,
-                                              .num_classes = 2, .head = head_mode::every_step},
-                                   seed + static_cast<std::uint64_t>(g));
-      train_options o{.epochs = epochs, .batch_size = 32, .seed = seed, .clip_norm = 5, .progress = false};
-      train(model, train_b, adam{.lr = 1e-2}, o);
-      const auto tr = profile(model, train_b), te = profile(model, test_b);
-      const double rnn_acc = static_cast<double>((te.predictions.array() == te.truth.array()).count()) /
-                             static_cast<double>(te.size());
-      // Pick the number of components by agreement with the RNN on the training strings.
-      index_t best_k = ks.front();
-      double best = -1;
-      for (index_t k : ks) {
-        const auto m = build_abstraction(tr, {.pca_components = 0, .n_states = k, .seed = seed});
-        const double a = agreement(extract_dfa(m.automaton, m.abstraction.label_distribution()), train_d.strings,
-                                   tr.predictions);
-        if (a > best + 1e-12) best = a, best_k = k;
-      }
-      const auto m = build_abstraction(tr, {.pca_components = 0, .n_states = best_k, .seed = seed});
-      const auto d = extract_dfa(m.automaton, m.abstraction.label_distribution());
-      const double vs_dfa = agreement(d, test_d.strings, test_d.labels);
-      const double vs_rnn = agreement(d, test_d.strings, te.predictions);
-      const index_t dfa_states = data::minimal_size(data::tomita_dfa(g));
-      const index_t reach = d.reachable_states(), minimal = d.minimal_states(1);
-      const double secs = examples::seconds_since(t0);
-      csv.add(g, dfa_states, rnn_acc, best_k, reach, minimal, vs_dfa, vs_rnn, secs);
-      char line[256];
-      std::snprintf(line, sizeof line, "| %d | %ld | %.4f | %ld | %ld | %ld | %.4f | %.4f |\n", g, dfa_states, rnn_acc,
-                    best_k, reach, minimal, vs_dfa, vs_rnn);
-      md += line;
-      bar.update(++done, "grammar " + std::to_string(g));
-      std::printf("tomita %d  DFA %ld states | RNN acc %.4f | n = %ld: %ld reachable, %ld minimal | vs DFA %.4f, vs "
-                  "RNN %.4f (%.1fs)\n",
-                  g, dfa_states, rnn_acc, best_k, reach, minimal, vs_dfa, vs_rnn, secs);
-      std::fflush(stdout);
+  if (threads > 0) set_threads(threads);
+  const examples::fs::path dir(out);
+  examples::fs::create_directories(dir);
+  examples::csv_table csv({"grammar", "dfa_states", "rnn_test_acc", "components", "extracted_states",
+                           "extracted_minimal_states", "extracted_vs_dfa", "extracted_vs_rnn", "seconds"});
+  std::string md =
+      "| grammar | minimal DFA states | RNN test accuracy | GMM components | extracted states (reachable) | "
+      "extracted, minimized | extracted vs DFA | extracted vs RNN |\n|---|---|---|---|---|---|---|---|\n";
+  examples::progress bar("tomita", static_cast<long>(grammars.size()));
+  long done = 0;
+  for (int g : grammars) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto train_d = data::tomita_dataset(g, n_train, 1, max_len, seed * 1000 + static_cast<std::uint64_t>(g));
+    const auto test_d =
+        data::tomita_dataset(g, n_test, 1, test_max_len, seed * 1000 + 500 + static_cast<std::uint64_t>(g));
+    const auto train_b = to_batch(train_d, g), test_b = to_batch(test_d, g);
+    lstm_classifier<float> model(rnn_config{.input_size = 4, .vocab_size = 2, .hidden_size = hidden,
+                                            .num_classes = 2, .head = head_mode::every_step},
+                                 seed + static_cast<std::uint64_t>(g));
+    train_options o{.epochs = epochs, .batch_size = 32, .seed = seed, .clip_norm = 5, .progress = false};
+    train(model, train_b, adam{.lr = 1e-2}, o);
+    const auto tr = profile(model, train_b), te = profile(model, test_b);
+    const double rnn_acc = static_cast<double>((te.predictions.array() == te.truth.array()).count()) /
+                           static_cast<double>(te.size());
+    // Pick the number of components by agreement with the RNN on the training strings.
+    index_t best_k = ks.front();
+    double best = -1;
+    for (index_t k : ks) {
+      const auto m = build_abstraction(tr, {.pca_components = 0, .n_states = k, .seed = seed});
+      const double a = agreement(extract_dfa(m.automaton, m.abstraction.label_distribution()), train_d.strings,
+                                 tr.predictions);
+      if (a > best + 1e-12) best = a, best_k = k;
     }
-    csv.save(dir / "tomita.csv");
-    rnnabs::io::atomic_write_bytes(dir / "tomita.md", md);
-    rnnabs::io::atomic_write_bytes(
-        dir / "summary.txt",
-        detail::concat("abstraction tomita\n", n_train, " training strings (lengths 1..", max_len, "), ", n_test,
-                       " held-out strings (lengths 1..", test_max_len, ") per grammar; LSTM(", hidden, "), ", epochs,
-                       " epochs, every prefix labelled; identity reduction + diagonal GMM\n\n", md,
-                       "\nfiles: tomita.csv, tomita.md\n"));
-    std::printf("\n%s\nresults   %s\n", md.c_str(), dir.c_str());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "abstraction tomita: %s\n", e.what());
-    return 1;
+    const auto m = build_abstraction(tr, {.pca_components = 0, .n_states = best_k, .seed = seed});
+    const auto d = extract_dfa(m.automaton, m.abstraction.label_distribution());
+    const double vs_dfa = agreement(d, test_d.strings, test_d.labels);
+    const double vs_rnn = agreement(d, test_d.strings, te.predictions);
+    const index_t dfa_states = data::minimal_size(data::tomita_dfa(g));
+    const index_t reach = d.reachable_states(), minimal = d.minimal_states(1);
+    const double secs = examples::seconds_since(t0);
+    csv.add(g, dfa_states, rnn_acc, best_k, reach, minimal, vs_dfa, vs_rnn, secs);
+    char line[256];
+    std::snprintf(line, sizeof line, "| %d | %ld | %.4f | %ld | %ld | %ld | %.4f | %.4f |\n", g, dfa_states, rnn_acc,
+                  best_k, reach, minimal, vs_dfa, vs_rnn);
+    md += line;
+    bar.update(++done, "grammar " + std::to_string(g));
+    std::printf("tomita %d  DFA %ld states | RNN acc %.4f | n = %ld: %ld reachable, %ld minimal | vs DFA %.4f, vs "
+                "RNN %.4f (%.1fs)\n",
+                g, dfa_states, rnn_acc, best_k, reach, minimal, vs_dfa, vs_rnn, secs);
+    std::fflush(stdout);
   }
+  csv.save(dir / "tomita.csv");
+  rnnabs::io::atomic_write_bytes(dir / "tomita.md", md);
+  rnnabs::io::atomic_write_bytes(
+      dir / "summary.txt",
+      detail::concat("abstraction tomita\n", n_train, " training strings (lengths 1..", max_len, "), ", n_test,
+                     " held-out strings (lengths 1..", test_max_len, ") per grammar; LSTM(", hidden, "), ", epochs,
+                     " epochs, every prefix labelled; identity reduction + diagonal GMM\n\n", md,
+                     "\nfiles: tomita.csv, tomita.md\n"));
+  std::printf("\n%s\nresults   %s\n", md.c_str(), dir.c_str());
   return 0;
 }
 

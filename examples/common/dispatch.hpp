@@ -1,9 +1,11 @@
 #pragma once
 // A program of several experiments: `<program> <experiment> [options]`, each experiment with its own
 // CLI11 options and --help. The experiments of one family share most of the library's templates, so
-// they build as one program (one unity unit) instead of one program each.
+// they build as one program (one unity unit) instead of one program each. An experiment's error
+// (a typed rnnabs exception naming the problem) is reported here, once for all: "<program> <exp>: …", exit 1.
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -31,7 +33,12 @@ inline int dispatch(const char* program, const char* what, const std::vector<exp
       std::string name = std::string(program) + " " + e.name;  // "explain lemna" in the experiment's --help
       std::vector<char*> args(argv + 1, argv + argc);
       args[0] = name.data();
-      return e.run(argc - 1, args.data());
+      try {
+        return e.run(argc - 1, args.data());
+      } catch (const std::exception& ex) {
+        std::fprintf(stderr, "%s: %s\n", name.c_str(), ex.what());
+        return 1;
+      }
     }
   std::fprintf(stderr, "%s: unknown experiment '%s'\n\n", program, argv[1]);
   usage(stderr);

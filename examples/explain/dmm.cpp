@@ -87,120 +87,115 @@ int run(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of the sampler, the split and the baselines");
   CLI11_PARSE(app, argc, argv);
 
-  try {
-    const auto t0 = std::chrono::steady_clock::now();
-    examples::fs::create_directories(out);
-    const std::vector<std::int32_t> cls{classes[0], classes[1]};
-    const auto tr = data::select_classes(data::load_fashion_mnist(data::split::train, data_dir), cls);
-    const auto te = data::select_classes(data::load_fashion_mnist(data::split::test, data_dir), cls);
-    const matrix<double> Xtr = pooled_features(tr), Xte = pooled_features(te);
-    vector<double> ytr(Xtr.rows()), yte(Xte.rows());
-    for (index_t i = 0; i < ytr.size(); ++i) ytr(i) = tr.labels(static_cast<std::size_t>(i));
-    for (index_t i = 0; i < yte.size(); ++i) yte(i) = te.labels(static_cast<std::size_t>(i));
-    const logistic_box box = logistic_box::fit(Xtr, ytr);
-    static_assert(check_black_box_scorer<logistic_box, matrix<double>>());
-    const vector<double> pte = box(Xte);
-    index_t tp = 0, fp = 0, fn = 0, tn = 0;
-    for (index_t i = 0; i < pte.size(); ++i) {
-      const bool p1 = pte(i) > 0.5, t1 = yte(i) > 0.5;
-      tp += p1 && t1, fp += p1 && !t1, fn += !p1 && t1, tn += !p1 && !t1;
-    }
-    const double prec = static_cast<double>(tp) / static_cast<double>(std::max<index_t>(tp + fp, 1));
-    const double rec = static_cast<double>(tp) / static_cast<double>(std::max<index_t>(tp + fn, 1));
-    std::printf("black box  logistic regression on 49 pooled features, classes %d vs %d: test accuracy %.4f, "
-                "precision %.4f, recall %.4f, F1 %.4f\n",
-                classes[0], classes[1], static_cast<double>(tp + tn) / static_cast<double>(pte.size()), prec, rec,
-                2 * prec * rec / std::max(prec + rec, 1e-12));
-
-    // DMM on a random subset of the training rows (the released code: 80 % of the training set).
-    rng g(seed);
-    std::vector<index_t> ids(static_cast<std::size_t>(Xtr.rows()));
-    std::iota(ids.begin(), ids.end(), index_t{0});
-    g.shuffle(std::span(ids));
-    n_fit = std::min(n_fit, Xtr.rows());
-    matrix<double> Xf(n_fit, 49);
-    for (index_t i = 0; i < n_fit; ++i) Xf.row(i) = Xtr.row(ids[static_cast<std::size_t>(i)]);
-    const vector<double> yf = box(Xf);
-    std::fprintf(stderr, "DMM: %ld rows x 49 features, J = %ld, %ld sweeps ...\n", static_cast<long>(n_fit),
-                 static_cast<long>(truncation), static_cast<long>(iterations));
-    const auto t1 = std::chrono::steady_clock::now();
-    const dp_mixture_fit f = dmm({.truncation = truncation, .iterations = iterations, .seed = seed}).fit(Xf, yf);
-    const double fit_s = examples::seconds_since(t1);
-    const vector<double> pm = f.predict_mean(Xte);
-    const double rmse = std::sqrt((pm - pte).squaredNorm() / static_cast<double>(pte.size()));
-    const matrix<double> qi = f.predictive_quantiles(Xte, {0.05, 0.95}, 2000, seed);
-    double cover = 0;
-    for (index_t i = 0; i < pte.size(); ++i) cover += pte(i) >= qi(i, 0) && pte(i) <= qi(i, 1);
-    cover /= static_cast<double>(pte.size());
-    std::printf("DMM        %.1f s, %ld kept draws; held-out RMSE of the surrogate vs the black box %.4f, "
-                "90%% predictive interval coverage %.3f\n",
-                fit_s, static_cast<long>(f.kept_draws), rmse, cover);
-    examples::csv_table comp({"component", "weight", "variance", "rows", "top_features_by_beta"});
-    for (index_t j = 0; j < f.n_components(); ++j) {
-      std::string top;
-      const index_vector r = f.rank_by_magnitude(j);
-      for (index_t k = 0; k < 5; ++k) top += (k ? " " : "") + std::to_string(r(k));
-      comp.add(j, f.weights(j), f.variances(j), f.counts(j), top);
-      std::printf("  component %ld: pi %.3f  sigma2 %.3g  rows %ld  top |beta| features %s\n", static_cast<long>(j),
-                  f.weights(j), f.variances(j), static_cast<long>(f.counts(j)), top.c_str());
-    }
-    comp.save(examples::fs::path(out) / "components.csv");
-
-    // Explanations of test samples predicted as class 1; the augmentation seed is the class-0 prediction
-    // closest to the boundary (spec §2.6 item 3).
-    const vector<double> null_value = vector<double>::Zero(49);
-    index_t seed_row = -1;
-    for (index_t i = 0; i < pte.size(); ++i)
-      if (pte(i) < 0.5 && (seed_row < 0 || pte(i) > pte(seed_row))) seed_row = i;
-    require(seed_row >= 0, "explain dmm: no test sample is predicted as class 0");
-    const vector<double> seed_x = Xte.row(seed_row).transpose();
-    std::vector<feature_case<double>> dmm_cases, lime_cases;
-    for (index_t i = 0; i < pte.size() && static_cast<index_t>(dmm_cases.size()) < n_explain; ++i) {
-      if (pte(i) <= 0.5) continue;
-      const vector<double> x = Xte.row(i).transpose();
-      dmm_cases.push_back({x, explain_instance(f, x, pte(i), null_value).ranking});
-      lime_cases.push_back({x, lime_explain(box, x, null_value, {.seed = seed + static_cast<std::uint64_t>(i)}).first});
-    }
-    const fidelity_options fo{.n_features = n_features, .seed = seed};
-    const auto rd = feature_fidelity(box, dmm_cases, null_value, seed_x, fo);
-    const auto rl = feature_fidelity(box, lime_cases, null_value, seed_x, fo);
-    examples::csv_table fid({"test", "dmm", "lime", "random", "cases", "n_features"});
-    std::printf("\nfidelity (PCR = share still classified as class %d; %zu explained test samples, %ld features)\n",
-                classes[1], dmm_cases.size(), static_cast<long>(n_features));
-    std::printf("  %-13s %8s %8s %8s   desired\n", "test", "DMM", "LIME", "random");
-    const struct {
-      const char* name;
-      const fidelity_score& d;
-      const fidelity_score& l;
-      const char* want;
-    } rows[] = {{"deduction", rd.deduction, rl.deduction, "low"},
-                {"augmentation", rd.augmentation, rl.augmentation, "high"},
-                {"synthetic", rd.synthetic, rl.synthetic, "high"}};
-    for (const auto& r : rows) {
-      std::printf("  %-13s %8.3f %8.3f %8.3f   %s\n", r.name, r.d.explainer, r.l.explainer, r.d.random, r.want);
-      fid.add(r.name, r.d.explainer, r.l.explainer, r.d.random, r.d.cases, n_features);
-    }
-    fid.save(examples::fs::path(out) / "fidelity.csv");
-    examples::csv_table ll({"iteration", "complete_data_loglik"});
-    for (std::size_t i = 0; i < f.log_likelihood_trace.size(); ++i) ll.add(i + 1, f.log_likelihood_trace[i]);
-    ll.save(examples::fs::path(out) / "loglik.csv");
-    examples::plot(examples::fs::path(out) / "loglik.gp",
-                   "set terminal pngcairo size 800,480\nset output '" + (examples::fs::path(out) / "loglik.png").string() +
-                       "'\nset datafile separator ','\nset xlabel 'Gibbs sweep'\nset ylabel 'complete-data log-likelihood'\n"
-                       "plot '" + (examples::fs::path(out) / "loglik.csv").string() +
-                       "' every ::1 using 1:2 with lines title 'DMM chain'\n");
-    rnnabs::io::atomic_write_bytes(
-        examples::fs::path(out) / "summary.txt",
-        detail::concat("classes ", classes[0], " vs ", classes[1], "\nrmse ", rmse, "\ncoverage90 ", cover, "\ndeduction ", rd.deduction.explainer,
-                       " lime ", rl.deduction.explainer, " random ", rd.deduction.random, "\naugmentation ",
-                       rd.augmentation.explainer, " lime ", rl.augmentation.explainer, " random ", rd.augmentation.random,
-                       "\nsynthetic ", rd.synthetic.explainer, " lime ", rl.synthetic.explainer, " random ",
-                       rd.synthetic.random, "\n"));
-    std::printf("\nresults in %s (%.1f s)\n", out.c_str(), examples::seconds_since(t0));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "explain dmm: %s\n", e.what());
-    return 1;
+  const auto t0 = std::chrono::steady_clock::now();
+  examples::fs::create_directories(out);
+  const std::vector<std::int32_t> cls{classes[0], classes[1]};
+  const auto tr = data::select_classes(data::load_fashion_mnist(data::split::train, data_dir), cls);
+  const auto te = data::select_classes(data::load_fashion_mnist(data::split::test, data_dir), cls);
+  const matrix<double> Xtr = pooled_features(tr), Xte = pooled_features(te);
+  vector<double> ytr(Xtr.rows()), yte(Xte.rows());
+  for (index_t i = 0; i < ytr.size(); ++i) ytr(i) = tr.labels(static_cast<std::size_t>(i));
+  for (index_t i = 0; i < yte.size(); ++i) yte(i) = te.labels(static_cast<std::size_t>(i));
+  const logistic_box box = logistic_box::fit(Xtr, ytr);
+  static_assert(check_black_box_scorer<logistic_box, matrix<double>>());
+  const vector<double> pte = box(Xte);
+  index_t tp = 0, fp = 0, fn = 0, tn = 0;
+  for (index_t i = 0; i < pte.size(); ++i) {
+    const bool p1 = pte(i) > 0.5, t1 = yte(i) > 0.5;
+    tp += p1 && t1, fp += p1 && !t1, fn += !p1 && t1, tn += !p1 && !t1;
   }
+  const double prec = static_cast<double>(tp) / static_cast<double>(std::max<index_t>(tp + fp, 1));
+  const double rec = static_cast<double>(tp) / static_cast<double>(std::max<index_t>(tp + fn, 1));
+  std::printf("black box  logistic regression on 49 pooled features, classes %d vs %d: test accuracy %.4f, "
+              "precision %.4f, recall %.4f, F1 %.4f\n",
+              classes[0], classes[1], static_cast<double>(tp + tn) / static_cast<double>(pte.size()), prec, rec,
+              2 * prec * rec / std::max(prec + rec, 1e-12));
+
+  // DMM on a random subset of the training rows (the released code: 80 % of the training set).
+  rng g(seed);
+  std::vector<index_t> ids(static_cast<std::size_t>(Xtr.rows()));
+  std::iota(ids.begin(), ids.end(), index_t{0});
+  g.shuffle(std::span(ids));
+  n_fit = std::min(n_fit, Xtr.rows());
+  matrix<double> Xf(n_fit, 49);
+  for (index_t i = 0; i < n_fit; ++i) Xf.row(i) = Xtr.row(ids[static_cast<std::size_t>(i)]);
+  const vector<double> yf = box(Xf);
+  std::fprintf(stderr, "DMM: %ld rows x 49 features, J = %ld, %ld sweeps ...\n", static_cast<long>(n_fit),
+               static_cast<long>(truncation), static_cast<long>(iterations));
+  const auto t1 = std::chrono::steady_clock::now();
+  const dp_mixture_fit f = dmm({.truncation = truncation, .iterations = iterations, .seed = seed}).fit(Xf, yf);
+  const double fit_s = examples::seconds_since(t1);
+  const vector<double> pm = f.predict_mean(Xte);
+  const double rmse = std::sqrt((pm - pte).squaredNorm() / static_cast<double>(pte.size()));
+  const matrix<double> qi = f.predictive_quantiles(Xte, {0.05, 0.95}, 2000, seed);
+  double cover = 0;
+  for (index_t i = 0; i < pte.size(); ++i) cover += pte(i) >= qi(i, 0) && pte(i) <= qi(i, 1);
+  cover /= static_cast<double>(pte.size());
+  std::printf("DMM        %.1f s, %ld kept draws; held-out RMSE of the surrogate vs the black box %.4f, "
+              "90%% predictive interval coverage %.3f\n",
+              fit_s, static_cast<long>(f.kept_draws), rmse, cover);
+  examples::csv_table comp({"component", "weight", "variance", "rows", "top_features_by_beta"});
+  for (index_t j = 0; j < f.n_components(); ++j) {
+    std::string top;
+    const index_vector r = f.rank_by_magnitude(j);
+    for (index_t k = 0; k < 5; ++k) top += (k ? " " : "") + std::to_string(r(k));
+    comp.add(j, f.weights(j), f.variances(j), f.counts(j), top);
+    std::printf("  component %ld: pi %.3f  sigma2 %.3g  rows %ld  top |beta| features %s\n", static_cast<long>(j),
+                f.weights(j), f.variances(j), static_cast<long>(f.counts(j)), top.c_str());
+  }
+  comp.save(examples::fs::path(out) / "components.csv");
+
+  // Explanations of test samples predicted as class 1; the augmentation seed is the class-0 prediction
+  // closest to the boundary (spec §2.6 item 3).
+  const vector<double> null_value = vector<double>::Zero(49);
+  index_t seed_row = -1;
+  for (index_t i = 0; i < pte.size(); ++i)
+    if (pte(i) < 0.5 && (seed_row < 0 || pte(i) > pte(seed_row))) seed_row = i;
+  require(seed_row >= 0, "explain dmm: no test sample is predicted as class 0");
+  const vector<double> seed_x = Xte.row(seed_row).transpose();
+  std::vector<feature_case<double>> dmm_cases, lime_cases;
+  for (index_t i = 0; i < pte.size() && static_cast<index_t>(dmm_cases.size()) < n_explain; ++i) {
+    if (pte(i) <= 0.5) continue;
+    const vector<double> x = Xte.row(i).transpose();
+    dmm_cases.push_back({x, explain_instance(f, x, pte(i), null_value).ranking});
+    lime_cases.push_back({x, lime_explain(box, x, null_value, {.seed = seed + static_cast<std::uint64_t>(i)}).first});
+  }
+  const fidelity_options fo{.n_features = n_features, .seed = seed};
+  const auto rd = feature_fidelity(box, dmm_cases, null_value, seed_x, fo);
+  const auto rl = feature_fidelity(box, lime_cases, null_value, seed_x, fo);
+  examples::csv_table fid({"test", "dmm", "lime", "random", "cases", "n_features"});
+  std::printf("\nfidelity (PCR = share still classified as class %d; %zu explained test samples, %ld features)\n",
+              classes[1], dmm_cases.size(), static_cast<long>(n_features));
+  std::printf("  %-13s %8s %8s %8s   desired\n", "test", "DMM", "LIME", "random");
+  const struct {
+    const char* name;
+    const fidelity_score& d;
+    const fidelity_score& l;
+    const char* want;
+  } rows[] = {{"deduction", rd.deduction, rl.deduction, "low"},
+              {"augmentation", rd.augmentation, rl.augmentation, "high"},
+              {"synthetic", rd.synthetic, rl.synthetic, "high"}};
+  for (const auto& r : rows) {
+    std::printf("  %-13s %8.3f %8.3f %8.3f   %s\n", r.name, r.d.explainer, r.l.explainer, r.d.random, r.want);
+    fid.add(r.name, r.d.explainer, r.l.explainer, r.d.random, r.d.cases, n_features);
+  }
+  fid.save(examples::fs::path(out) / "fidelity.csv");
+  examples::csv_table ll({"iteration", "complete_data_loglik"});
+  for (std::size_t i = 0; i < f.log_likelihood_trace.size(); ++i) ll.add(i + 1, f.log_likelihood_trace[i]);
+  ll.save(examples::fs::path(out) / "loglik.csv");
+  examples::plot(examples::fs::path(out) / "loglik.gp",
+                 "set terminal pngcairo size 800,480\nset output '" + (examples::fs::path(out) / "loglik.png").string() +
+                     "'\nset datafile separator ','\nset xlabel 'Gibbs sweep'\nset ylabel 'complete-data log-likelihood'\n"
+                     "plot '" + (examples::fs::path(out) / "loglik.csv").string() +
+                     "' every ::1 using 1:2 with lines title 'DMM chain'\n");
+  rnnabs::io::atomic_write_bytes(
+      examples::fs::path(out) / "summary.txt",
+      detail::concat("classes ", classes[0], " vs ", classes[1], "\nrmse ", rmse, "\ncoverage90 ", cover, "\ndeduction ", rd.deduction.explainer,
+                     " lime ", rl.deduction.explainer, " random ", rd.deduction.random, "\naugmentation ",
+                     rd.augmentation.explainer, " lime ", rl.augmentation.explainer, " random ", rd.augmentation.random,
+                     "\nsynthetic ", rd.synthetic.explainer, " lime ", rl.synthetic.explainer, " random ",
+                     rd.synthetic.random, "\n"));
+  std::printf("\nresults in %s (%.1f s)\n", out.c_str(), examples::seconds_since(t0));
   return 0;
 }
 

@@ -109,181 +109,176 @@ int run(int argc, char** argv) {
   app.add_option("--new-scale", new_scale, "new-testing-cases test: template value factor (released: 3)");
   app.add_option("--seed", seed, "seed");
   CLI11_PARSE(app, argc, argv);
-  try {
-    const auto t0 = std::chrono::steady_clock::now();
-    const examples::fs::path dir(out);
-    examples::fs::create_directories(dir);
-    const auto tr = data::load_fashion_mnist(data::split::train, data_dir);
-    const auto te = data::load_fashion_mnist(data::split::test, data_dir);
-    const matrix<double> Xtr = flat_images(tr), Xte = flat_images(te);
-    index_vector ytr(Xtr.rows()), yte(Xte.rows());
-    for (index_t i = 0; i < ytr.size(); ++i) ytr(i) = tr.labels(static_cast<std::size_t>(i));
-    for (index_t i = 0; i < yte.size(); ++i) yte(i) = te.labels(static_cast<std::size_t>(i));
-    softmax_box box;
-    box.fit(Xtr, ytr, epochs, seed);
-    const index_vector pred = box.predict(Xte);
-    index_t ok = 0, ok_c = 0, n_c = 0;
-    for (index_t i = 0; i < yte.size(); ++i) {
-      ok += pred(i) == yte(i);
-      if (yte(i) == cls) ++n_c, ok_c += pred(i) == cls;
-    }
-    std::printf("black box  softmax regression, test accuracy %.4f, accuracy on class %d %.4f\n",
-                static_cast<double>(ok) / static_cast<double>(yte.size()), cls,
-                static_cast<double>(ok_c) / static_cast<double>(std::max<index_t>(n_c, 1)));
-
-    // The class's images (train ∪ test), subsampled; response = logit of the class probability.
-    std::vector<index_t> rows_c;
-    matrix<double> Xall(Xtr.rows() + Xte.rows(), 784);
-    Xall << Xtr, Xte;
-    index_vector yall(Xall.rows());
-    yall << ytr, yte;
-    for (index_t i = 0; i < Xall.rows(); ++i)
-      if (yall(i) == cls) rows_c.push_back(i);
-    rng g(seed);
-    g.shuffle(std::span(rows_c));
-    const index_t n = std::min<index_t>(n_images, static_cast<index_t>(rows_c.size()));
-    matrix<double> Xc(n, 784);
-    for (index_t i = 0; i < n; ++i) Xc.row(i) = Xall.row(rows_c[static_cast<std::size_t>(i)]);
-    const matrix<double> Pc = box.proba(Xc);
-    vector<double> y(n);
-    for (index_t i = 0; i < n; ++i) {
-      const double q = std::clamp(Pc(i, cls), 1e-6, 1 - 1e-6);
-      y(i) = std::log(q) - std::log1p(-q);
-    }
-    // Highest-variance pixels; design columns in ascending pixel order, pixel_of[c] is column c's pixel.
-    const vector<double> mean = Xc.colwise().mean();
-    vector<double> var(784);
-    for (index_t k = 0; k < 784; ++k) var(k) = (Xc.col(k).array() - mean(k)).square().mean();
-    std::vector<index_t> order(784);
-    std::iota(order.begin(), order.end(), index_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) { return var(a) > var(b); });
-    n_pixels = std::min<index_t>(n_pixels, 784);
-    std::vector<index_t> pixel_of(order.begin(), order.begin() + n_pixels);
-    std::sort(pixel_of.begin(), pixel_of.end());
-    matrix<double> Xr(n, n_pixels);
-    for (index_t c = 0; c < n_pixels; ++c) Xr.col(c) = Xc.col(pixel_of[static_cast<std::size_t>(c)]);
-    std::fprintf(stderr, "DMM-MEN: %ld images x %ld pixels, J = %ld, K = %ld, %ld sweeps ...\n", static_cast<long>(n),
-                 static_cast<long>(n_pixels), static_cast<long>(truncation), static_cast<long>(nets),
-                 static_cast<long>(iterations));
-    const auto t1 = std::chrono::steady_clock::now();
-    const dmm_men_fit f =
-        dmm_men({.truncation = truncation, .n_nets = nets, .iterations = iterations, .seed = seed}).fit(Xr, y);
-    std::printf("DMM-MEN    %.1f s; MH acceptance sigma2 %.2f, lambda %.2f\n", examples::seconds_since(t1),
-                f.sigma_acceptance, f.lambda_acceptance);
-
-    // Components by occupancy; heatmaps of the occupied ones.
-    std::vector<index_t> comps(static_cast<std::size_t>(f.n_components()));
-    std::iota(comps.begin(), comps.end(), index_t{0});
-    std::stable_sort(comps.begin(), comps.end(), [&](index_t a, index_t b) { return f.counts(a) > f.counts(b); });
-    examples::csv_table ct({"rank", "component", "images", "weight", "sigma2", "net", "top_pixels"});
-    int k_out = 0;
-    for (const index_t j : comps) {
-      if (f.counts(j) == 0) break;
-      ++k_out;
-      const index_vector r = f.rank_by_magnitude(j);
-      const index_t top = std::min<index_t>(150, r.size());
-      matrix<double> heat = matrix<double>::Zero(28, 28);
-      std::string tp;
-      for (index_t q = 0; q < top; ++q) {
-        const index_t px = pixel_of[static_cast<std::size_t>(r(q))];
-        heat(px / 28, px % 28) = static_cast<double>(top - q) / static_cast<double>(top);
-        if (q < 5) tp += (q ? " " : "") + std::to_string(px);
-      }
-      ct.add(k_out, j, f.counts(j), f.weights(j), f.variances(j), f.net_of_component(j), tp);
-      std::printf("  component %ld: %ld images, sigma2 %.3g, elastic net %ld, top pixels %s\n", static_cast<long>(j),
-                  static_cast<long>(f.counts(j)), f.variances(j), static_cast<long>(f.net_of_component(j)), tp.c_str());
-      const auto csv = dir / ("heatmap_" + std::to_string(k_out) + ".csv");
-      rnnabs::io::atomic_write(csv, [&](std::ostream& os) {
-        for (index_t a = 0; a < 28; ++a)
-          for (index_t b2 = 0; b2 < 28; ++b2) os << heat(a, b2) << (b2 == 27 ? '\n' : ' ');
-      });
-      examples::plot(dir / ("heatmap_" + std::to_string(k_out) + ".gp"),
-                     "set terminal pngcairo size 420,420\nset output '" +
-                         (dir / ("heatmap_" + std::to_string(k_out) + ".png")).string() +
-                         "'\nset size ratio -1\nunset key\nunset xtics\nunset ytics\nset yrange [27.5:-0.5]\n"
-                         "set xrange [-0.5:27.5]\nset palette defined (0 'black', 0.4 'red', 0.8 'yellow', 1 'white')\n"
-                         "set title 'class " + std::to_string(cls) + ", component " + std::to_string(j) +
-                         " (top-150 |beta|)'\nplot '" + csv.string() + "' matrix with image\n");
-    }
-    ct.save(dir / "components.csv");
-
-    // Bootstrapped fidelity tests (spec §3.5, with the correct pixel map, random pixels without replacement).
-    const index_t dom = comps[0];
-    const index_vector rank_cols = f.rank_by_magnitude(dom);
-    std::vector<index_t> ranked_pixels;
-    for (index_t q = 0; q < rank_cols.size(); ++q) ranked_pixels.push_back(pixel_of[static_cast<std::size_t>(rank_cols(q))]);
-    std::vector<index_t> dom_rows;
-    for (index_t i = 0; i < n; ++i)
-      if (f.assignments(i) == dom) dom_rows.push_back(i);
-    const index_t kf = std::min<index_t>(n_features, static_cast<index_t>(ranked_pixels.size()));
-    // Template: the image best classified from its top-kf pixels alone.
-    index_t tmpl = dom_rows.front();
-    double best = -1;
-    {
-      matrix<double> M = matrix<double>::Zero(static_cast<index_t>(dom_rows.size()), 784);
-      for (std::size_t i = 0; i < dom_rows.size(); ++i)
-        for (index_t q = 0; q < kf; ++q) {
-          const index_t px = ranked_pixels[static_cast<std::size_t>(q)];
-          M(static_cast<index_t>(i), px) = Xc(dom_rows[i], px);
-        }
-      const matrix<double> P = box.proba(M);
-      for (std::size_t i = 0; i < dom_rows.size(); ++i)
-        if (P(static_cast<index_t>(i), cls) > best) best = P(static_cast<index_t>(i), cls), tmpl = dom_rows[i];
-    }
-    const vector<double> tv = Xc.row(tmpl).transpose();
-    std::vector<index_t> other_rows;
-    for (index_t i = 0; i < Xall.rows(); ++i)
-      if (yall(i) == other) other_rows.push_back(i);
-    auto acc = [&](const matrix<double>& M) {
-      const index_vector p = box.predict(M);
-      return static_cast<double>((p.array() == cls).count()) / static_cast<double>(M.rows());
-    };
-    double s[3][2] = {{0, 0}, {0, 0}, {0, 0}};
-    const auto m = std::max<index_t>(1, static_cast<index_t>(0.3 * static_cast<double>(dom_rows.size())));
-    for (index_t rep = 0; rep < reps; ++rep) {
-      rng gr = rng::stream(seed, static_cast<std::uint64_t>(rep));
-      std::vector<index_t> sub = dom_rows, oth = other_rows;
-      gr.shuffle(std::span(sub));
-      gr.shuffle(std::span(oth));
-      matrix<double> A(m, 784), Ar(m, 784), F(m, 784), Fr(m, 784), N(m, 784), Nr(m, 784);
-      for (index_t i = 0; i < m; ++i) {
-        A.row(i) = Ar.row(i) = Xc.row(sub[static_cast<std::size_t>(i)]);
-        F.row(i) = Fr.row(i) = Xall.row(oth[static_cast<std::size_t>(i) % oth.size()]);
-        for (index_t k = 0; k < 784; ++k) N(i, k) = Nr(i, k) = 0.03 + 0.01 * gr.normal();
-        Nr.row(i) = Nr.row(i).cwiseAbs();
-        index_t done = 0;  // nullification: the first kf ranked pixels that are lit
-        for (std::size_t q = 0; q < ranked_pixels.size() && done < kf; ++q)
-          if (A(i, ranked_pixels[q]) != 0) A(i, ranked_pixels[q]) = null_scale * tv(ranked_pixels[q]), ++done;
-        for (index_t q = 0; q < kf; ++q) {
-          const index_t px = ranked_pixels[static_cast<std::size_t>(q)];
-          F(i, px) = fill_scale * tv(px);
-          N(i, px) = new_scale * tv(px);
-        }
-        const index_vector rp = detail::random_subset(gr, 784, kf);
-        for (const index_t px : rp) Ar(i, px) = 0, Fr(i, px) = 1, Nr(i, px) = 1;
-      }
-      s[0][0] += acc(A), s[0][1] += acc(Ar), s[1][0] += acc(F), s[1][1] += acc(Fr), s[2][0] += acc(N), s[2][1] += acc(Nr);
-    }
-    examples::csv_table ft({"test", "dmm_men", "random", "images", "repetitions", "n_features"});
-    const char* names[3] = {"nullification", "filling", "new_cases"};
-    const char* want[3] = {"low", "high", "high"};
-    std::printf("\nfidelity (share classified as class %d, mean of %ld repetitions of %ld images, %ld pixels)\n", cls,
-                static_cast<long>(reps), static_cast<long>(m), static_cast<long>(kf));
-    std::printf("  %-14s %8s %8s   desired\n", "test", "DMM-MEN", "random");
-    std::string summary;
-    for (int t = 0; t < 3; ++t) {
-      const double a = s[t][0] / static_cast<double>(reps), b = s[t][1] / static_cast<double>(reps);
-      std::printf("  %-14s %8.3f %8.3f   %s\n", names[t], a, b, want[t]);
-      ft.add(names[t], a, b, m, reps, kf);
-      summary += detail::concat(names[t], " ", a, " random ", b, "\n");
-    }
-    ft.save(dir / "fidelity.csv");
-    rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
-    std::printf("\nresults in %s (%.1f s)\n", out.c_str(), examples::seconds_since(t0));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "explain dmm-men: %s\n", e.what());
-    return 1;
+  const auto t0 = std::chrono::steady_clock::now();
+  const examples::fs::path dir(out);
+  examples::fs::create_directories(dir);
+  const auto tr = data::load_fashion_mnist(data::split::train, data_dir);
+  const auto te = data::load_fashion_mnist(data::split::test, data_dir);
+  const matrix<double> Xtr = flat_images(tr), Xte = flat_images(te);
+  index_vector ytr(Xtr.rows()), yte(Xte.rows());
+  for (index_t i = 0; i < ytr.size(); ++i) ytr(i) = tr.labels(static_cast<std::size_t>(i));
+  for (index_t i = 0; i < yte.size(); ++i) yte(i) = te.labels(static_cast<std::size_t>(i));
+  softmax_box box;
+  box.fit(Xtr, ytr, epochs, seed);
+  const index_vector pred = box.predict(Xte);
+  index_t ok = 0, ok_c = 0, n_c = 0;
+  for (index_t i = 0; i < yte.size(); ++i) {
+    ok += pred(i) == yte(i);
+    if (yte(i) == cls) ++n_c, ok_c += pred(i) == cls;
   }
+  std::printf("black box  softmax regression, test accuracy %.4f, accuracy on class %d %.4f\n",
+              static_cast<double>(ok) / static_cast<double>(yte.size()), cls,
+              static_cast<double>(ok_c) / static_cast<double>(std::max<index_t>(n_c, 1)));
+
+  // The class's images (train ∪ test), subsampled; response = logit of the class probability.
+  std::vector<index_t> rows_c;
+  matrix<double> Xall(Xtr.rows() + Xte.rows(), 784);
+  Xall << Xtr, Xte;
+  index_vector yall(Xall.rows());
+  yall << ytr, yte;
+  for (index_t i = 0; i < Xall.rows(); ++i)
+    if (yall(i) == cls) rows_c.push_back(i);
+  rng g(seed);
+  g.shuffle(std::span(rows_c));
+  const index_t n = std::min<index_t>(n_images, static_cast<index_t>(rows_c.size()));
+  matrix<double> Xc(n, 784);
+  for (index_t i = 0; i < n; ++i) Xc.row(i) = Xall.row(rows_c[static_cast<std::size_t>(i)]);
+  const matrix<double> Pc = box.proba(Xc);
+  vector<double> y(n);
+  for (index_t i = 0; i < n; ++i) {
+    const double q = std::clamp(Pc(i, cls), 1e-6, 1 - 1e-6);
+    y(i) = std::log(q) - std::log1p(-q);
+  }
+  // Highest-variance pixels; design columns in ascending pixel order, pixel_of[c] is column c's pixel.
+  const vector<double> mean = Xc.colwise().mean();
+  vector<double> var(784);
+  for (index_t k = 0; k < 784; ++k) var(k) = (Xc.col(k).array() - mean(k)).square().mean();
+  std::vector<index_t> order(784);
+  std::iota(order.begin(), order.end(), index_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) { return var(a) > var(b); });
+  n_pixels = std::min<index_t>(n_pixels, 784);
+  std::vector<index_t> pixel_of(order.begin(), order.begin() + n_pixels);
+  std::sort(pixel_of.begin(), pixel_of.end());
+  matrix<double> Xr(n, n_pixels);
+  for (index_t c = 0; c < n_pixels; ++c) Xr.col(c) = Xc.col(pixel_of[static_cast<std::size_t>(c)]);
+  std::fprintf(stderr, "DMM-MEN: %ld images x %ld pixels, J = %ld, K = %ld, %ld sweeps ...\n", static_cast<long>(n),
+               static_cast<long>(n_pixels), static_cast<long>(truncation), static_cast<long>(nets),
+               static_cast<long>(iterations));
+  const auto t1 = std::chrono::steady_clock::now();
+  const dmm_men_fit f =
+      dmm_men({.truncation = truncation, .n_nets = nets, .iterations = iterations, .seed = seed}).fit(Xr, y);
+  std::printf("DMM-MEN    %.1f s; MH acceptance sigma2 %.2f, lambda %.2f\n", examples::seconds_since(t1),
+              f.sigma_acceptance, f.lambda_acceptance);
+
+  // Components by occupancy; heatmaps of the occupied ones.
+  std::vector<index_t> comps(static_cast<std::size_t>(f.n_components()));
+  std::iota(comps.begin(), comps.end(), index_t{0});
+  std::stable_sort(comps.begin(), comps.end(), [&](index_t a, index_t b) { return f.counts(a) > f.counts(b); });
+  examples::csv_table ct({"rank", "component", "images", "weight", "sigma2", "net", "top_pixels"});
+  int k_out = 0;
+  for (const index_t j : comps) {
+    if (f.counts(j) == 0) break;
+    ++k_out;
+    const index_vector r = f.rank_by_magnitude(j);
+    const index_t top = std::min<index_t>(150, r.size());
+    matrix<double> heat = matrix<double>::Zero(28, 28);
+    std::string tp;
+    for (index_t q = 0; q < top; ++q) {
+      const index_t px = pixel_of[static_cast<std::size_t>(r(q))];
+      heat(px / 28, px % 28) = static_cast<double>(top - q) / static_cast<double>(top);
+      if (q < 5) tp += (q ? " " : "") + std::to_string(px);
+    }
+    ct.add(k_out, j, f.counts(j), f.weights(j), f.variances(j), f.net_of_component(j), tp);
+    std::printf("  component %ld: %ld images, sigma2 %.3g, elastic net %ld, top pixels %s\n", static_cast<long>(j),
+                static_cast<long>(f.counts(j)), f.variances(j), static_cast<long>(f.net_of_component(j)), tp.c_str());
+    const auto csv = dir / ("heatmap_" + std::to_string(k_out) + ".csv");
+    rnnabs::io::atomic_write(csv, [&](std::ostream& os) {
+      for (index_t a = 0; a < 28; ++a)
+        for (index_t b2 = 0; b2 < 28; ++b2) os << heat(a, b2) << (b2 == 27 ? '\n' : ' ');
+    });
+    examples::plot(dir / ("heatmap_" + std::to_string(k_out) + ".gp"),
+                   "set terminal pngcairo size 420,420\nset output '" +
+                       (dir / ("heatmap_" + std::to_string(k_out) + ".png")).string() +
+                       "'\nset size ratio -1\nunset key\nunset xtics\nunset ytics\nset yrange [27.5:-0.5]\n"
+                       "set xrange [-0.5:27.5]\nset palette defined (0 'black', 0.4 'red', 0.8 'yellow', 1 'white')\n"
+                       "set title 'class " + std::to_string(cls) + ", component " + std::to_string(j) +
+                       " (top-150 |beta|)'\nplot '" + csv.string() + "' matrix with image\n");
+  }
+  ct.save(dir / "components.csv");
+
+  // Bootstrapped fidelity tests (spec §3.5, with the correct pixel map, random pixels without replacement).
+  const index_t dom = comps[0];
+  const index_vector rank_cols = f.rank_by_magnitude(dom);
+  std::vector<index_t> ranked_pixels;
+  for (index_t q = 0; q < rank_cols.size(); ++q) ranked_pixels.push_back(pixel_of[static_cast<std::size_t>(rank_cols(q))]);
+  std::vector<index_t> dom_rows;
+  for (index_t i = 0; i < n; ++i)
+    if (f.assignments(i) == dom) dom_rows.push_back(i);
+  const index_t kf = std::min<index_t>(n_features, static_cast<index_t>(ranked_pixels.size()));
+  // Template: the image best classified from its top-kf pixels alone.
+  index_t tmpl = dom_rows.front();
+  double best = -1;
+  {
+    matrix<double> M = matrix<double>::Zero(static_cast<index_t>(dom_rows.size()), 784);
+    for (std::size_t i = 0; i < dom_rows.size(); ++i)
+      for (index_t q = 0; q < kf; ++q) {
+        const index_t px = ranked_pixels[static_cast<std::size_t>(q)];
+        M(static_cast<index_t>(i), px) = Xc(dom_rows[i], px);
+      }
+    const matrix<double> P = box.proba(M);
+    for (std::size_t i = 0; i < dom_rows.size(); ++i)
+      if (P(static_cast<index_t>(i), cls) > best) best = P(static_cast<index_t>(i), cls), tmpl = dom_rows[i];
+  }
+  const vector<double> tv = Xc.row(tmpl).transpose();
+  std::vector<index_t> other_rows;
+  for (index_t i = 0; i < Xall.rows(); ++i)
+    if (yall(i) == other) other_rows.push_back(i);
+  auto acc = [&](const matrix<double>& M) {
+    const index_vector p = box.predict(M);
+    return static_cast<double>((p.array() == cls).count()) / static_cast<double>(M.rows());
+  };
+  double s[3][2] = {{0, 0}, {0, 0}, {0, 0}};
+  const auto m = std::max<index_t>(1, static_cast<index_t>(0.3 * static_cast<double>(dom_rows.size())));
+  for (index_t rep = 0; rep < reps; ++rep) {
+    rng gr = rng::stream(seed, static_cast<std::uint64_t>(rep));
+    std::vector<index_t> sub = dom_rows, oth = other_rows;
+    gr.shuffle(std::span(sub));
+    gr.shuffle(std::span(oth));
+    matrix<double> A(m, 784), Ar(m, 784), F(m, 784), Fr(m, 784), N(m, 784), Nr(m, 784);
+    for (index_t i = 0; i < m; ++i) {
+      A.row(i) = Ar.row(i) = Xc.row(sub[static_cast<std::size_t>(i)]);
+      F.row(i) = Fr.row(i) = Xall.row(oth[static_cast<std::size_t>(i) % oth.size()]);
+      for (index_t k = 0; k < 784; ++k) N(i, k) = Nr(i, k) = 0.03 + 0.01 * gr.normal();
+      Nr.row(i) = Nr.row(i).cwiseAbs();
+      index_t done = 0;  // nullification: the first kf ranked pixels that are lit
+      for (std::size_t q = 0; q < ranked_pixels.size() && done < kf; ++q)
+        if (A(i, ranked_pixels[q]) != 0) A(i, ranked_pixels[q]) = null_scale * tv(ranked_pixels[q]), ++done;
+      for (index_t q = 0; q < kf; ++q) {
+        const index_t px = ranked_pixels[static_cast<std::size_t>(q)];
+        F(i, px) = fill_scale * tv(px);
+        N(i, px) = new_scale * tv(px);
+      }
+      const index_vector rp = detail::random_subset(gr, 784, kf);
+      for (const index_t px : rp) Ar(i, px) = 0, Fr(i, px) = 1, Nr(i, px) = 1;
+    }
+    s[0][0] += acc(A), s[0][1] += acc(Ar), s[1][0] += acc(F), s[1][1] += acc(Fr), s[2][0] += acc(N), s[2][1] += acc(Nr);
+  }
+  examples::csv_table ft({"test", "dmm_men", "random", "images", "repetitions", "n_features"});
+  const char* names[3] = {"nullification", "filling", "new_cases"};
+  const char* want[3] = {"low", "high", "high"};
+  std::printf("\nfidelity (share classified as class %d, mean of %ld repetitions of %ld images, %ld pixels)\n", cls,
+              static_cast<long>(reps), static_cast<long>(m), static_cast<long>(kf));
+  std::printf("  %-14s %8s %8s   desired\n", "test", "DMM-MEN", "random");
+  std::string summary;
+  for (int t = 0; t < 3; ++t) {
+    const double a = s[t][0] / static_cast<double>(reps), b = s[t][1] / static_cast<double>(reps);
+    std::printf("  %-14s %8.3f %8.3f   %s\n", names[t], a, b, want[t]);
+    ft.add(names[t], a, b, m, reps, kf);
+    summary += detail::concat(names[t], " ", a, " random ", b, "\n");
+  }
+  ft.save(dir / "fidelity.csv");
+  rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
+  std::printf("\nresults in %s (%.1f s)\n", out.c_str(), examples::seconds_since(t0));
   return 0;
 }
 

@@ -115,6 +115,7 @@ struct component_sweep_options {
   bool run_simnn = true;
   simnn_options simnn = {};
   feature_set features = feature_set::all;
+  em_precision precision = em_precision::double_precision;  ///< arithmetic of the EM iterations
 };
 
 struct component_sweep_row {
@@ -152,7 +153,8 @@ std::vector<component_sweep_row> component_sweep(const traces<T>& train, const t
                                                    .covariance = o.covariance,
                                                    .tol = o.tol,
                                                    .max_iter = o.max_iter,
-                                                   .seed = o.seed}));
+                                                   .seed = o.seed,
+                                                   .precision = o.precision}));
     abs.fit_reduced(z, train);
     component_sweep_row r;
     r.n_states = k;
