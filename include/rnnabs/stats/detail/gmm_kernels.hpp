@@ -7,6 +7,7 @@
 // summation order is fixed (bit-identical results for any thread count).
 #include <Eigen/Core>
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -127,58 +128,52 @@ void tile_log_prob(const basic_gmm_kernel_model<S>& m, const S* x, basic_gmm_scr
   }
 }
 
-/// exp(v[i]) in place for v[i] <= 0 (log-sum-exp arguments): 2^k·e^r with |r| <= ln2/2 and a
-/// degree-13 Taylor polynomial — within 1 ulp of std::exp (tested), no division, so it vectorizes to
-/// about half the cost of Eigen's rational approximation. Arguments below -708.3 give 0.
-inline void exp_nonpositive(double* v, index_t n) noexcept {
-  constexpr double log2e = 1.4426950408889634074, ln2_hi = 0.693145751953125, ln2_lo = 1.42860682030941723212e-6;
-  constexpr double shifter = 0x1.8p52;  // adding it rounds to an integer held in the low mantissa bits
-  for (index_t i = 0; i < n; ++i) {
-    const double x = v[i] < -708.3 ? -708.3 : v[i];
-    const double t = x * log2e + shifter;
-    const double k = t - shifter;
-    const std::int64_t ki = std::bit_cast<std::int64_t>(t) - std::bit_cast<std::int64_t>(shifter);
-    const double r = (x - k * ln2_hi) - k * ln2_lo;
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    const double scale = std::bit_cast<double>(static_cast<std::uint64_t>(ki + 1023) << 52);
-    v[i] = v[i] < -708.3 ? 0.0 : p * scale;
-  }
-}
+/// Constants of exp_nonpositive per scalar: the split of ln 2, the rounding shifter, the lowest
+/// argument kept (below it exp underflows the normal range: 0), the exponent field, and the Taylor
+/// coefficients of e^r for Horner's rule, highest order first.
+template <class S>
+struct exp_constants;
+template <>
+struct exp_constants<double> {
+  using bits = std::int64_t;
+  using ubits = std::uint64_t;
+  static constexpr double log2e = 1.4426950408889634074, ln2_hi = 0.693145751953125,
+                          ln2_lo = 1.42860682030941723212e-6, shifter = 0x1.8p52, lowest = -708.3;
+  static constexpr int bias = 1023, mantissa = 52;
+  static constexpr std::array<double, 14> taylor = {  // degree 13
+      1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
+      1.0 / 40320.0,      1.0 / 5040.0,      1.0 / 720.0,      1.0 / 120.0,     1.0 / 24.0,
+      1.0 / 6.0,          0.5,               1.0,              1.0};
+};
+template <>
+struct exp_constants<float> {
+  using bits = std::int32_t;
+  using ubits = std::uint32_t;
+  static constexpr float log2e = 1.44269504f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f, shifter = 0x1.8p23f,
+                         lowest = -87.3f;
+  static constexpr int bias = 127, mantissa = 23;
+  static constexpr std::array<float, 8> taylor = {  // degree 7: truncation below 1e-8 relative
+      1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f};
+};
 
-/// The float twin: degree-7 Taylor polynomial (truncation below 1e-8 relative on |r| <= ln2/2),
-/// within 2 ulp of the correctly rounded exp (tested). Arguments below -87.3 (the normal range) give 0.
-inline void exp_nonpositive(float* v, index_t n) noexcept {
-  constexpr float log2e = 1.44269504f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-  constexpr float shifter = 0x1.8p23f;
+/// exp(v[i]) in place for v[i] <= 0 (log-sum-exp arguments): 2^k·e^r with |r| <= ln2/2 and a Taylor
+/// polynomial — double within 1 ulp of std::exp, float within 2 ulp of the correctly rounded value
+/// (tested); no division, so it vectorizes to about half the cost of Eigen's rational approximation.
+/// Arguments below `lowest` (-708.3 in double, -87.3 in float) give 0.
+template <class S>
+void exp_nonpositive(S* v, index_t n) noexcept {
+  using E = exp_constants<S>;
+  using bits = typename E::bits;
   for (index_t i = 0; i < n; ++i) {
-    const float x = v[i] < -87.3f ? -87.3f : v[i];
-    const float t = x * log2e + shifter;
-    const float k = t - shifter;
-    const std::int32_t ki = std::bit_cast<std::int32_t>(t) - std::bit_cast<std::int32_t>(shifter);
-    const float r = (x - k * ln2_hi) - k * ln2_lo;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const float scale = std::bit_cast<float>(static_cast<std::uint32_t>(ki + 127) << 23);
-    v[i] = v[i] < -87.3f ? 0.0f : p * scale;
+    const S x = v[i] < E::lowest ? E::lowest : v[i];
+    const S t = x * E::log2e + E::shifter;  // adding the shifter rounds to an integer in the low mantissa bits
+    const S k = t - E::shifter;
+    const bits ki = std::bit_cast<bits>(t) - std::bit_cast<bits>(E::shifter);
+    const S r = (x - k * E::ln2_hi) - k * E::ln2_lo;
+    S p = E::taylor[0];
+    for (std::size_t j = 1; j < E::taylor.size(); ++j) p = p * r + E::taylor[j];
+    const S scale = std::bit_cast<S>(static_cast<typename E::ubits>(ki + E::bias) << E::mantissa);
+    v[i] = v[i] < E::lowest ? S(0) : p * scale;
   }
 }
 
