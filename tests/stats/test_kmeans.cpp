@@ -181,39 +181,42 @@ TEST(Kmeans, AssignmentIsTheExactArgminDouble) { expect_exact_argmin<double>(); 
 // convergence (tol = 0) as well as sklearn's shift rule.
 template <class T>
 void expect_bounds_are_exact() {
-  std::vector<matrix<T>> data;
-  data.push_back(blobs<T>(30011, 6, 20, 3, 1.5));                 // heavily overlapping
-  matrix<T> off = blobs<T>(20000, 4, 9, 5, 2.0);
+  struct case_ {
+    matrix<T> x;
+    index_t k;
+    double tol;
+    bool weighted;
+  };
+  std::vector<case_> cases;
+  cases.push_back({blobs<T>(8011, 6, 20, 3, 1.5), 16, 0.0, false});  // heavily overlapping, to strict convergence
+  matrix<T> off = blobs<T>(6000, 4, 9, 5, 2.0);
   off.array() += T(300);
-  data.push_back(off);
-  matrix<T> lattice(12000, 3);                                       // integer grid: exact distance ties
+  cases.push_back({off, 16, 1e-4, true});
+  matrix<T> lattice(5000, 3);  // integer grid: exact distance ties
   rng g(9);
   for (index_t i = 0; i < lattice.rows(); ++i)
     for (index_t j = 0; j < 3; ++j) lattice(i, j) = static_cast<T>(g.below(7));
-  data.push_back(lattice);
-  for (std::size_t c = 0; c < data.size(); ++c) {
-    const matrix_cref<T> x(data[c]);
-    for (const double tol : {1e-4, 0.0})
-      for (const bool weighted : {false, true}) {
-        vector<double> w;
-        if (weighted) {
-          w.resize(x.rows());
-          for (index_t i = 0; i < x.rows(); ++i) w(i) = 0.25 + static_cast<double>(i % 5);
-        }
-        rng seed(11 + c);
-        const index_t k = c == 2 ? 10 : 16;
-        const index_vector idx = detail::kmeans_plusplus<T>(x, k, seed, w);
-        matrix<double> c0(k, x.cols());
-        for (index_t j = 0; j < k; ++j) c0.row(j) = x.row(idx(j)).template cast<double>();
-        const auto plain = detail::lloyd<T>(x, w, c0, 300, tol, false);
-        const auto fast = detail::lloyd<T>(x, w, c0, 300, tol, true);
-        SCOPED_TRACE(::testing::Message() << "data " << c << " tol " << tol << " weighted " << weighted);
-        EXPECT_GT(plain.n_iter, 5);
-        EXPECT_EQ(fast.n_iter, plain.n_iter);
-        EXPECT_TRUE(fast.labels == plain.labels);
-        EXPECT_TRUE(fast.centers == plain.centers);
-        EXPECT_EQ(fast.inertia, plain.inertia);
-      }
+  cases.push_back({lattice, 10, 0.0, true});
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const matrix_cref<T> x(cases[c].x);
+    vector<double> w;
+    if (cases[c].weighted) {
+      w.resize(x.rows());
+      for (index_t i = 0; i < x.rows(); ++i) w(i) = 0.25 + static_cast<double>(i % 5);
+    }
+    rng seed(11 + c);
+    const index_t k = cases[c].k;
+    const index_vector idx = detail::kmeans_plusplus<T>(x, k, seed, w);
+    matrix<double> c0(k, x.cols());
+    for (index_t j = 0; j < k; ++j) c0.row(j) = x.row(idx(j)).template cast<double>();
+    const auto plain = detail::lloyd<T>(x, w, c0, 300, cases[c].tol, false);
+    const auto fast = detail::lloyd<T>(x, w, c0, 300, cases[c].tol, true);
+    SCOPED_TRACE(::testing::Message() << "case " << c);
+    EXPECT_GT(plain.n_iter, 5);
+    EXPECT_EQ(fast.n_iter, plain.n_iter);
+    EXPECT_TRUE(fast.labels == plain.labels);
+    EXPECT_TRUE(fast.centers == plain.centers);
+    EXPECT_EQ(fast.inertia, plain.inertia);
   }
 }
 TEST(Kmeans, HamerlyBoundsGiveTheSameLloydFloat) { expect_bounds_are_exact<float>(); }
