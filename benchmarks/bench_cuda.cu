@@ -1,6 +1,8 @@
 // GPU microbenchmarks of the CUDA backend (built with RNNABS_CUDA; each skips without a device).
 //   BM_CudaGmmEmIteration/<diag|full>  one EM iteration, N = 1 680 000, D = 10, K = 37 (GPU E+M pass
 //                                      + the host M-step and factors); targets <= 5 ms / <= 15 ms (H100)
+//   BM_CudaKmeansPlusPlus / BM_CudaLloydIteration  the GMM's default initialisation on the same data:
+//                                      greedy k-means++ seeding (K = 37), one Lloyd iteration
 //   BM_CudaLstmTrainStep/<fp32|tf32>   cuDNN LSTM training step B = 128, T = 28, I = 28, H = 128, 10
 //                                      classes (forward, backward data + weights, head, SGD)
 //   BM_CudaLstmGradient / BM_CudaLstmHvp  our own engine: gradient, exact Hessian-vector product
@@ -12,6 +14,7 @@
 
 #include "rnnabs/cuda/cudnn_rnn.cuh"
 #include "rnnabs/cuda/gmm.cuh"
+#include "rnnabs/cuda/kmeans.cuh"
 #include "rnnabs/cuda/rnn_engine.cuh"
 
 namespace {
@@ -25,15 +28,24 @@ bool skip_without_device(benchmark::State& state) {
   return true;
 }
 
+constexpr index_t trace_n = 1680000, trace_d = 10, trace_k = 37;
+
+/// RNNRepair's MNIST scale after PCA: 1.68M points in 10 dimensions around 37 offsets.
+matrix<float> trace_like() {
+  std::mt19937_64 g(1);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  matrix<float> X(trace_n, trace_d);
+  for (index_t i = 0; i < trace_n; ++i)
+    for (index_t a = 0; a < trace_d; ++a)
+      X(i, a) = static_cast<float>(i % trace_k) * 0.3f * static_cast<float>(a % 3) + nd(g);
+  return X;
+}
+
 void BM_CudaGmmEmIteration(benchmark::State& state) {
   if (skip_without_device(state)) return;
   const covariance_type c = state.range(0) == 0 ? covariance_type::diag : covariance_type::full;
-  const index_t N = 1680000, D = 10, K = 37;
-  std::mt19937_64 g(1);
-  std::normal_distribution<float> nd(0.f, 1.f);
-  matrix<float> X(N, D);
-  for (index_t i = 0; i < N; ++i)
-    for (index_t a = 0; a < D; ++a) X(i, a) = static_cast<float>(i % K) * 0.3f * static_cast<float>(a % 3) + nd(g);
+  const index_t N = trace_n, D = trace_d, K = trace_k;
+  const matrix<float> X = trace_like();
   // Starting parameters: K points as means, the data's variance.
   gmm_parameters p;
   p.weights = vector<double>::Constant(K, 1.0 / static_cast<double>(K));
@@ -48,7 +60,7 @@ void BM_CudaGmmEmIteration(benchmark::State& state) {
     for (index_t k = 0; k < K; ++k) p.covariances.middleRows(k * D, D) = var.asDiagonal();
   }
   cuda::stream s;
-  const cuda::gmm_device_data data(X, nullptr, s.get());
+  const cuda::device_points data(X, nullptr, s.get());
   cuda::gmm_engine eng(data, K, c, s.get());
   std::vector<index_t> bad;
   matrix<double> pc = rnnabs::detail::precision_cholesky(p.covariances, c, K, D, bad);
@@ -64,6 +76,36 @@ void BM_CudaGmmEmIteration(benchmark::State& state) {
   state.SetLabel(c == covariance_type::diag ? "diag" : "full");
 }
 BENCHMARK(BM_CudaGmmEmIteration)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_CudaKmeansPlusPlus(benchmark::State& state) {
+  if (skip_without_device(state)) return;
+  const matrix<float> X = trace_like();
+  cuda::stream s;
+  const cuda::device_points data(X, nullptr, s.get());
+  cuda::kmeans_engine eng(data, trace_k, s.get());
+  for (auto _ : state) {
+    rng gen(3);
+    benchmark::DoNotOptimize(eng.plusplus(gen));
+  }
+  state.SetItemsProcessed(state.iterations() * trace_n);
+}
+BENCHMARK(BM_CudaKmeansPlusPlus)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_CudaLloydIteration(benchmark::State& state) {
+  if (skip_without_device(state)) return;
+  const matrix<float> X = trace_like();
+  cuda::stream s;
+  const cuda::device_points data(X, nullptr, s.get());
+  cuda::kmeans_engine eng(data, trace_k, s.get());
+  matrix<double> c(trace_k, trace_d);
+  for (index_t k = 0; k < trace_k; ++k) c.row(k) = X.row(k * 1000).cast<double>();
+  for (auto _ : state) {  // max_iter 1: assignment, labelled sums, the final assignment, the inertia pass
+    const auto r = eng.lloyd(c, 1, 0.0, /*with_labels=*/false);
+    benchmark::DoNotOptimize(r.inertia);
+  }
+  state.SetItemsProcessed(state.iterations() * trace_n);
+}
+BENCHMARK(BM_CudaLloydIteration)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 sequence_batch<float> lstm_batch(index_t B, index_t T, index_t I, index_t C) {
   std::mt19937_64 g(2);

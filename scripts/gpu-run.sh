@@ -149,6 +149,10 @@ for label, name, target in [("GMM EM iteration diag (N=1.68M D=10 K=37)", "BM_Cu
                             ("GMM EM iteration full (N=1.68M D=10 K=37)", "BM_CudaGmmEmIteration/1/real_time", 15.0)]:
     t = ms(name)
     table.append((label, fmt(t), f"target <= {target} ms", "-" if t is None else f"{t / target:.2f} of target"))
+for label, name in [("k-means++ seeding (N=1.68M D=10 K=37)", "BM_CudaKmeansPlusPlus/real_time"),
+                    ("Lloyd run of 1 iteration (same; 2 assignments)", "BM_CudaLloydIteration/real_time")]:
+    t = ms(name)
+    table.append((label, fmt(t), "no target (GMM init)", "-"))
 for prec in ("fp32", "tf32"):
     t, p = ms(f"BM_CudaLstmTrainStep/{0 if prec == 'fp32' else 1}/real_time"), pms(f"lstm_step_cudnn_{prec}")
     table.append((f"LSTM train step {prec} (B=128 T=28 I=28 H=128)", fmt(t), f"torch cuDNN {fmt(p)} ms",

@@ -4,6 +4,7 @@
 
 #include "cuda_test.hpp"
 #include "rnnabs/cuda/gmm.cuh"
+#include "rnnabs/cuda/kmeans.cuh"
 #include "rnnabs/cuda/backend.cuh"
 #include "rnnabs/cuda/pca.cuh"
 
@@ -65,7 +66,7 @@ void em_pass_matches_cpu() {
     for (const bool weighted : {false, true}) {
       const auto P = rnnabs::detail::pack_points(X, weighted ? w.data() : nullptr, "test");
       const rnnabs::detail::gmm_stats ref = rnnabs::detail::em_pass(P, model);
-      const cuda::gmm_device_data data(X, weighted ? w.data() : nullptr);
+      const cuda::device_points data(X, weighted ? w.data() : nullptr);
       cuda::gmm_engine eng(data, K, c);
       const rnnabs::detail::gmm_stats got = eng.em_pass(model);
       using V = Eigen::Map<const Eigen::VectorXd>;
@@ -123,6 +124,109 @@ TEST(CudaGmm, FitFromGivenParametersAndWeights) {
   cuda::fit(gpu, X, cuda::backend::cuda, &w, &p0);
   EXPECT_LT(rel_err(gpu.means(), cpu.means()), 1e-8);
   EXPECT_LT(rel_err(gpu.covariances(), cpu.covariances()), 1e-8);
+}
+
+TEST(CudaGmm, DeviceInitialisationMatchesCpu) {
+  RNNABS_REQUIRE_GPU();
+  const index_t N = 9000, D = 4, K = 6;  // > 2 chunks of the k-means passes
+  const matrix<double> X = blobs<double>(N, D, K);
+  const vector<double> w = vector<double>::NullaryExpr(N, [] { return test::uniform(0.2, 1.5); });
+  for (gmm_init init : {gmm_init::kmeans, gmm_init::kmeans_plusplus, gmm_init::random_from_data}) {
+    for (covariance_type c : {covariance_type::full, covariance_type::diag}) {
+      SCOPED_TRACE(std::string(to_string(c)) + " init " + std::to_string(static_cast<int>(init)));
+      const gmm_options o{.n_components = K, .covariance = c, .tol = 0.0, .max_iter = 3, .init = init, .seed = 11};
+      gaussian_mixture cpu(o), gpu(o);
+      cuda::fit(cpu, X, cuda::backend::cpu, &w);
+      cuda::fit(gpu, X, cuda::backend::cuda, &w);
+      EXPECT_LT(rel_err(gpu.weights(), cpu.weights()), 1e-9);
+      EXPECT_LT(rel_err(gpu.means(), cpu.means()), 1e-9);
+      EXPECT_LT(rel_err(gpu.covariances(), cpu.covariances()), 1e-9);
+    }
+  }
+}
+
+/// K blobs of N points in D dimensions, N not a multiple of the 4096-point chunks.
+TEST(CudaKmeans, SeedingDrawsTheCpuCentres) {
+  RNNABS_REQUIRE_GPU();
+  const index_t N = 10007, D = 6, K = 9;
+  const matrix<double> X = blobs<double>(N, D, K);
+  const vector<double> w = vector<double>::NullaryExpr(N, [] { return test::uniform(0, 2); });
+  for (const bool weighted : {false, true}) {
+    SCOPED_TRACE(weighted ? "weighted" : "unweighted");
+    const vector<double> wt = weighted ? w : vector<double>();
+    rng a(5), b(5);
+    EXPECT_TRUE(cuda::kmeans_plusplus_indices(X, K, a, wt) == kmeans_plusplus_indices(X, K, b, wt));
+    EXPECT_EQ(a.uniform(), b.uniform());  // the same number of draws
+  }
+}
+
+template <class T>
+void kmeans_matches_cpu(bool weighted) {
+  const index_t N = 10007, D = 5, K = 8;
+  const matrix<T> X = blobs<T>(N, D, K);
+  const vector<double> w =
+      weighted ? vector<double>::NullaryExpr(N, [] { return test::uniform(0, 2); }).eval() : vector<double>();
+  const kmeans_options o{.n_clusters = K, .n_init = 2, .max_iter = 50, .tol = 1e-6, .seed = 21};
+  kmeans cpu(o), gpu(o);
+  cuda::fit(cpu, X, cuda::backend::cpu, w);
+  cuda::fit(gpu, X, cuda::backend::cuda, w);
+  index_t same = 0;
+  for (index_t i = 0; i < N; ++i) same += gpu.labels()(i) == cpu.labels()(i);
+  if constexpr (std::is_same_v<T, double>) {  // both assign in double: only exact ties could differ
+    EXPECT_EQ(same, N);
+    EXPECT_EQ(gpu.n_iter(), cpu.n_iter());
+    EXPECT_EQ(gpu.converged(), cpu.converged());
+    EXPECT_LT(rel_err(gpu.centers(), cpu.centers()), 1e-12);
+    EXPECT_NEAR(gpu.inertia(), cpu.inertia(), 1e-12 * cpu.inertia());
+    EXPECT_TRUE(gpu.predict(X) == gpu.labels());  // the model is a usable CPU kmeans
+  } else {  // the CPU assigns float data in float: points within rounding of a tie may differ
+    EXPECT_GE(same, N - 2);
+    EXPECT_LT(rel_err(gpu.centers(), cpu.centers()), 1e-5);
+    EXPECT_NEAR(gpu.inertia(), cpu.inertia(), 1e-5 * cpu.inertia());
+  }
+  EXPECT_EQ(gpu.options().seed, 21u);
+}
+TEST(CudaKmeans, FitMatchesCpuDouble) {
+  RNNABS_REQUIRE_GPU();
+  kmeans_matches_cpu<double>(false);
+  kmeans_matches_cpu<double>(true);
+}
+TEST(CudaKmeans, FitMatchesCpuFloat) {
+  RNNABS_REQUIRE_GPU();
+  kmeans_matches_cpu<float>(false);
+}
+
+TEST(CudaKmeans, EmptyClustersAreRelocatedAsOnTheCpu) {
+  RNNABS_REQUIRE_GPU();
+  // Three distinct rows repeated: seeding runs out of mass and repeats a centre, so Lloyd starts with
+  // empty clusters (ties everywhere: the farthest-point rule's index order decides).
+  matrix<double> X(5000, 3);
+  for (index_t i = 0; i < X.rows(); ++i) X.row(i) << (i % 3), 2.0 * (i % 3 == 1), -1.0 * (i % 3 == 2);
+  const kmeans_options o{.n_clusters = 5, .seed = 4};
+  kmeans cpu(o), gpu(o);
+  cuda::fit(cpu, X, cuda::backend::cpu);
+  cuda::fit(gpu, X, cuda::backend::cuda);
+  EXPECT_TRUE(gpu.labels() == cpu.labels());
+  EXPECT_LT(rel_err(gpu.centers(), cpu.centers()), 1e-14);
+  EXPECT_EQ(gpu.n_iter(), cpu.n_iter());
+}
+
+TEST(CudaBackend, KmeansCpuBranchIsTheCpuCode) {  // runs everywhere
+  const matrix<double> x = blobs<double>(3000, 4, 5);
+  kmeans a({.n_clusters = 5, .seed = 2}), b({.n_clusters = 5, .seed = 2});
+  cuda::fit(a, x, cuda::backend::cpu);
+  b.fit(x);
+  EXPECT_TRUE(a.centers() == b.centers());
+  EXPECT_TRUE(a.labels() == b.labels());
+  // Bad input is refused before any device call (so also without a device).
+  kmeans too_many({.n_clusters = 3001});
+  EXPECT_THROW(cuda::fit(too_many, x), invalid_argument);
+  kmeans bad_tol({.n_clusters = 2, .tol = -1});
+  EXPECT_THROW(cuda::fit(bad_tol, x), invalid_argument);
+  matrix<double> nan = x;
+  nan(7, 1) = std::numeric_limits<double>::quiet_NaN();
+  kmeans ok({.n_clusters = 2});
+  EXPECT_THROW(cuda::fit(ok, nan), invalid_argument);
 }
 
 template <class T>

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
 
 #include "rnnabs/core/error.hpp"
 #include "rnnabs/core/rng.hpp"
@@ -31,6 +32,15 @@ struct kmeans_options {
   double tol = 1e-4;
   std::uint64_t seed = 0;
 };
+
+namespace detail {
+/// n_init >= 1, max_iter >= 1, tol finite and >= 0.
+inline void check_kmeans_options(const kmeans_options& o, const char* who) {
+  require(o.n_init >= 1, who, ": n_init must be >= 1, got ", o.n_init);
+  require(o.max_iter >= 1, who, ": max_iter must be >= 1, got ", o.max_iter);
+  require(o.tol >= 0.0 && std::isfinite(o.tol), who, ": tol must be finite and >= 0, got ", o.tol);
+}
+}  // namespace detail
 
 /// Greedy k-means++ (Arthur & Vassilvitskii; sklearn's 2 + ln K local trials per centre): indices of
 /// the K rows chosen as initial centres. `sample_weight` (size N, or empty for ones) weights both the
@@ -79,6 +89,13 @@ class kmeans {
     }
     res_ = std::move(best);
     return *this;
+  }
+
+  /// A fitted model from a result computed elsewhere (the GPU backend's cuda::fit).
+  static kmeans from_result(const kmeans_options& o, detail::kmeans_result r) {
+    kmeans km(o);
+    km.res_ = std::move(r);
+    return km;
   }
 
   /// One Lloyd run from the given K x D initial centres (no seeding; n_init and seed unused).
@@ -137,9 +154,7 @@ class kmeans {
  private:
   template <class T>
   void check(const matrix_cref<T>& x, const vector<double>& w, const char* who) const {
-    require(opt_.n_init >= 1, who, ": n_init must be >= 1, got ", opt_.n_init);
-    require(opt_.max_iter >= 1, who, ": max_iter must be >= 1, got ", opt_.max_iter);
-    require(opt_.tol >= 0.0 && std::isfinite(opt_.tol), who, ": tol must be finite and >= 0, got ", opt_.tol);
+    detail::check_kmeans_options(opt_, who);
     detail::check_kmeans_input(x, opt_.n_clusters, w, who);
   }
   template <class Derived>

@@ -1,0 +1,317 @@
+#pragma once
+// The streaming passes of the GPU Gaussian mixture (and of the GPU k-means sums): per pass one kernel
+// streams the points in tiles of P points (one thread per point). It computes each point's K weighted
+// log-densities, an online log-sum-exp (running max and rescaled sum: one sweep over the components),
+// the responsibilities — kept in shared memory for the tile only, so the N×K matrix is never written —
+// and adds the tile's sufficient statistics, shifted by given means exactly as the CPU kernels do
+// (detail::gmm_stats: Σr, Σr(x−μ), Σr(x−μ)(x−μ)ᵀ), to per-block partial sums in double. A second kernel
+// adds the partials in block order (deterministic on a given device). The same pass with hard labels
+// in place of responsibilities gives the statistics of a partition (k-means centres, GMM init).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "rnnabs/cuda/blas.cuh"
+#include "rnnabs/cuda/points.cuh"
+#include "rnnabs/cuda/runtime.cuh"
+#include "rnnabs/stats/gmm.hpp"
+
+namespace rnnabs::cuda {
+
+namespace kernels {
+
+/// One accumulated quantity: kind 0 Σr (component k), 1 Σr(x−μ)_a, 2 Σr(x−μ)_a(x−μ)_b.
+struct gmm_entry {
+  int kind, k, a, b;
+};
+
+/// Device view of detail::gmm_kernel_model.
+struct gmm_device_model {
+  int K, D;
+  bool full, tied;
+  const double* mu;  // K×D
+  const double* hp;  // K×D (diag/spherical)
+  const double* pc;  // (tied ? 1 : K)×D×D upper factors (full/tied)
+  const double* c;   // K
+};
+
+__device__ inline double gmm_log_prob(const gmm_device_model& m, int k, const double* xs, int p, int P) {
+  const int D = m.D;
+  const double* mu = m.mu + k * D;
+  if (!m.full) {
+    const double* hp = m.hp + k * D;
+    double acc = 0;
+    for (int a = 0; a < D; ++a) {
+      const double d = xs[a * P + p] - __ldg(mu + a);
+      acc += __ldg(hp + a) * d * d;
+    }
+    return __ldg(m.c + k) - acc;
+  }
+  const double* U = m.pc + static_cast<std::size_t>(m.tied ? 0 : k) * D * D;
+  double acc = 0;
+  for (int b = 0; b < D; ++b) {  // y_b = Σ_{a≤b} (x−μ)_a U_ab
+    double y = 0;
+    for (int a = 0; a <= b; ++a) y += (xs[a * P + p] - __ldg(mu + a)) * __ldg(U + a * D + b);
+    acc += y * y;
+  }
+  return __ldg(m.c + k) - 0.5 * acc;
+}
+
+/// What a pass computes: the fused E+M statistics, the E-step's log p(x) alone, or the statistics
+/// of hard labels (responsibility w_i for the point's label, 0 elsewhere: k-means sums, GMM init).
+enum class pass_mode { stats, lse, labels };
+
+/// Streaming pass over x (N×D row-major; w may be null: weights 1). stats/labels: the entries'
+/// statistics into partial[block][1 + e] and (stats) Σ w·lse into partial[block][0]; lse: log p(x_i)
+/// into lse_out[i]. labels reads label[i] in [0, K) and uses only the model's means (the shift).
+/// Shared memory: (D + K + 1)·P doubles with P = blockDim.x, a power of two.
+template <pass_mode Mode>
+__global__ void gmm_pass(const double* __restrict__ x, const double* __restrict__ w, long long n, gmm_device_model m,
+                         const gmm_entry* __restrict__ entries, int n_entries, double* __restrict__ partial,
+                         double* __restrict__ lse_out, const int* __restrict__ label) {
+  constexpr bool Lse = Mode == pass_mode::lse;
+  extern __shared__ double sh[];
+  const int P = static_cast<int>(blockDim.x), tid = static_cast<int>(threadIdx.x), D = m.D, K = m.K;
+  double* xs = sh;           // D×P, feature-major
+  double* rs = xs + D * P;   // K×P: log-densities, then w·responsibilities
+  double* red = rs + K * P;  // P
+  double* part = Lse ? nullptr : partial + static_cast<std::size_t>(blockIdx.x) * (n_entries + 1);
+  if constexpr (!Lse)
+    for (int e = tid; e < n_entries; e += P) part[1 + e] = 0.0;
+  double ll = 0;
+  const long long n_tiles = (n + P - 1) / P;
+  for (long long t = blockIdx.x; t < n_tiles; t += gridDim.x) {
+    const long long base = t * P;
+    __syncthreads();  // the previous tile's readers are done with xs and rs
+    const long long avail = n - base < P ? n - base : P;
+    for (int q = tid; q < P * D; q += P) {  // coalesced: the tile's rows are contiguous
+      const int p = q / D, a = q - p * D;
+      xs[a * P + p] = p < avail ? x[base * D + q] : 0.0;
+    }
+    __syncthreads();
+    const long long i = base + tid;
+    const bool valid = tid < avail;
+    if constexpr (Mode == pass_mode::labels) {
+      const double wi = valid ? (w ? w[i] : 1.0) : 0.0;
+      const int li = valid ? label[i] : -1;
+      for (int k = 0; k < K; ++k) rs[k * P + tid] = k == li ? wi : 0.0;
+    } else {
+      double mx = -INFINITY, s = 0;
+      for (int k = 0; k < K; ++k) {  // online log-sum-exp
+        const double lp = gmm_log_prob(m, k, xs, tid, P);
+        rs[k * P + tid] = lp;
+        if (lp > mx) {
+          s = s * exp(mx - lp) + 1.0;
+          mx = lp;
+        } else {
+          s += exp(lp - mx);
+        }
+      }
+      const double lse = mx + log(s);
+      if constexpr (Lse) {
+        if (valid) lse_out[i] = lse;
+        continue;
+      } else {
+        const double wi = valid ? (w ? w[i] : 1.0) : 0.0;
+        if (valid) ll += wi * lse;
+        for (int k = 0; k < K; ++k) rs[k * P + tid] = valid ? wi * exp(rs[k * P + tid] - lse) : 0.0;
+      }
+    }
+    if constexpr (!Lse) {
+      __syncthreads();
+      for (int e = tid; e < n_entries; e += P) {
+        const gmm_entry en = entries[e];
+        const double* r = rs + en.k * P;
+        double acc = 0;
+        if (en.kind == 0) {
+          for (int p = 0; p < P; ++p) acc += r[p];
+        } else {
+          const double ma = m.mu[en.k * D + en.a];
+          const double* xa = xs + en.a * P;
+          if (en.kind == 1) {
+            for (int p = 0; p < P; ++p) acc += r[p] * (xa[p] - ma);
+          } else {
+            const double mb = m.mu[en.k * D + en.b];
+            const double* xb = xs + en.b * P;
+            for (int p = 0; p < P; ++p) acc += r[p] * (xa[p] - ma) * (xb[p] - mb);
+          }
+        }
+        part[1 + e] += acc;
+      }
+    }
+  }
+  if constexpr (!Lse) {
+    __syncthreads();
+    red[tid] = ll;
+    __syncthreads();
+    for (int h = P / 2; h > 0; h /= 2) {
+      if (tid < h) red[tid] += red[tid + h];
+      __syncthreads();
+    }
+    if (tid == 0) part[0] = red[0];
+  }
+}
+
+/// out[j] = Σ_b partial[b][j], blocks in order.
+__global__ inline void sum_partials(const double* __restrict__ partial, int blocks, int width, double* __restrict__ out) {
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= width) return;
+  double s = 0;
+  for (int b = 0; b < blocks; ++b) s += partial[static_cast<std::size_t>(b) * width + j];
+  out[j] = s;
+}
+
+}  // namespace kernels
+
+/// Which sums a pass accumulates per component: Σr and Σr(x−μ) only (k-means), plus the diagonal
+/// Σr(x−μ)² (diag, spherical), or plus the lower triangle of Σr(x−μ)(x−μ)ᵀ (full, tied).
+enum class moments { first, diag, full };
+inline moments moments_for(covariance_type c) noexcept {
+  return c == covariance_type::full || c == covariance_type::tied ? moments::full : moments::diag;
+}
+
+/// Launches the GPU passes for one model shape (K components, D features, the sums wanted).
+class gmm_engine {
+ public:
+  gmm_engine(const device_points& data, index_t K, covariance_type c, cudaStream_t s = nullptr)
+      : gmm_engine(data, K, moments_for(c), s) {}
+  gmm_engine(const device_points& data, index_t K, moments what, cudaStream_t s = nullptr)
+      : data_(data), K_(K), what_(what), s_(s) {
+    const index_t D = data.d();
+    full_ = what == moments::full;
+    std::vector<kernels::gmm_entry> e;
+    for (int k = 0; k < K; ++k) e.push_back({0, k, 0, 0});
+    for (int k = 0; k < K; ++k)
+      for (int a = 0; a < D; ++a) e.push_back({1, k, a, 0});
+    for (int k = 0; k < K && what != moments::first; ++k)
+      for (int a = 0; a < D; ++a)
+        if (full_) {
+          for (int b = 0; b <= a; ++b) e.push_back({2, k, a, b});
+        } else {
+          e.push_back({2, k, a, a});
+        }
+    n_entries_ = static_cast<int>(e.size());
+    entries_.resize(e.size());
+    RNNABS_CUDA_CHECK(cudaMemcpyAsync(entries_.data(), e.data(), e.size() * sizeof(kernels::gmm_entry),
+                                      cudaMemcpyHostToDevice, s_));
+    // Tile: the largest power of two <= 128 points whose shared memory fits the device.
+    const device_info dev = current_device();
+    P_ = 128;
+    while (P_ >= 32 && shared_bytes(P_) > dev.shared_per_block_optin) P_ /= 2;
+    require(P_ >= 32, "cuda::gaussian_mixture: ", K, " components x ", D,
+            " features need more shared memory per block than the device has; use the CPU backend");
+    const std::size_t bytes = shared_bytes(P_);
+    using kernels::pass_mode;
+    for (auto* f : {kernels::gmm_pass<pass_mode::stats>, kernels::gmm_pass<pass_mode::lse>,
+                    kernels::gmm_pass<pass_mode::labels>})
+      RNNABS_CUDA_CHECK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+    int per_sm = 0;
+    RNNABS_CUDA_CHECK(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernels::gmm_pass<pass_mode::stats>, P_, bytes));
+    const long long tiles = (data.n() + P_ - 1) / P_;
+    blocks_ = static_cast<int>(std::min<long long>(tiles, static_cast<long long>(std::max(per_sm, 1)) * dev.sm_count));
+    partial_.resize(static_cast<std::size_t>(blocks_) * (n_entries_ + 1));
+    total_.resize(static_cast<std::size_t>(n_entries_ + 1));
+  }
+
+  int tile_points() const noexcept { return P_; }
+  int blocks() const noexcept { return blocks_; }
+  index_t n_components() const noexcept { return K_; }
+
+  /// One fused E+M pass: the CPU's detail::gmm_stats (shifted by the model's means) and Σ w log p(x).
+  rnnabs::detail::gmm_stats em_pass(const rnnabs::detail::gmm_kernel_model& m) {
+    require(what_ != moments::first, "cuda::gmm_engine::em_pass: the engine accumulates first moments only");
+    return run(kernels::pass_mode::stats, upload(m), nullptr);
+  }
+
+  /// The statistics of hard labels (device array of N labels in [0, K)) summed around `shift` (K×D):
+  /// the CPU's detail::label_stats. With moments::first, s1 + nk·shift are the k-means sums.
+  rnnabs::detail::gmm_stats label_stats(const int* label, const matrix<double>& shift) {
+    require(shift.rows() == K_ && shift.cols() == data_.d(), "cuda::gmm_engine::label_stats: shift is ",
+            shift.rows(), " x ", shift.cols(), ", expected ", K_, " x ", data_.d());
+    rnnabs::detail::gmm_kernel_model m;
+    m.k = K_;
+    m.d = data_.d();
+    m.full = full_;
+    m.mu.assign(shift.data(), shift.data() + shift.size());
+    return run(kernels::pass_mode::labels, upload(m), label);
+  }
+
+  /// log p(x_i) of every point under the model (the E-step alone), N values.
+  vector<double> score_samples(const rnnabs::detail::gmm_kernel_model& m) {
+    const kernels::gmm_device_model dm = upload(m);
+    lse_.resize(static_cast<std::size_t>(data_.n()));
+    kernels::gmm_pass<kernels::pass_mode::lse><<<blocks_, P_, shared_bytes(P_), s_>>>(
+        data_.x(), nullptr, data_.n(), dm, nullptr, 0, nullptr, lse_.data(), nullptr);
+    RNNABS_CUDA_CHECK_LAUNCH("gmm_pass<lse> kernel");
+    vector<double> out(data_.n());
+    lse_.download(out.data(), static_cast<std::size_t>(out.size()), s_);
+    return out;
+  }
+
+ private:
+  rnnabs::detail::gmm_stats run(kernels::pass_mode mode, const kernels::gmm_device_model& dm, const int* label) {
+    using kernels::pass_mode;
+    if (mode == pass_mode::stats) {
+      kernels::gmm_pass<pass_mode::stats><<<blocks_, P_, shared_bytes(P_), s_>>>(
+          data_.x(), data_.w(), data_.n(), dm, entries_.data(), n_entries_, partial_.data(), nullptr, nullptr);
+      RNNABS_CUDA_CHECK_LAUNCH("gmm_pass<stats> kernel");
+    } else {
+      kernels::gmm_pass<pass_mode::labels><<<blocks_, P_, shared_bytes(P_), s_>>>(
+          data_.x(), data_.w(), data_.n(), dm, entries_.data(), n_entries_, partial_.data(), nullptr, label);
+      RNNABS_CUDA_CHECK_LAUNCH("gmm_pass<labels> kernel");
+    }
+    const int width = n_entries_ + 1;
+    kernels::sum_partials<<<grid_for(static_cast<std::size_t>(width), 128), 128, 0, s_>>>(partial_.data(), blocks_,
+                                                                                          width, total_.data());
+    RNNABS_CUDA_CHECK_LAUNCH("sum_partials kernel");
+    std::vector<double> t(static_cast<std::size_t>(width));
+    total_.download(t.data(), t.size(), s_);
+    const index_t D = data_.d();
+    rnnabs::detail::gmm_stats st(K_, D, full_);
+    st.loglik = t[0];
+    std::size_t e = 1;
+    for (index_t k = 0; k < K_; ++k) st.nk[k] = t[e++];
+    for (index_t k = 0; k < K_; ++k)
+      for (index_t a = 0; a < D; ++a) st.s1[k * D + a] = t[e++];
+    for (index_t k = 0; k < K_ && what_ != moments::first; ++k)
+      for (index_t a = 0; a < D; ++a)
+        if (full_) {
+          for (index_t b = 0; b <= a; ++b) st.s2[(k * D + a) * D + b] = t[e++];
+        } else {
+          st.s2[k * D + a] = t[e++];
+        }
+    return st;
+  }
+  std::size_t shared_bytes(int P) const {
+    return static_cast<std::size_t>(data_.d() + K_ + 1) * static_cast<std::size_t>(P) * sizeof(double);
+  }
+  kernels::gmm_device_model upload(const rnnabs::detail::gmm_kernel_model& m) {
+    require(m.k == K_ && m.d == data_.d() && m.full == full_, "cuda::gmm_engine: model of ", m.k, " x ", m.d,
+            " does not match the engine's ", K_, " x ", data_.d());
+    std::vector<double> h;
+    h.insert(h.end(), m.mu.begin(), m.mu.end());
+    const std::size_t o_hp = h.size();
+    h.insert(h.end(), m.hp.begin(), m.hp.end());
+    const std::size_t o_pc = h.size();
+    h.insert(h.end(), m.pc.begin(), m.pc.end());
+    const std::size_t o_c = h.size();
+    h.insert(h.end(), m.c.begin(), m.c.end());
+    if (model_.size() < h.size()) model_.resize(h.size());
+    RNNABS_CUDA_CHECK(cudaMemcpyAsync(model_.data(), h.data(), h.size() * sizeof(double), cudaMemcpyHostToDevice, s_));
+    const double* base = model_.data();
+    return {static_cast<int>(m.k), static_cast<int>(m.d), m.full, m.tied, base, base + o_hp, base + o_pc, base + o_c};
+  }
+
+  const device_points& data_;
+  index_t K_;
+  moments what_;
+  cudaStream_t s_;
+  bool full_ = false;
+  int n_entries_ = 0, P_ = 128, blocks_ = 1;
+  device_buffer<kernels::gmm_entry> entries_;
+  device_buffer<double> partial_, total_, model_, lse_;
+};
+
+}  // namespace rnnabs::cuda
