@@ -4,6 +4,7 @@
 
 #include "cuda_test.hpp"
 #include "rnnabs/cuda/gmm.cuh"
+#include "rnnabs/cuda/gmm_mstep.cuh"
 #include "rnnabs/cuda/kmeans.cuh"
 #include "rnnabs/cuda/backend.cuh"
 #include "rnnabs/cuda/pca.cuh"
@@ -89,6 +90,88 @@ TEST(CudaGmm, EmPassMatchesCpuFloat) {
 TEST(CudaGmm, EmPassMatchesCpuDouble) {
   RNNABS_REQUIRE_GPU();
   em_pass_matches_cpu<double>();
+}
+
+/// The device M-step's functions, run on the host, against the CPU's m_step + precision_cholesky +
+/// kernel_model (runs everywhere: the functions are __host__ __device__).
+TEST(CudaGmmMstep, HostRunMatchesTheCpuMstep) {
+  const index_t N = 3001, D = 5, K = 4;
+  const matrix<double> X = blobs<double>(N, D, K);
+  const auto P = rnnabs::detail::pack_points(X, nullptr, "test");
+  for (covariance_type c : all_types) {
+    SCOPED_TRACE(std::string(to_string(c)));
+    const gmm_parameters p = random_parameters(c, K, D);
+    std::vector<index_t> bad;
+    const auto model = rnnabs::detail::kernel_model(p.weights, p.means,
+                                                    rnnabs::detail::precision_cholesky(p.covariances, c, K, D, bad), c);
+    rnnabs::detail::gmm_stats st = rnnabs::detail::em_pass(P, model);
+    for (const int variant : {0, 1, 2}) {  // 0 as is; 1 an empty component 0 without reg_covar; 2 min_weight
+      SCOPED_TRACE(variant);
+      if (variant == 1) {
+        st.nk[0] = 0;
+        std::fill_n(st.s1.begin(), D, 0.0);
+        std::fill_n(st.s2.begin(), st.full ? D * D : D, 0.0);
+      }
+      const double reg = variant == 1 ? 0.0 : 1e-6, min_weight = variant == 2 ? 0.3 : 1e-8;
+      const cuda::packed_stats_layout L{static_cast<int>(K), static_cast<int>(D), st.full, true};
+      std::vector<double> t(static_cast<std::size_t>(L.width()), 0.0);
+      t[0] = st.loglik;
+      for (int k = 0; k < K; ++k) {
+        t[L.nk(k)] = st.nk[k];
+        for (int a = 0; a < D; ++a) {
+          t[L.s1(k, a)] = st.s1[k * D + a];
+          for (int b = 0; b <= a; ++b)
+            if (st.full) t[L.s2(k, a, b)] = st.s2[(k * D + a) * D + b];
+          if (!st.full) t[L.s2(k, a, a)] = st.s2[k * D + a];
+        }
+      }
+      const auto [rows, cols] = rnnabs::detail::covariance_shape(c, K, D);
+      std::vector<double> w(K), mean(K * D), cov(rows * cols), mu(model.mu.begin(), model.mu.end()), hp(K * D),
+          pc(K * D * D), cc(K);
+      std::vector<int> flag(K, -1);
+      cuda::mstep_args g;
+      g.L = L;
+      g.type = c;
+      g.t = t.data();
+      g.reg = reg;
+      g.min_weight = min_weight;
+      g.weight = w.data();
+      g.mean = mean.data();
+      g.cov = cov.data();
+      g.mu = mu.data();
+      g.hp = hp.data();
+      g.pc = pc.data();
+      g.c = cc.data();
+      g.flag = flag.data();
+      if (c == covariance_type::tied) {
+        cuda::detail::mstep_tied(g);
+      } else {
+        for (int k = 0; k < K; ++k) cuda::detail::mstep_component(g, k);
+      }
+      const gmm_parameters ref = rnnabs::detail::m_step(st, p.means, c, reg);
+      const matrix<double> pref = rnnabs::detail::precision_cholesky(ref.covariances, c, K, D, bad);
+      using M = Eigen::Map<const Eigen::VectorXd>;
+      auto v = [](const std::vector<double>& x, std::size_t n) { return M(x.data(), static_cast<index_t>(n)); };
+      EXPECT_LT(rel_err(v(w, K), ref.weights), 1e-15);
+      EXPECT_LT(rel_err(v(mean, K * D), M(ref.means.data(), K * D)), 1e-15);
+      EXPECT_LT(rel_err(v(mu, K * D), M(ref.means.data(), K * D)), 1e-15);
+      EXPECT_LT(rel_err(v(cov, rows * cols), M(ref.covariances.data(), rows * cols)), 1e-15);
+      for (int k = 0; k < K; ++k) {
+        const bool not_pd = std::find(bad.begin(), bad.end(), k) != bad.end();
+        EXPECT_EQ(flag[k], not_pd ? cuda::mstep_not_pd : ref.weights[k] < min_weight ? cuda::mstep_light : cuda::mstep_ok)
+            << "component " << k;
+      }
+      if (c != covariance_type::tied) EXPECT_EQ(variant == 1, !bad.empty());  // tied pools the components
+      if (!bad.empty()) continue;  // the factors of a flagged mixture are the CPU policy's business
+      const auto mref = rnnabs::detail::kernel_model(ref.weights, ref.means, pref, c);
+      EXPECT_LT(rel_err(v(cc, K), M(mref.c.data(), K)), 1e-13);
+      if (mref.full) {
+        EXPECT_LT(rel_err(v(pc, mref.pc.size()), M(mref.pc.data(), static_cast<index_t>(mref.pc.size()))), 1e-12);
+      } else {
+        EXPECT_LT(rel_err(v(hp, K * D), M(mref.hp.data(), K * D)), 1e-13);
+      }
+    }
+  }
 }
 
 TEST(CudaGmm, FitMatchesCpuForEveryCovarianceType) {

@@ -10,9 +10,9 @@
 // the statistics of hard labels), and so does the initialisation: k-means (seeding and Lloyd,
 // kmeans.cuh), k-means++ and random_from_data centres with their nearest-centre labels, and the
 // parameters of those labels; only init = random (per-tile random responsibilities) is the CPU's.
-// The M-step, the precision Cholesky factors and the degenerate-component policy are the CPU code
-// itself (a K×D×D host step on sums of K·(1 + D + D²) doubles), so both backends share one
-// parameterisation.
+// The M-step and the precision-Cholesky factors run on the device too (gmm_mstep.cuh, the CPU's
+// arithmetic); an iteration reads back K + 1 numbers. The degenerate-component policy is the CPU code
+// itself, called only when the device flags a component.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -168,30 +168,44 @@ struct gmm_run {
   gmm_fit_report report;
 };
 
-/// EM from p0 with GPU passes and the CPU's M-step (gaussian_mixture::em's loop).
+static_assert(cuda::detail::mstep_nk_eps == rnnabs::detail::gmm_nk_eps, "the device M-step's ε is the CPU's");
+
+/// EM from p0 (gaussian_mixture::em's loop) with the passes and the M-step on the device: per
+/// iteration the host reads Σ w log p and K flags. A flagged component (not positive definite or below
+/// min_weight) brings the parameters back for the CPU's degenerate-component policy, whose result
+/// becomes the device model again.
 inline gmm_run em(const gmm_options& o, gmm_engine& eng, const rnnabs::detail::packed_points& P, gmm_parameters p,
                   rnnabs::detail::data_moments& mom) {
+  const covariance_type c = o.covariance;
   gmm_run out;
   matrix<double> pchol;
   out.report.n_reseeded += factor_and_settle(o, eng, P, p, pchol, 0, mom);
+  eng.set_model(rnnabs::detail::kernel_model(p.weights, p.means, pchol, c));
+  bool on_host = true;  // p is current (else the device's parameters are)
   double lb = -std::numeric_limits<double>::infinity();
   for (index_t it = 1; it <= o.max_iter; ++it) {
     const double prev = lb;
-    const rnnabs::detail::gmm_stats st = eng.em_pass(rnnabs::detail::kernel_model(p.weights, p.means, pchol, o.covariance));
+    const gmm_engine::step_result st = eng.em_step(c, o.reg_covar, o.min_weight);
+    on_host = false;
     lb = st.loglik / P.weight_sum;
     require<numerical_error>(std::isfinite(lb), "cuda::fit(gaussian_mixture): the log-likelihood is ", lb,
                              " at iteration ", it, "; the data or parameters overflow (rescale the data)");
     out.report.history.push_back(lb);
     out.report.n_iter = it;
-    p = rnnabs::detail::m_step(st, p.means, o.covariance, o.reg_covar);
-    const index_t moved = factor_and_settle(o, eng, P, p, pchol, it, mom);
+    index_t moved = 0;
+    if (st.any_flag()) {
+      p = eng.parameters(c);
+      on_host = true;
+      moved = factor_and_settle(o, eng, P, p, pchol, it, mom);
+      eng.set_model(rnnabs::detail::kernel_model(p.weights, p.means, pchol, c));
+    }
     out.report.n_reseeded += moved;
     if (moved == 0 && std::abs(lb - prev) < o.tol) {
       out.report.converged = true;
       break;
     }
   }
-  out.p = std::move(p);
+  out.p = on_host ? std::move(p) : eng.parameters(c);
   out.report.lower_bound = lb;
   return out;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "rnnabs/cuda/blas.cuh"
+#include "rnnabs/cuda/gmm_mstep.cuh"
 #include "rnnabs/cuda/points.cuh"
 #include "rnnabs/cuda/runtime.cuh"
 #include "rnnabs/stats/gmm.hpp"
@@ -192,6 +193,7 @@ class gmm_engine {
           e.push_back({2, k, a, a});
         }
     n_entries_ = static_cast<int>(e.size());
+    require(n_entries_ + 1 == layout().width(), "cuda::gmm_engine: internal error: entries and layout disagree");
     entries_.resize(e.size());
     RNNABS_CUDA_CHECK(cudaMemcpyAsync(entries_.data(), e.data(), e.size() * sizeof(kernels::gmm_entry),
                                       cudaMemcpyHostToDevice, s_));
@@ -238,6 +240,78 @@ class gmm_engine {
     return run(kernels::pass_mode::labels, upload(m), label);
   }
 
+  /// Where the sums sit in a pass's totals.
+  packed_stats_layout layout() const noexcept {
+    return {static_cast<int>(K_), static_cast<int>(data_.d()), full_, what_ != moments::first};
+  }
+
+  /// Makes m the device-resident model of the next em_step.
+  void set_model(const rnnabs::detail::gmm_kernel_model& m) {
+    tied_ = m.tied;
+    upload(m);
+  }
+
+  /// What the host reads of one device EM iteration.
+  struct step_result {
+    double loglik = 0;       // Σ w log p(x) under the model the pass used
+    std::vector<int> flags;  // per component: mstep_ok, mstep_not_pd or mstep_light
+    bool any_flag() const { return std::any_of(flags.begin(), flags.end(), [](int f) { return f != mstep_ok; }); }
+  };
+
+  /// One EM iteration on the device: the fused E+M pass under the resident model (set_model or the
+  /// previous em_step), then the M-step (gmm_mstep.cuh), which writes the next parameters and makes
+  /// their kernel model resident. Reads back Σ w log p and the K flags only.
+  step_result em_step(covariance_type c, double reg_covar, double min_weight) {
+    require(what_ != moments::first && moments_for(c) == what_ && (c == covariance_type::tied) == tied_,
+            "cuda::gmm_engine::em_step: covariance type ", to_string(c), " does not match the engine's model");
+    run_pass(kernels::pass_mode::stats, device_model(tied_), nullptr);
+    const index_t D = data_.d();
+    const auto [rows, cols] = rnnabs::detail::covariance_shape(c, K_, D);
+    weight_.resize(static_cast<std::size_t>(K_));
+    mean_.resize(static_cast<std::size_t>(K_ * D));
+    cov_.resize(static_cast<std::size_t>(rows * cols));
+    flag_.resize(static_cast<std::size_t>(K_));
+    mstep_args g;
+    g.L = layout();
+    g.type = c;
+    g.t = total_.data();
+    g.reg = reg_covar;
+    g.min_weight = min_weight;
+    g.weight = weight_.data();
+    g.mean = mean_.data();
+    g.cov = cov_.data();
+    double* base = model_.data();
+    g.mu = base;
+    g.hp = base + o_hp();
+    g.pc = base + o_pc();
+    g.c = base + o_c();
+    g.flag = flag_.data();
+    kernels::gmm_mstep<<<grid_for(static_cast<std::size_t>(K_), 64), 64, 0, s_>>>(g);
+    RNNABS_CUDA_CHECK_LAUNCH("gmm_mstep kernel");
+    step_result r;
+    total_.download(&r.loglik, 1, s_);
+    r.flags.resize(static_cast<std::size_t>(K_));
+    flag_.download(r.flags.data(), r.flags.size(), s_);
+    return r;
+  }
+
+  /// The parameters of the last em_step (copied from the device).
+  gmm_parameters parameters(covariance_type c) const {
+    require(!weight_.empty(), "cuda::gmm_engine::parameters: no em_step has run");
+    const index_t D = data_.d();
+    const auto [rows, cols] = rnnabs::detail::covariance_shape(c, K_, D);
+    require(cov_.size() == static_cast<std::size_t>(rows * cols), "cuda::gmm_engine::parameters: covariance type ",
+            to_string(c), " is not the last em_step's");
+    gmm_parameters p;
+    p.weights.resize(K_);
+    p.means.resize(K_, D);
+    p.covariances.resize(rows, cols);
+    weight_.download(p.weights.data(), static_cast<std::size_t>(K_), s_);
+    mean_.download(p.means.data(), static_cast<std::size_t>(K_ * D), s_);  // row-major, as the device
+    cov_.download(p.covariances.data(), static_cast<std::size_t>(rows * cols), s_);
+    return p;
+  }
+
   /// log p(x_i) of every point under the model (the E-step alone), N values.
   vector<double> score_samples(const rnnabs::detail::gmm_kernel_model& m) {
     const kernels::gmm_device_model dm = upload(m);
@@ -251,7 +325,8 @@ class gmm_engine {
   }
 
  private:
-  rnnabs::detail::gmm_stats run(kernels::pass_mode mode, const kernels::gmm_device_model& dm, const int* label) {
+  /// The pass and the sum of its block partials into total_ (on the device).
+  void run_pass(kernels::pass_mode mode, const kernels::gmm_device_model& dm, const int* label) {
     using kernels::pass_mode;
     if (mode == pass_mode::stats) {
       kernels::gmm_pass<pass_mode::stats><<<blocks_, P_, shared_bytes(P_), s_>>>(
@@ -266,42 +341,51 @@ class gmm_engine {
     kernels::sum_partials<<<grid_for(static_cast<std::size_t>(width), 128), 128, 0, s_>>>(partial_.data(), blocks_,
                                                                                           width, total_.data());
     RNNABS_CUDA_CHECK_LAUNCH("sum_partials kernel");
+  }
+  /// The pass, with its totals read back as the CPU's gmm_stats.
+  rnnabs::detail::gmm_stats run(kernels::pass_mode mode, const kernels::gmm_device_model& dm, const int* label) {
+    run_pass(mode, dm, label);
+    const int width = n_entries_ + 1;
     std::vector<double> t(static_cast<std::size_t>(width));
     total_.download(t.data(), t.size(), s_);
     const index_t D = data_.d();
+    const packed_stats_layout L = layout();
     rnnabs::detail::gmm_stats st(K_, D, full_);
     st.loglik = t[0];
-    std::size_t e = 1;
-    for (index_t k = 0; k < K_; ++k) st.nk[k] = t[e++];
-    for (index_t k = 0; k < K_; ++k)
-      for (index_t a = 0; a < D; ++a) st.s1[k * D + a] = t[e++];
-    for (index_t k = 0; k < K_ && what_ != moments::first; ++k)
-      for (index_t a = 0; a < D; ++a)
-        if (full_) {
-          for (index_t b = 0; b <= a; ++b) st.s2[(k * D + a) * D + b] = t[e++];
-        } else {
-          st.s2[k * D + a] = t[e++];
-        }
+    for (int k = 0; k < K_; ++k) {
+      st.nk[k] = t[static_cast<std::size_t>(L.nk(k))];
+      for (int a = 0; a < D; ++a) {
+        st.s1[k * D + a] = t[static_cast<std::size_t>(L.s1(k, a))];
+        if (what_ == moments::diag) st.s2[k * D + a] = t[static_cast<std::size_t>(L.s2(k, a, a))];
+        for (int b = 0; b <= a && full_; ++b) st.s2[(k * D + a) * D + b] = t[static_cast<std::size_t>(L.s2(k, a, b))];
+      }
+    }
     return st;
   }
   std::size_t shared_bytes(int P) const {
     return static_cast<std::size_t>(data_.d() + K_ + 1) * static_cast<std::size_t>(P) * sizeof(double);
   }
+  /// The device model's fixed layout in model_: mu K×D | hp K×D | pc (full moments: K×D×D) | c K.
+  std::size_t o_hp() const { return static_cast<std::size_t>(K_ * data_.d()); }
+  std::size_t o_pc() const { return 2 * o_hp(); }
+  std::size_t o_c() const { return o_pc() + (full_ ? static_cast<std::size_t>(K_ * data_.d() * data_.d()) : 0); }
+  kernels::gmm_device_model device_model(bool tied) const {
+    const double* base = model_.data();
+    return {static_cast<int>(K_), static_cast<int>(data_.d()), full_, tied, base, base + o_hp(), base + o_pc(),
+            base + o_c()};
+  }
   kernels::gmm_device_model upload(const rnnabs::detail::gmm_kernel_model& m) {
     require(m.k == K_ && m.d == data_.d() && m.full == full_, "cuda::gmm_engine: model of ", m.k, " x ", m.d,
             " does not match the engine's ", K_, " x ", data_.d());
-    std::vector<double> h;
-    h.insert(h.end(), m.mu.begin(), m.mu.end());
-    const std::size_t o_hp = h.size();
-    h.insert(h.end(), m.hp.begin(), m.hp.end());
-    const std::size_t o_pc = h.size();
-    h.insert(h.end(), m.pc.begin(), m.pc.end());
-    const std::size_t o_c = h.size();
-    h.insert(h.end(), m.c.begin(), m.c.end());
-    if (model_.size() < h.size()) model_.resize(h.size());
+    std::vector<double> h(o_c() + static_cast<std::size_t>(K_), 0.0);
+    std::copy(m.mu.begin(), m.mu.end(), h.begin());
+    std::copy(m.hp.begin(), m.hp.end(), h.begin() + static_cast<std::ptrdiff_t>(o_hp()));
+    std::copy(m.pc.begin(), m.pc.end(), h.begin() + static_cast<std::ptrdiff_t>(o_pc()));
+    std::copy(m.c.begin(), m.c.end(), h.begin() + static_cast<std::ptrdiff_t>(o_c()));
+    model_.resize(h.size());
     RNNABS_CUDA_CHECK(cudaMemcpyAsync(model_.data(), h.data(), h.size() * sizeof(double), cudaMemcpyHostToDevice, s_));
-    const double* base = model_.data();
-    return {static_cast<int>(m.k), static_cast<int>(m.d), m.full, m.tied, base, base + o_hp, base + o_pc, base + o_c};
+    RNNABS_CUDA_CHECK(cudaStreamSynchronize(s_));  // h is freed on return
+    return device_model(m.tied);
   }
 
   const device_points& data_;
@@ -312,6 +396,9 @@ class gmm_engine {
   int n_entries_ = 0, P_ = 128, blocks_ = 1;
   device_buffer<kernels::gmm_entry> entries_;
   device_buffer<double> partial_, total_, model_, lse_;
+  device_buffer<double> weight_, mean_, cov_;  // the device M-step's parameters
+  device_buffer<int> flag_;
+  bool tied_ = false;
 };
 
 }  // namespace rnnabs::cuda
