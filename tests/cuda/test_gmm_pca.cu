@@ -177,7 +177,9 @@ TEST(CudaGmmMstep, HostRunMatchesTheCpuMstep) {
 TEST(CudaGmm, FitMatchesCpuForEveryCovarianceType) {
   RNNABS_REQUIRE_GPU();
   const index_t N = 4000, D = 4, K = 5;
-  const matrix<float> X = blobs<float>(N, D, K);
+  // Double: the CPU's k-means assigns float data in float, the GPU's in double, so a point within
+  // float rounding of a tie could start the two fits apart.
+  const matrix<double> X = blobs<double>(N, D, K);
   for (covariance_type c : all_types) {
     SCOPED_TRACE(std::string(to_string(c)));
     const gmm_options o{.n_components = K, .covariance = c, .tol = 0.0, .max_iter = 15, .seed = 3};
@@ -255,7 +257,7 @@ void kmeans_matches_cpu(bool weighted) {
   cuda::fit(gpu, X, cuda::backend::cuda, w);
   index_t same = 0;
   for (index_t i = 0; i < N; ++i) same += gpu.labels()(i) == cpu.labels()(i);
-  if constexpr (std::is_same_v<T, double>) {  // both assign in double: only exact ties could differ
+  if constexpr (std::is_same_v<T, double>) {  // both assign in double: only points within ~1e-16 of a tie could differ
     EXPECT_EQ(same, N);
     EXPECT_EQ(gpu.n_iter(), cpu.n_iter());
     EXPECT_EQ(gpu.converged(), cpu.converged());
@@ -263,9 +265,9 @@ void kmeans_matches_cpu(bool weighted) {
     EXPECT_NEAR(gpu.inertia(), cpu.inertia(), 1e-12 * cpu.inertia());
     EXPECT_TRUE(gpu.predict(X) == gpu.labels());  // the model is a usable CPU kmeans
   } else {  // the CPU assigns float data in float: points within rounding of a tie may differ
-    EXPECT_GE(same, N - 2);
-    EXPECT_LT(rel_err(gpu.centers(), cpu.centers()), 1e-5);
-    EXPECT_NEAR(gpu.inertia(), cpu.inertia(), 1e-5 * cpu.inertia());
+    EXPECT_GE(same, N - 2);  // one moved point shifts a centre by ~|x − c| / n_k
+    EXPECT_LT(rel_err(gpu.centers(), cpu.centers()), 2e-3);
+    EXPECT_NEAR(gpu.inertia(), cpu.inertia(), 1e-4 * cpu.inertia());
   }
   EXPECT_EQ(gpu.options().seed, 21u);
 }

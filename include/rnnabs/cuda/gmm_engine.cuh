@@ -66,7 +66,7 @@ enum class pass_mode { stats, lse, labels };
 /// Streaming pass over x (N×D row-major; w may be null: weights 1). stats/labels: the entries'
 /// statistics into partial[block][1 + e] and (stats) Σ w·lse into partial[block][0]; lse: log p(x_i)
 /// into lse_out[i]. labels reads label[i] in [0, K) and uses only the model's means (the shift).
-/// Shared memory: (D + K + 1)·P doubles with P = blockDim.x, a power of two.
+/// Shared memory: (D + K + 1)·P doubles (labels: (D + 3)·P) with P = blockDim.x, a power of two.
 template <pass_mode Mode>
 __global__ void gmm_pass(const double* __restrict__ x, const double* __restrict__ w, long long n, gmm_device_model m,
                          const gmm_entry* __restrict__ entries, int n_entries, double* __restrict__ partial,
@@ -75,8 +75,10 @@ __global__ void gmm_pass(const double* __restrict__ x, const double* __restrict_
   extern __shared__ double sh[];
   const int P = static_cast<int>(blockDim.x), tid = static_cast<int>(threadIdx.x), D = m.D, K = m.K;
   double* xs = sh;           // D×P, feature-major
-  double* rs = xs + D * P;   // K×P: log-densities, then w·responsibilities
-  double* red = rs + K * P;  // P
+  // stats/lse: K×P log-densities, then w·responsibilities; labels: P weights and P labels (no K×P
+  // block, so k-means with many clusters fits in shared memory).
+  double* rs = xs + D * P;
+  double* red = rs + (Mode == pass_mode::labels ? 2 : K) * P;  // P
   double* part = Lse ? nullptr : partial + static_cast<std::size_t>(blockIdx.x) * (n_entries + 1);
   if constexpr (!Lse)
     for (int e = tid; e < n_entries; e += P) part[1 + e] = 0.0;
@@ -95,8 +97,8 @@ __global__ void gmm_pass(const double* __restrict__ x, const double* __restrict_
     const bool valid = tid < avail;
     if constexpr (Mode == pass_mode::labels) {
       const double wi = valid ? (w ? w[i] : 1.0) : 0.0;
-      const int li = valid ? label[i] : -1;
-      for (int k = 0; k < K; ++k) rs[k * P + tid] = k == li ? wi : 0.0;
+      rs[tid] = wi;
+      rs[P + tid] = valid ? static_cast<double>(label[i]) : -1.0;
     } else {
       double mx = -INFINITY, s = 0;
       for (int k = 0; k < K; ++k) {  // online log-sum-exp
@@ -123,19 +125,23 @@ __global__ void gmm_pass(const double* __restrict__ x, const double* __restrict_
       __syncthreads();
       for (int e = tid; e < n_entries; e += P) {
         const gmm_entry en = entries[e];
-        const double* r = rs + en.k * P;
+        const double* rk = rs + en.k * P;
+        auto r = [&](int p) {  // w·responsibility of point p for component en.k
+          if constexpr (Mode == pass_mode::labels) return rs[P + p] == en.k ? rs[p] : 0.0;
+          else return rk[p];
+        };
         double acc = 0;
         if (en.kind == 0) {
-          for (int p = 0; p < P; ++p) acc += r[p];
+          for (int p = 0; p < P; ++p) acc += r(p);
         } else {
           const double ma = m.mu[en.k * D + en.a];
           const double* xa = xs + en.a * P;
           if (en.kind == 1) {
-            for (int p = 0; p < P; ++p) acc += r[p] * (xa[p] - ma);
+            for (int p = 0; p < P; ++p) acc += r(p) * (xa[p] - ma);
           } else {
             const double mb = m.mu[en.k * D + en.b];
             const double* xb = xs + en.b * P;
-            for (int p = 0; p < P; ++p) acc += r[p] * (xa[p] - ma) * (xb[p] - mb);
+            for (int p = 0; p < P; ++p) acc += r(p) * (xa[p] - ma) * (xb[p] - mb);
           }
         }
         part[1 + e] += acc;
@@ -197,17 +203,21 @@ class gmm_engine {
     entries_.resize(e.size());
     RNNABS_CUDA_CHECK(cudaMemcpyAsync(entries_.data(), e.data(), e.size() * sizeof(kernels::gmm_entry),
                                       cudaMemcpyHostToDevice, s_));
+    RNNABS_CUDA_CHECK(cudaStreamSynchronize(s_));  // e is freed on return
     // Tile: the largest power of two <= 128 points whose shared memory fits the device.
     const device_info dev = current_device();
     P_ = 128;
     while (P_ >= 32 && shared_bytes(P_) > dev.shared_per_block_optin) P_ /= 2;
-    require(P_ >= 32, "cuda::gaussian_mixture: ", K, " components x ", D,
+    require(P_ >= 32, "cuda::gmm_engine: ", K, " components x ", D,
             " features need more shared memory per block than the device has; use the CPU backend");
     const std::size_t bytes = shared_bytes(P_);
     using kernels::pass_mode;
+    // The attribute belongs to the kernel, not to this engine: allow the device's maximum, so engines
+    // of different shapes can coexist.
     for (auto* f : {kernels::gmm_pass<pass_mode::stats>, kernels::gmm_pass<pass_mode::lse>,
                     kernels::gmm_pass<pass_mode::labels>})
-      RNNABS_CUDA_CHECK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+      RNNABS_CUDA_CHECK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                             static_cast<int>(dev.shared_per_block_optin)));
     int per_sm = 0;
     RNNABS_CUDA_CHECK(
         cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernels::gmm_pass<pass_mode::stats>, P_, bytes));
@@ -362,8 +372,11 @@ class gmm_engine {
     }
     return st;
   }
+  /// First moments only (k-means): the labels pass alone, (D + 3)·P; else the stats pass, which also
+  /// covers the labels pass: (D + max(K, 2) + 1)·P.
   std::size_t shared_bytes(int P) const {
-    return static_cast<std::size_t>(data_.d() + K_ + 1) * static_cast<std::size_t>(P) * sizeof(double);
+    const index_t rows = what_ == moments::first ? data_.d() + 3 : data_.d() + std::max<index_t>(K_, 2) + 1;
+    return static_cast<std::size_t>(rows) * static_cast<std::size_t>(P) * sizeof(double);
   }
   /// The device model's fixed layout in model_: mu K×D | hp K×D | pc (full moments: K×D×D) | c K.
   std::size_t o_hp() const { return static_cast<std::size_t>(K_ * data_.d()); }
