@@ -211,6 +211,26 @@ TEST(CudaGmm, FitFromGivenParametersAndWeights) {
   EXPECT_LT(rel_err(gpu.covariances(), cpu.covariances()), 1e-8);
 }
 
+TEST(CudaGmm, FlaggedComponentIsReseededAsOnTheCpu) {
+  RNNABS_REQUIRE_GPU();
+  const index_t N = 3000, D = 3, K = 3;
+  const matrix<double> X = blobs<double>(N, D, K);
+  for (covariance_type c : {covariance_type::full, covariance_type::diag}) {
+    SCOPED_TRACE(std::string(to_string(c)));
+    gmm_parameters p0 = random_parameters(c, K, D);
+    p0.means.row(2).setConstant(1e3);  // explains no point: its weight falls below min_weight
+    const gmm_options o{.n_components = K, .covariance = c, .tol = 0.0, .max_iter = 6};
+    gaussian_mixture cpu(o), gpu(o);
+    const auto rc = cuda::fit(cpu, X, cuda::backend::cpu, nullptr, &p0);
+    const auto rg = cuda::fit(gpu, X, cuda::backend::cuda, nullptr, &p0);
+    EXPECT_GE(rc.n_reseeded, 1);
+    EXPECT_EQ(rg.n_reseeded, rc.n_reseeded);
+    EXPECT_LT(rel_err(gpu.means(), cpu.means()), 1e-8);
+    EXPECT_LT(rel_err(gpu.covariances(), cpu.covariances()), 1e-8);
+    EXPECT_NEAR(rg.lower_bound, rc.lower_bound, 1e-9 * std::abs(rc.lower_bound));
+  }
+}
+
 TEST(CudaGmm, DeviceInitialisationMatchesCpu) {
   RNNABS_REQUIRE_GPU();
   const index_t N = 9000, D = 4, K = 6;  // > 2 chunks of the k-means passes
