@@ -5,6 +5,7 @@
 //
 //   rnnabs::cuda::fit(pca_model, X, backend::cuda);                          // stats/pca
 //   rnnabs::cuda::fit(mixture, Z, backend::cuda);                            // stats/gmm (gmm.cuh)
+//   rnnabs::cuda::fit(km, Z, backend::cuda);                                 // stats/kmeans (kmeans.cuh)
 //   auto g  = rnnabs::cuda::loss_gradient(model, batch, backend::cuda);      // nn/rnn_classifier
 //   auto hv = rnnabs::cuda::hessian_vector_product(model, batch, v, backend::cuda);
 //   auto tr = rnnabs::cuda::profile(model, batch, backend::cuda);            // nn/profile
