@@ -277,10 +277,15 @@ class gmm_engine {
     run_pass(kernels::pass_mode::stats, device_model(tied_), nullptr);
     const index_t D = data_.d();
     const auto [rows, cols] = rnnabs::detail::covariance_shape(c, K_, D);
-    weight_.resize(static_cast<std::size_t>(K_));
-    mean_.resize(static_cast<std::size_t>(K_ * D));
-    cov_.resize(static_cast<std::size_t>(rows * cols));
-    flag_.resize(static_cast<std::size_t>(K_));
+    auto alloc = [&](auto& b, index_t n) {  // poisoned (NaN, flag −1) when allocated: a missed write shows
+      if (b.size() == static_cast<std::size_t>(n)) return;
+      b.resize(static_cast<std::size_t>(n));
+      b.fill_bytes(0xFF, s_);
+    };
+    alloc(weight_, K_);
+    alloc(mean_, K_ * D);
+    alloc(cov_, rows * cols);
+    alloc(flag_, K_);
     mstep_args g;
     g.L = layout();
     g.type = c;

@@ -162,6 +162,8 @@ class kmeans_engine {
     terms_.resize(static_cast<std::size_t>(kernels::kmeans_chunk));
     centres_.resize(static_cast<std::size_t>(K * data.d()));
     label_.fill_bytes(0xFF, s_);  // -1: no label yet
+    closest_.fill_bytes(0xFF, s_);  // NaN until written: a missed write cannot pass the tests
+    dist_.fill_bytes(0xFF, s_);
   }
 
   /// The row indices of the K initial centres chosen by greedy k-means++ (the CPU's
