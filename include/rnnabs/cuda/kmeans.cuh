@@ -344,15 +344,9 @@ class kmeans_engine {
     std::vector<double> dist(static_cast<std::size_t>(n));
     dist_.download(dist.data(), dist.size(), s_);
     const index_vector lab = download_labels();
-    std::vector<index_t> order(static_cast<std::size_t>(n));
-    std::iota(order.begin(), order.end(), index_t{0});
-    const auto ne = static_cast<std::ptrdiff_t>(std::min<std::size_t>(empty.size(), order.size()));
-    std::partial_sort(order.begin(), order.begin() + ne, order.end(), [&](index_t a, index_t b) {
-      const double da = dist[static_cast<std::size_t>(a)], db = dist[static_cast<std::size_t>(b)];
-      return da > db || (da == db && a < b);
-    });
-    for (std::ptrdiff_t e = 0; e < ne; ++e) {
-      const index_t far = order[static_cast<std::size_t>(e)], to = empty[static_cast<std::size_t>(e)];
+    const std::vector<index_t> order = rnnabs::detail::farthest_first(dist, empty.size());
+    for (std::size_t e = 0; e < order.size(); ++e) {
+      const index_t far = order[e], to = empty[e];
       const index_t from = lab[far];
       double wi = 1.0;
       if (data_.w()) {

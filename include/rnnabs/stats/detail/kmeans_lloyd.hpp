@@ -213,6 +213,20 @@ struct lloyd_sums {
   index_t changed = 0;  // points whose label changed this iteration
 };
 
+/// The min(m, N) indices of the largest dist, farthest first, lower index on ties: the points that
+/// empty clusters take (both backends).
+inline std::vector<index_t> farthest_first(const std::vector<double>& dist, std::size_t m) {
+  std::vector<index_t> order(dist.size());
+  std::iota(order.begin(), order.end(), index_t{0});
+  m = std::min(m, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(m), order.end(), [&](index_t a, index_t b) {
+    const double da = dist[static_cast<std::size_t>(a)], db = dist[static_cast<std::size_t>(b)];
+    return da > db || (da == db && a < b);
+  });
+  order.resize(m);
+  return order;
+}
+
 /// Empty clusters (zero weight) take, in index order, the points farthest from their assigned centres.
 template <class T>
 void relocate_empty(const matrix_cref<T>& x, const vector<double>& w, const matrix<double>& c,
@@ -227,15 +241,9 @@ void relocate_empty(const matrix_cref<T>& x, const vector<double>& w, const matr
     for (index_t i = ci * chunk; i < std::min(n, (ci + 1) * chunk); ++i)
       dist[static_cast<std::size_t>(i)] = squared_distance<T>(x, i, c, labels(i));
   });
-  std::vector<index_t> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), index_t{0});
-  const auto ne = static_cast<std::ptrdiff_t>(std::min<std::size_t>(empty.size(), order.size()));
-  std::partial_sort(order.begin(), order.begin() + ne, order.end(), [&](index_t a, index_t b) {
-    const double da = dist[static_cast<std::size_t>(a)], db = dist[static_cast<std::size_t>(b)];
-    return da > db || (da == db && a < b);
-  });
-  for (std::ptrdiff_t e = 0; e < ne; ++e) {
-    const index_t far = order[static_cast<std::size_t>(e)], to = empty[static_cast<std::size_t>(e)];
+  const std::vector<index_t> order = farthest_first(dist, empty.size());
+  for (std::size_t e = 0; e < order.size(); ++e) {
+    const index_t far = order[e], to = empty[e];
     const index_t from = labels(far);
     const double wi = weight_at(w, far);
     const vector<double> xi = x.row(far).transpose().template cast<double>();
