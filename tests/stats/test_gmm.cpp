@@ -206,6 +206,81 @@ TEST(GmmKernels, FloatExpIsWithinTwoUlpOfTheRoundedExp) {
   }
 }
 
+/// The statistics of one double diag pass (raw moments where they cancel little) against the pass
+/// with every component summed around its own mean: same E-step, so the same log-likelihood bit for
+/// bit, and sums within the raw moments' error bound.
+void expect_pass_matches_shifted(const detail::packed_points& P, const detail::gmm_kernel_model& m) {
+  const detail::gmm_stats got = detail::em_pass(P, m), want = detail::em_pass_as<double>(P, m);
+  EXPECT_EQ(got.loglik, want.loglik);
+  const auto v = [](const std::vector<double>& x) {
+    return Eigen::Map<const matrix<double>>(x.data(), static_cast<index_t>(x.size()), 1);
+  };
+  EXPECT_EQ(v(got.nk), v(want.nk));
+  for (index_t j = 0; j < m.k; ++j)
+    for (index_t a = 0; a < m.d; ++a) {
+      const std::size_t i = static_cast<std::size_t>(j * m.d + a);
+      const double nk = want.nk[static_cast<std::size_t>(j)];
+      // s1 relative to nk·σ (a mean shift), s2 relative to itself (a variance).
+      EXPECT_NEAR(got.s1[i], want.s1[i], 1e-11 * nk * std::sqrt(want.s2[i] / nk)) << j << "," << a;
+      EXPECT_NEAR(got.s2[i], want.s2[i], 1e-10 * want.s2[i]) << j << "," << a;
+    }
+}
+
+detail::gmm_kernel_model diag_model(const matrix<double>& means, const matrix<double>& sigma) {
+  const index_t K = means.rows();
+  const vector<double> w = vector<double>::Constant(K, 1.0 / static_cast<double>(K));
+  return detail::kernel_model(w, means, sigma.cwiseInverse(), covariance_type::diag);
+}
+
+TEST(GmmKernels, RawMomentPassMatchesTheShiftedSums) {
+  const matrix<double> X = blobs(20011, 5, 6, 21);
+  const auto P = detail::pack_points(X, nullptr, "test");
+  const matrix<double> means = X.topRows(6);
+  const matrix<double> sigma = matrix<double>::Constant(6, 5, 2.0);
+  const auto m = diag_model(means, sigma);
+  const std::vector<unsigned char> none(6, 0);
+  EXPECT_EQ(detail::split_diag_components(P, m, none).raw.size(), 6u);  // the fast path is taken
+  expect_pass_matches_shifted(P, m);
+}
+
+// Tight clusters far from the data's centre: components whose current σ predicts a large cancellation
+// are summed shifted from the start; one whose σ hides it (broad model, tight data) fails the check
+// after the pass and is summed again, shifted.
+TEST(GmmKernels, CancellingComponentsAreSummedAroundTheirMeans) {
+  rng g(5);
+  const index_t n = 20000, d = 3;
+  matrix<double> X(n, d);  // one point in 2000 in the far cluster: the centre stays near 5
+  for (index_t i = 0; i < n; ++i)
+    for (index_t a = 0; a < d; ++a) {
+      const bool far = i % 2000 == 0;
+      X(i, a) = (far ? 1e4 : 0.0) + (far ? 1e-2 : 1.0) * g.normal();
+    }
+  const auto P = detail::pack_points(X, nullptr, "test");
+  matrix<double> means(3, d), sigma(3, d);
+  means.row(0).setConstant(1e4);  // the far, tight cluster
+  means.row(1).setZero();
+  means.row(2).setConstant(1.0);
+  sigma.row(0).setConstant(1e-2);
+  sigma.row(1).setConstant(1.0);
+  sigma.row(2).setConstant(1.0);
+  const std::vector<unsigned char> none(3, 0);
+  {
+    const auto m = diag_model(means, sigma);
+    const detail::diag_split sp = detail::split_diag_components(P, m, none);
+    EXPECT_EQ(sp.shifted, std::vector<index_t>{0});
+    expect_pass_matches_shifted(P, m);
+  }
+  sigma.row(0).setConstant(1e4);  // predicts ρ ≈ 2 (raw), but its points sit within 1e-2 of 1e4
+  const auto m = diag_model(means, sigma);
+  const detail::diag_split sp = detail::split_diag_components(P, m, none);
+  ASSERT_EQ(sp.raw.size(), 3u);
+  detail::gmm_stats st = detail::em_pass_as<double>(P, m, &sp);
+  std::vector<unsigned char> failed(3, 0);
+  EXPECT_TRUE(detail::convert_raw_moments(st, m, P.centre, sp.raw, failed));
+  EXPECT_EQ(failed, (std::vector<unsigned char>{1, 0, 0}));
+  expect_pass_matches_shifted(P, m);
+}
+
 TEST(Gmm, FloatInputGivesTheSameFitAsItsDoubleValues) {
   const matrix<double> Xd = blobs(3000, 4, 4, 8);
   const matrix<float> Xf = Xd.cast<float>();

@@ -132,6 +132,7 @@ inline index_vector nearest_centre(const packed_points& P, const matrix<double>&
   m.d = D;
   m.mu.assign(centres.data(), centres.data() + centres.size());
   m.hp.assign(static_cast<std::size_t>(K * D), 1.0);
+  m.set_scales();
   m.c.assign(static_cast<std::size_t>(K), 0.0);
   index_vector label(P.n);
   parallel_for(P.n_chunks(), [&](index_t c) {

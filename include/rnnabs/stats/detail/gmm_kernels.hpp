@@ -43,10 +43,21 @@ struct basic_gmm_kernel_model {
   bool tied = false;  // one factor shared by all components
   aligned_vector<S> mu;  // K×D means (also the shift of the accumulated statistics)
   aligned_vector<S> hp;  // diag: K×D, half precisions 0.5/σ²
+  aligned_vector<S> rs;  // diag: K×D, sqrt(hp) = 1/(σ√2): the E-step's (x·rs − μ·rs)² is two FMAs
+  aligned_vector<S> mrs; // diag: K×D, μ·rs
   aligned_vector<S> pc;  // full: (tied ? 1 : K)×D×D upper-triangular U with Σ⁻¹ = U Uᵀ, [row d][col j]
   aligned_vector<S> c;   // K: log w_k + log|U_k| − D/2·log 2π
 
   const S* factor(index_t j) const noexcept { return pc.data() + (tied ? 0 : j) * d * d; }
+  /// Derives rs and mrs from hp and mu (diag/spherical); call after setting them.
+  void set_scales() {
+    rs.resize(hp.size());
+    mrs.resize(hp.size());
+    for (std::size_t i = 0; i < hp.size(); ++i) {
+      rs[i] = std::sqrt(hp[i]);
+      mrs[i] = mu[i] * rs[i];
+    }
+  }
 };
 using gmm_kernel_model = basic_gmm_kernel_model<double>;
 
@@ -60,6 +71,8 @@ inline basic_gmm_kernel_model<float> narrow(const gmm_kernel_model& m) {
   auto cast = [](const aligned_vector<double>& v) { return aligned_vector<float>(v.begin(), v.end()); };
   f.mu = cast(m.mu);
   f.hp = cast(m.hp);
+  f.rs = cast(m.rs);
+  f.mrs = cast(m.mrs);
   f.pc = cast(m.pc);
   f.c = cast(m.c);
   return f;
@@ -105,10 +118,16 @@ void tile_log_prob(const basic_gmm_kernel_model<S>& m, const S* x, basic_gmm_scr
     const S* mu = m.mu.data() + j * D;
     S* out = s.lp.data() + j * T;
     if (!m.full) {
-      const S* hp = m.hp.data() + j * D;
+      // hp·(x − μ)² as t² with t = x·rs − μ·rs (one FMA each); the error of t is eps·|μ|/σ, not a
+      // cancellation of large sums (sklearn's x² − 2xμ + μ² form).
+      const S* rs = m.rs.data() + j * D;
+      const S* mrs = m.mrs.data() + j * D;
       for (index_t p0 = 0; p0 < T; p0 += B) {
         block acc = block::Zero();
-        for (index_t a = 0; a < D; ++a) acc += hp[a] * (bmap(x + a * T + p0) - mu[a]).square();
+        for (index_t a = 0; a < D; ++a) {
+          const block t = bmap(x + a * T + p0) * rs[a] - mrs[a];
+          acc += t * t;
+        }
         Eigen::Map<block>(out + p0) = m.c[j] - acc;
       }
     } else {
@@ -243,6 +262,55 @@ struct basic_gmm_partial {
   }
 };
 
+/// Σ r (x − μ_j) and Σ r (x − μ_j)² of diagonal component j over one tile (r: its responsibilities).
+template <class S>
+void accumulate_shifted_diag(const basic_gmm_kernel_model<S>& m, index_t j, const S* x, const S* r,
+                             basic_gmm_partial<S>& acc) {
+  constexpr index_t T = gmm_tile, W = basic_gmm_partial<S>::W;
+  using lane = typename basic_gmm_partial<S>::lane;
+  using lmap = Eigen::Map<const lane>;
+  const index_t D = m.d;
+  const S* mu = m.mu.data() + j * D;
+  for (index_t a = 0; a < D; ++a) {
+    lane f1 = lane::Zero(), f2 = lane::Zero();
+    for (index_t p = 0; p < T; p += W) {  // register-resident lanes: no temporaries, no reductions
+      const lane d0 = lmap(x + a * T + p) - mu[a];
+      const lane rd = lmap(r + p) * d0;
+      f1 += rd;
+      f2 += rd * d0;
+    }
+    Eigen::Map<lane>(acc.s1.data() + (j * D + a) * W) += f1;
+    Eigen::Map<lane>(acc.s2.data() + (j * D + a) * W) += f2;
+  }
+}
+
+/// Raw moments Σ r x̃ and Σ r x̃² (x̃ = x − centre) of Q diagonal components over one tile, from the
+/// tile's x̃ and x̃² rows: two FMAs per point, component and feature (the M-step's GEMM form, blocked
+/// so each x̃ load serves Q components). em_pass turns them into shifted sums and checks the cancellation.
+template <int Q>
+void accumulate_raw_diag(const index_t* comp, index_t D, const double* lp, const double* xc, const double* xq,
+                         basic_gmm_partial<double>& acc) {
+  constexpr index_t T = gmm_tile, W = basic_gmm_partial<double>::W;
+  using lane = typename basic_gmm_partial<double>::lane;
+  using lmap = Eigen::Map<const lane>;
+  for (index_t a = 0; a < D; ++a) {
+    std::array<lane, Q> f1, f2;
+    for (int q = 0; q < Q; ++q) f1[q] = f2[q] = lane::Zero();
+    for (index_t p = 0; p < T; p += W) {
+      const lane xv = lmap(xc + a * T + p), qv = lmap(xq + a * T + p);
+      for (int q = 0; q < Q; ++q) {
+        const lane rv = lmap(lp + comp[q] * T + p);
+        f1[q] += rv * xv;
+        f2[q] += rv * qv;
+      }
+    }
+    for (int q = 0; q < Q; ++q) {
+      Eigen::Map<lane>(acc.s1.data() + (comp[q] * D + a) * W) += f1[q];
+      Eigen::Map<lane>(acc.s2.data() + (comp[q] * D + a) * W) += f2[q];
+    }
+  }
+}
+
 /// Adds one tile's responsibilities (in s.lp) to the statistics, shifted by the current means.
 template <class S>
 void tile_accumulate(const basic_gmm_kernel_model<S>& m, const S* x, basic_gmm_scratch<S>& s,
@@ -256,19 +324,7 @@ void tile_accumulate(const basic_gmm_kernel_model<S>& m, const S* x, basic_gmm_s
     const S* mu = m.mu.data() + j * D;
     acc.add(acc.nk.data() + j * W, r);
     if (!m.full) {
-      using lane = typename basic_gmm_partial<S>::lane;
-      using lmap = Eigen::Map<const lane>;
-      for (index_t a = 0; a < D; ++a) {
-        lane f1 = lane::Zero(), f2 = lane::Zero();
-        for (index_t p = 0; p < T; p += W) {  // register-resident lanes: no temporaries, no reductions
-          const lane d0 = lmap(x + a * T + p) - mu[a];
-          const lane rd = lmap(r.data() + p) * d0;
-          f1 += rd;
-          f2 += rd * d0;
-        }
-        Eigen::Map<lane>(acc.s1.data() + (j * D + a) * W) += f1;
-        Eigen::Map<lane>(acc.s2.data() + (j * D + a) * W) += f2;
-      }
+      accumulate_shifted_diag(m, j, x, r.data(), acc);
     } else {
       double* s2 = acc.st.s2.data() + j * D * D;
       S* df = s.diff.data();
@@ -287,12 +343,86 @@ void tile_accumulate(const basic_gmm_kernel_model<S>& m, const S* x, basic_gmm_s
   }
 }
 
+/// Which diagonal components the double pass sums as raw moments about the centre c: split[j] = 1.
+/// The fast form cancels by ρ = (Σ r x̃² + |μ̃|(|Σ r x̃| + |s1|)) / s2 ≈ 1 + ((μ − c)/σ)²; the relative
+/// error of s2 is at most (summation chain, ≤ 256) · eps · ρ, so ρ is capped at gmm_raw_moment_ratio
+/// (≈ 6e-11 worst case). Components predicted from the current σ to exceed an eighth of the cap keep
+/// the shifted sums (σ may shrink within an iteration; convert_raw_moments checks the outcome).
+inline constexpr double gmm_raw_moment_ratio = 1e3;
+
+struct diag_split {
+  std::vector<index_t> raw, shifted;
+};
+
+inline diag_split split_diag_components(const packed_points& P, const gmm_kernel_model& m,
+                                        const std::vector<unsigned char>& force_shifted) {
+  diag_split sp;
+  for (index_t j = 0; j < m.k; ++j) {
+    bool raw = !force_shifted[static_cast<std::size_t>(j)];
+    for (index_t a = 0; raw && a < m.d; ++a) {
+      const double off = m.mu[j * m.d + a] - P.centre[a];
+      raw = 1.0 + 2.0 * m.hp[j * m.d + a] * off * off <= gmm_raw_moment_ratio / 8;
+    }
+    (raw ? sp.raw : sp.shifted).push_back(j);
+  }
+  return sp;
+}
+
+/// Turns the raw moments of the components in `raw` into the shifted sums the M-step reads
+/// (s1 = Σ r x̃ − μ̃ nk, s2 = Σ r x̃² − μ̃ (Σ r x̃ + s1), μ̃ = μ − c); marks in `failed` those whose
+/// cancellation exceeded the cap. Returns whether any did.
+inline bool convert_raw_moments(gmm_stats& st, const gmm_kernel_model& m, const std::vector<double>& centre,
+                                const std::vector<index_t>& raw, std::vector<unsigned char>& failed) {
+  bool any = false;
+  const index_t D = m.d;
+  for (const index_t j : raw) {
+    const double nk = st.nk[static_cast<std::size_t>(j)];
+    for (index_t a = 0; a < D; ++a) {
+      double& s1 = st.s1[static_cast<std::size_t>(j * D + a)];
+      double& s2 = st.s2[static_cast<std::size_t>(j * D + a)];
+      const double mt = m.mu[j * D + a] - centre[static_cast<std::size_t>(a)], u1 = s1, u2 = s2;
+      s1 = u1 - mt * nk;
+      s2 = u2 - mt * (u1 + s1);
+      if (u2 + std::abs(mt) * (std::abs(u1) + std::abs(s1)) > gmm_raw_moment_ratio * std::max(s2, 0.0)) {
+        failed[static_cast<std::size_t>(j)] = 1;
+        any = true;
+      }
+    }
+  }
+  return any;
+}
+
+/// tile_accumulate for a double diag model split into raw-moment and shifted components.
+inline void tile_accumulate_split(const gmm_kernel_model& m, const packed_points& P, const double* x,
+                                  const diag_split& sp, gmm_scratch& s, basic_gmm_partial<double>& acc) {
+  constexpr index_t T = gmm_tile, W = basic_gmm_partial<double>::W;
+  const index_t D = m.d;
+  double* xc = s.diff.data();  // x̃ and x̃², D×T each (the scratch rows the full kernels use)
+  double* xq = s.wdiff.data();
+  for (index_t a = 0; a < D; ++a) {
+    gmm_tile_map<double> c(xc + a * T), q(xq + a * T);
+    c = gmm_tile_cmap<double>(x + a * T) - P.centre[static_cast<std::size_t>(a)];
+    q = c.square();
+  }
+  for (index_t j = 0; j < m.k; ++j) acc.add(acc.nk.data() + j * W, gmm_tile_cmap<double>(s.lp.data() + j * T));
+  const index_t* raw = sp.raw.data();
+  const auto nr = static_cast<index_t>(sp.raw.size());
+  index_t i = 0;
+  for (; i + 8 <= nr; i += 8) accumulate_raw_diag<8>(raw + i, D, s.lp.data(), xc, xq, acc);
+  for (; i + 4 <= nr; i += 4) accumulate_raw_diag<4>(raw + i, D, s.lp.data(), xc, xq, acc);
+  for (; i < nr; ++i) accumulate_raw_diag<1>(raw + i, D, s.lp.data(), xc, xq, acc);
+  for (const index_t j : sp.shifted) accumulate_shifted_diag(m, j, x, s.lp.data() + j * T, acc);
+}
+
 /// One fused E+M pass over all points in arithmetic S: statistics for the next M-step and Σ w log p(x).
 /// For S = float each tile (and its weights) is rounded into a scratch copy: D×64 values against the
 /// K×D×64 operations that use them, so the conversion costs nothing and P stays the one copy.
+/// `split` (double, diag only) names the components summed as raw moments (the rest shifted); empty:
+/// all shifted.
 template <class S>
-gmm_stats em_pass_as(const packed_points& P, const basic_gmm_kernel_model<S>& m) {
+gmm_stats em_pass_as(const packed_points& P, const basic_gmm_kernel_model<S>& m, const diag_split* split = nullptr) {
   const gmm_stats zero(m.k, m.d, m.full);
+  const bool use_raw = split != nullptr && !split->raw.empty();
   return chunked_reduce(
       P.n_tiles, gmm_chunk_tiles, zero,
       [&](index_t tb, index_t te, gmm_stats& st) {
@@ -317,6 +447,12 @@ gmm_stats em_pass_as(const packed_points& P, const basic_gmm_kernel_model<S>& m)
           }
           tile_log_prob(m, x, s);
           st.loglik += tile_normalize(m.k, w, s);
+          if constexpr (std::is_same_v<S, double>) {
+            if (use_raw) {
+              tile_accumulate_split(m, P, x, *split, s, acc);
+              continue;
+            }
+          }
           tile_accumulate(m, x, s, acc);
         }
         acc.flush();
@@ -328,7 +464,15 @@ gmm_stats em_pass_as(const packed_points& P, const basic_gmm_kernel_model<S>& m)
 inline gmm_stats em_pass(const packed_points& P, const gmm_kernel_model& m,
                          em_precision precision = em_precision::double_precision) {
   if (precision == em_precision::single_precision) return em_pass_as<float>(P, narrow(m));
-  return em_pass_as<double>(P, m);
+  if (m.full || static_cast<index_t>(P.centre.size()) != m.d) return em_pass_as<double>(P, m);
+  // Diag: raw moments where they cancel little. A component over the cap is summed again shifted; the
+  // E-step does not depend on the split, so the second pass (if any) is the last.
+  std::vector<unsigned char> shifted(static_cast<std::size_t>(m.k), 0);
+  for (;;) {
+    const diag_split sp = split_diag_components(P, m, shifted);
+    gmm_stats st = em_pass_as<double>(P, m, &sp);
+    if (!convert_raw_moments(st, m, P.centre, sp.raw, shifted)) return st;
+  }
 }
 
 /// E-step only, point by point: f(point, lse, responsibilities with stride gmm_tile) for each real point.

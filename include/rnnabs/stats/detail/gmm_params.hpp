@@ -135,6 +135,7 @@ inline gmm_kernel_model kernel_model(const vector<double>& w, const matrix<doubl
         const double u = P(k, c == covariance_type::spherical ? 0 : a);
         m.hp[k * D + a] = 0.5 * u * u;
       }
+    m.set_scales();
   }
   return m;
 }

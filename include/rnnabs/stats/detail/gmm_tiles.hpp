@@ -27,6 +27,7 @@ struct packed_points {
   double weight_sum = 0;
   aligned_vector<double> x;  // n_tiles × d × gmm_tile
   aligned_vector<double> w;  // n_tiles × gmm_tile sample weights, 0 on padding
+  std::vector<double> centre;  // D: mean of the points, the reference of the raw-moment sums (gmm_kernels.hpp)
 
   const double* tile(index_t t) const noexcept { return x.data() + t * d * gmm_tile; }
   const double* weights(index_t t) const noexcept { return w.data() + t * gmm_tile; }
@@ -70,6 +71,20 @@ packed_points pack_points(const Eigen::MatrixBase<Derived>& X, const double* sam
       wt[i - b] = sample_weight ? sample_weight[i] : 1.0;
     }
   });
+  // Padding lanes hold 0, so whole tiles are summed; chunk sums merge in chunk order (thread-count independent).
+  P.centre = chunked_reduce(
+      P.n_tiles, gmm_chunk_tiles, std::vector<double>(static_cast<std::size_t>(P.d), 0.0),
+      [&](index_t tb, index_t te, std::vector<double>& sum) {
+        for (index_t t = tb; t < te; ++t)
+          for (index_t a = 0; a < P.d; ++a) {
+            const double* row = P.x.data() + (t * P.d + a) * gmm_tile;
+            sum[static_cast<std::size_t>(a)] += Eigen::Map<const Eigen::Array<double, gmm_tile, 1>>(row).sum();
+          }
+      },
+      [](std::vector<double>& total, const std::vector<double>& part) {
+        for (std::size_t a = 0; a < total.size(); ++a) total[a] += part[a];
+      });
+  for (double& c : P.centre) c /= static_cast<double>(P.n);
   return P;
 }
 
