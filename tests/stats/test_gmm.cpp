@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <rnnabs/io/npz.hpp>
 #include <rnnabs/stats/gmm.hpp>
 
@@ -204,6 +206,29 @@ TEST(GmmKernels, FloatExpIsWithinTwoUlpOfTheRoundedExp) {
     const auto e = static_cast<float>(std::exp(static_cast<double>(x[i])));
     ASSERT_LE(std::abs(y[i] - e), 2.0f * (std::nextafter(e, 1.0f) - e)) << "x = " << x[i];
   }
+}
+
+// Responsibilities far below a point's largest are exactly 0 (never subnormal); the rest are exact.
+template <class S>
+void expect_tiny_responsibilities_are_zero(S below, S above) {
+  detail::basic_gmm_scratch<S> s(3, 1);
+  std::vector<S> w(detail::gmm_tile, S(1));
+  for (index_t p = 0; p < detail::gmm_tile; ++p) {
+    s.lp[p] = S(0);
+    s.lp[detail::gmm_tile + p] = below;
+    s.lp[2 * detail::gmm_tile + p] = above;
+  }
+  detail::tile_normalize(3, w.data(), s);
+  const double want = std::exp(static_cast<double>(above)) / (1.0 + std::exp(static_cast<double>(above)));
+  for (index_t p = 0; p < detail::gmm_tile; ++p) {
+    EXPECT_EQ(s.lp[detail::gmm_tile + p], S(0));
+    EXPECT_NEAR(static_cast<double>(s.lp[2 * detail::gmm_tile + p]), want, 4 * std::numeric_limits<S>::epsilon() * want);
+    EXPECT_TRUE(std::isnormal(s.lp[2 * detail::gmm_tile + p]));
+  }
+}
+TEST(GmmKernels, TinyResponsibilitiesAreZeroNotSubnormal) {
+  expect_tiny_responsibilities_are_zero<double>(-650.0, -550.0);
+  expect_tiny_responsibilities_are_zero<float>(-70.0f, -60.0f);
 }
 
 /// The statistics of one double diag pass (raw moments where they cancel little) against the pass
