@@ -201,7 +201,7 @@ void exp_nonpositive(S* v, index_t n, S cutoff = exp_constants<S>::lowest) noexc
 /// log-likelihood log Σ_j exp(lp[j][p]) into s.lse. Returns Σ_p w_p · lse_p (summed in double).
 /// A responsibility below e^resp_cutoff of the point's largest (e^-600 in double, e^-64 in float) is
 /// 0: it cannot move any sum beyond rounding, and its products in the M-step would be subnormal
-/// numbers, which cost a microcode assist each on Intel cores (the float pass ran ~4× slower).
+/// numbers, which cost a microcode assist each on Intel cores (the float pass ran ~2× slower).
 template <class S>
 double tile_normalize(index_t K, const S* w, basic_gmm_scratch<S>& s) {
   constexpr index_t T = gmm_tile;
@@ -421,7 +421,7 @@ inline void tile_accumulate_split(const gmm_kernel_model& m, const packed_points
 /// One fused E+M pass over all points in arithmetic S: statistics for the next M-step and Σ w log p(x).
 /// For S = float each tile (and its weights) is rounded into a scratch copy: D×64 values against the
 /// K×D×64 operations that use them, so the conversion costs nothing and P stays the one copy.
-/// `split` (double, diag only) names the components summed as raw moments (the rest shifted); empty:
+/// `split` (double, diag only) names the components summed as raw moments (the rest shifted); null:
 /// all shifted.
 template <class S>
 gmm_stats em_pass_as(const packed_points& P, const basic_gmm_kernel_model<S>& m, const diag_split* split = nullptr) {
