@@ -259,8 +259,8 @@ vector<T> rnn_classifier<Cell, T>::hessian_vector_product(const sequence_batch<T
     e.loss_and_seed(detail::label_reader(cfg_, b), w);
     e.backward(cfg_.token_input());
     if (cfg_.token_input()) e.set_tokens(b);
-    vector<T> g = vector<T>::Zero(P), hv = vector<T>::Zero(P);
-    e.add_gradient(g.data(), hv.data());
+    vector<T> hv = vector<T>::Zero(P);
+    e.add_gradient(nullptr, hv.data());
     acc.submit(c, std::move(hv));
   });
   return acc.take();

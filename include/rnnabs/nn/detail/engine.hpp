@@ -319,7 +319,8 @@ class rnn_engine {
   /// Gradient w.r.t. the layer-0 input rows (features or embedding vectors), common packed order.
   const tmat<T, Tan>& input_gradient() const { return dinput_; }
 
-  /// Adds the chunk's parameter gradient to g (and, when Tan, its tangent H v to hv).
+  /// Adds the chunk's parameter gradient to g (and, when Tan, its tangent H v to hv). g may be null
+  /// when Tan: an HVP alone skips the value gradient's contractions (an eighth of its flops).
   void add_gradient(T* g, T* hv) const {
     const auto& plan = *plan_;
     const index_t N = plan.rows(), nb = plan.count();
@@ -327,7 +328,7 @@ class rnn_engine {
       for (index_t d = 0; d < D_; ++d) {
         const auto& dir = layers_[static_cast<std::size_t>(l)].dirs[static_cast<std::size_t>(d)];
         const auto& e = idx_->cell[cell_index(l, d)];
-        add_outer(g, hv, e[0], dir.dxp, dir.x, 0, N);
+        add_outer(g, hv, e[0], dir.dxp, dir.x, 0, N, l > 0 || input_tangent_);
         add_colsum(g, hv, e[2], dir.dxp);
         // W_hh pairs step t's recurrent gradient with step t-1's state: rows [nb, N) with prev rows.
         if (N > nb) {
@@ -456,28 +457,27 @@ class rnn_engine {
   }
   void back_dense(const tmat<T, Tan>& dz, index_t wi, tmat<T, Tan>& dx) const { back_input(dz, wi, dx); }
 
-  /// g[wi] += dOut[rows r0..r0+n)ᵀ X (tangent: dȮutᵀ X + dOutᵀ Ẋ).
-  void add_outer(T* g, T* hv, index_t wi, const tmat<T, Tan>& dout, const tmat<T, Tan>& x, index_t r0,
-                 index_t n) const {
-    gview(g, wi).noalias() += dout.v.middleRows(r0, n).transpose() * x.v;
+  /// g[wi] += dOut[rows r0..r0+n)ᵀ X (tangent: dȮutᵀ X + dOutᵀ Ẋ; Ẋ skipped when x_tangent is false).
+  void add_outer(T* g, T* hv, index_t wi, const tmat<T, Tan>& dout, const tmat<T, Tan>& x, index_t r0, index_t n,
+                 bool x_tangent = true) const {
+    if (g) gview(g, wi).noalias() += dout.v.middleRows(r0, n).transpose() * x.v;
     if constexpr (Tan) {
       gview(hv, wi).noalias() += dout.d.middleRows(r0, n).transpose() * x.v;
-      gview(hv, wi).noalias() += dout.v.middleRows(r0, n).transpose() * x.d;
+      if (x_tangent) gview(hv, wi).noalias() += dout.v.middleRows(r0, n).transpose() * x.d;
     } else {
       (void)hv;
     }
   }
   void add_colsum(T* g, T* hv, index_t bi, const tmat<T, Tan>& dout) const {
-    gview(g, bi) += dout.v.colwise().sum();
+    if (g) gview(g, bi) += dout.v.colwise().sum();
     if constexpr (Tan) gview(hv, bi) += dout.d.colwise().sum();
     else (void)hv;
   }
   /// The embedding's gradient: the layer-0 input gradient of `rows` scattered to their tokens' rows.
   void add_embedding(T* g, T* hv, const std::vector<index_t>& rows) const {
-    auto ge = gview(g, idx_->embedding);
     for (const index_t row : rows) {
       const index_t tok = token_[uz(row)];
-      ge.row(tok) += dinput_.v.row(row);
+      if (g) gview(g, idx_->embedding).row(tok) += dinput_.v.row(row);
       if constexpr (Tan) gview(hv, idx_->embedding).row(tok) += dinput_.d.row(row);
     }
   }
@@ -594,22 +594,29 @@ class rnn_engine {
     dir.cache.resize(N, CC * H_);
     const auto whh = mat(e[1]);
     const auto bhh = vec(e[3]);
+    // The recurrent projection of step t: rows [0, n) values, [n, 2n) tangents (when Tan). With
+    // tangents, h and ḣ are stacked so that one GEMM multiplies both by W_hh (packed once).
     auto& hp = hp_;
-    hp.resize(plan.count(), GH);
+    hp.resize((Tan ? 2 : 1) * plan.count(), GH);
     for (index_t t = 0; t < plan.tmax(); ++t) {
       const index_t n = plan.active_at(t), o = plan.offset_at(t);
       if (t == 0) {
-        hp.v.topRows(n).rowwise() = bhh;
-        if constexpr (Tan) hp.d.topRows(n).rowwise() = dvec(e[3]);
+        hp.topRows(n).rowwise() = bhh;
+        if constexpr (Tan) hp.middleRows(n, n).rowwise() = dvec(e[3]);
       } else {
         const index_t po = plan.offset_at(t - 1);
-        hp.v.topRows(n).noalias() = dir.s[0].v.middleRows(po, n) * whh.transpose();
-        hp.v.topRows(n).rowwise() += bhh;
         if constexpr (Tan) {
-          hp.d.topRows(n).noalias() = dir.s[0].d.middleRows(po, n) * whh.transpose();
-          hp.d.topRows(n).noalias() += dir.s[0].v.middleRows(po, n) * dmat(e[1]).transpose();
-          hp.d.topRows(n).rowwise() += dvec(e[3]);
+          auto& st = stack_;
+          st.resize(2 * n, H_);
+          st.topRows(n) = dir.s[0].v.middleRows(po, n);
+          st.bottomRows(n) = dir.s[0].d.middleRows(po, n);
+          hp.topRows(2 * n).noalias() = st * whh.transpose();
+          hp.middleRows(n, n).noalias() += st.topRows(n) * dmat(e[1]).transpose();
+          hp.middleRows(n, n).rowwise() += dvec(e[3]);
+        } else {
+          hp.topRows(n).noalias() = dir.s[0].v.middleRows(po, n) * whh.transpose();
         }
+        hp.topRows(n).rowwise() += bhh;
       }
       for (index_t r = 0; r < n; ++r) {
         const index_t row = o + r;
@@ -619,7 +626,7 @@ class rnn_engine {
           if (t > 0) pr[uz(k)] = rrow(dir.s[uz(k)], plan.row(t - 1, r));
           nr[uz(k)] = wrow(dir.s[uz(k)], row);
         }
-        const rp xr = rrow(dir.xp, row), hr = rrow(hp, r);
+        const rp xr = rrow(dir.xp, row), hr{hp.row(r).data(), Tan ? hp.row(n + r).data() : nullptr};
         const wp cr = wrow(dir.cache, row);
         index_t j = 0;
         for (; j + W <= H_; j += W) unit_forward<lanes>(j, xr, hr, pr, nr, cr, t > 0);
@@ -655,10 +662,17 @@ class rnn_engine {
         for (; j < H_; ++j) unit_backward<S>(j, u, pr, cw);
       }
       if (t > 0) {
-        carry[0].v.topRows(n).noalias() += dir.dhp.v.middleRows(o, n) * whh;
-        if constexpr (Tan) {
-          carry[0].d.topRows(n).noalias() += dir.dhp.d.middleRows(o, n) * whh;
-          carry[0].d.topRows(n).noalias() += dir.dhp.v.middleRows(o, n) * dmat(e[1]);
+        if constexpr (Tan) {  // as in the forward pass: the gradient and its tangent through W_hh at once
+          auto& st = stack_, &out = stack_out_;
+          st.resize(2 * n, GH);
+          st.topRows(n) = dir.dhp.v.middleRows(o, n);
+          st.bottomRows(n) = dir.dhp.d.middleRows(o, n);
+          out.noalias() = st * whh;
+          carry[0].v.topRows(n) += out.topRows(n);
+          carry[0].d.topRows(n) += out.bottomRows(n);
+          carry[0].d.topRows(n).noalias() += st.topRows(n) * dmat(e[1]);
+        } else {
+          carry[0].v.topRows(n).noalias() += dir.dhp.v.middleRows(o, n) * whh;
         }
       }
     }
@@ -671,7 +685,8 @@ class rnn_engine {
   const T* vdir_ = nullptr;
   index_t H_ = 0, D_ = 0;
   // Work buffers kept between calls (see bind).
-  tmat<T, Tan> dfeat_, dy_, dx_, dh_, dxd_, hp_;
+  tmat<T, Tan> dfeat_, dy_, dx_, dh_, dxd_;
+  matrix<T> hp_, stack_, stack_out_;
   mutable tmat<T, Tan> prev_;
   std::array<tmat<T, Tan>, K> carry_;
   const pack_plan* plan_ = nullptr;
