@@ -598,6 +598,7 @@ class rnn_engine {
     // tangents, h and ḣ are stacked so that one GEMM multiplies both by W_hh (packed once).
     auto& hp = hp_;
     hp.resize((Tan ? 2 : 1) * plan.count(), GH);
+    if constexpr (Tan) stack_.resize(2 * plan.count(), H_);  // sized once: n shrinks with t
     for (index_t t = 0; t < plan.tmax(); ++t) {
       const index_t n = plan.active_at(t), o = plan.offset_at(t);
       if (t == 0) {
@@ -606,8 +607,7 @@ class rnn_engine {
       } else {
         const index_t po = plan.offset_at(t - 1);
         if constexpr (Tan) {
-          auto& st = stack_;
-          st.resize(2 * n, H_);
+          auto st = stack_.topRows(2 * n);
           st.topRows(n) = dir.s[0].v.middleRows(po, n);
           st.bottomRows(n) = dir.s[0].d.middleRows(po, n);
           hp.topRows(2 * n).noalias() = st * whh.transpose();
@@ -644,6 +644,10 @@ class rnn_engine {
     auto& carry = carry_;  // gradient w.r.t. the state, from the step after
     for (auto& c : carry) c.set_zero(nb, H_);
     const auto whh = mat(e[1]);
+    if constexpr (Tan) {
+      stack_.resize(2 * nb, GH);
+      stack_out_.resize(2 * nb, H_);
+    }
     for (index_t t = plan.tmax() - 1; t >= 0; --t) {
       const index_t n = plan.active_at(t), o = plan.offset_at(t);
       const index_t later = t + 1 < plan.tmax() ? plan.active_at(t + 1) : 0;
@@ -663,8 +667,7 @@ class rnn_engine {
       }
       if (t > 0) {
         if constexpr (Tan) {  // as in the forward pass: the gradient and its tangent through W_hh at once
-          auto& st = stack_, &out = stack_out_;
-          st.resize(2 * n, GH);
+          auto st = stack_.topRows(2 * n), out = stack_out_.topRows(2 * n);
           st.topRows(n) = dir.dhp.v.middleRows(o, n);
           st.bottomRows(n) = dir.dhp.d.middleRows(o, n);
           out.noalias() = st * whh;
