@@ -23,8 +23,16 @@ sequence_batch<float> batch(index_t n, std::uint64_t seed) {
   return b;
 }
 
-/// GEMM flops of one forward pass per sequence: T steps x 2 G H (I + H) (+ the head).
-double forward_flops(index_t gates) { return 28.0 * 2 * static_cast<double>(gates) * 128 * (28 + 128) + 2.0 * 128 * 10; }
+/// GEMM flops per sequence (T = 28 steps, I = 28, H = 128, head ignored) of the products each
+/// evaluation computes, counted in units of T·2·G·H·(inner dimension):
+///   forward  x·W_ihᵀ, h·W_hhᵀ                                        -> I + H
+///   gradient the forward, then dh·W_hh, dᵀ·x, dᵀ·h (no input gradient) -> 2I + 3H
+///   HVP      value and tangent forward (x·W_ihᵀ, x·V_ihᵀ, h·W_hhᵀ, ḣ·W_hhᵀ, h·V_hhᵀ), backward (dh·W_hh,
+///            ḋh·W_hh, dh·V_hh), contractions (ḋᵀ·x, ḋᵀ·h, dᵀ·ḣ)              -> 3I + 8H
+double gemm_flops(index_t gates, int what) {
+  const double unit = 28.0 * 2 * static_cast<double>(gates) * 128;
+  return unit * (what == 0 ? 28 + 128 : what == 3 ? 3 * 28 + 8 * 128 : 2 * 28 + 3 * 128);
+}
 
 template <class Cell>
 void run(benchmark::State& st, int what) {
@@ -38,12 +46,10 @@ void run(benchmark::State& st, int what) {
     if (what == 2) benchmark::DoNotOptimize(m.per_sample_gradients(b).data());
     if (what == 3) benchmark::DoNotOptimize(m.hessian_vector_product(b, v).data());
   }
-  // forward 1x, backward 2x the forward's GEMM flops; the HVP carries tangents: ~3x each.
-  const double mult = what == 0 ? 1 : what == 3 ? 9 : 3;
   st.SetItemsProcessed(st.iterations() * n);
-  st.counters["flop_rate"] = benchmark::Counter(mult * forward_flops(Cell::gates) * static_cast<double>(n) *
-                                                    static_cast<double>(st.iterations()),
-                                                benchmark::Counter::kIsRate);
+  st.counters["flop_rate"] = benchmark::Counter(
+      gemm_flops(Cell::gates, what) * static_cast<double>(n) * static_cast<double>(st.iterations()),
+      benchmark::Counter::kIsRate);
 }
 
 void lstm_forward(benchmark::State& st) { run<lstm_cell>(st, 0); }

@@ -9,7 +9,8 @@
 //
 // Layout (Appleyard et al.): per direction, one GEMM for all steps' input projections
 // XP = X W_ihᵀ + b_ih, one GEMM per step for every gate's recurrent projection, and the cell's
-// fused pointwise code per unit. Rows are packed (see packing.hpp).
+// fused pointwise code per unit. Rows are packed (see packing.hpp). The per-step products use
+// W_hh (and its direction) packed once per bind (gemm.hpp).
 #include <algorithm>
 #include <array>
 #include <type_traits>
@@ -23,6 +24,7 @@
 #include "rnnabs/nn/loss.hpp"
 #include "rnnabs/nn/rnn_config.hpp"
 #include "rnnabs/nn/sequence_batch.hpp"
+#include "rnnabs/nn/detail/gemm.hpp"
 #include "rnnabs/nn/detail/packing.hpp"
 
 namespace rnnabs::detail {
@@ -116,6 +118,11 @@ class rnn_engine {
     D_ = cfg.directions();
     plan_ = nullptr;
     drop_p_ = 0;
+    // θ or v may have changed under the same pointers: the packed weights are stale.
+    for (auto* side : {&packed_t_, &packed_n_}) {
+      side->resize(layout.entries().size());
+      for (auto& p : *side) p.ready = false;
+    }
   }
 
   /// Training-mode dropout with drop probability p (inverted scaling), masks drawn from `g`.
@@ -385,6 +392,10 @@ class rnn_engine {
   }
 
  private:
+  struct packed_weights {
+    packed_rhs<T> w, v;  // a weight W and its direction V (Tan), as Wᵀ/Vᵀ or as W/V
+    bool ready = false;  // packed since the last bind
+  };
   struct direction {
     tmat<T, Tan> x;                // input in this direction's packed order
     tmat<T, Tan> xp;               // X W_ihᵀ + b_ih
@@ -428,6 +439,22 @@ class rnn_engine {
     return out;
   }
 
+  /// Weight wi (and its direction) packed for x·Wᵀ (transposed) or dy·W, once per bind.
+  const packed_weights& packed(index_t wi, bool transposed) const {
+    auto& p = (transposed ? packed_t_ : packed_n_)[uz(wi)];
+    if (!p.ready) {
+      if (transposed) {
+        p.w.pack(mat(wi).transpose());
+        if constexpr (Tan) p.v.pack(dmat(wi).transpose());
+      } else {
+        p.w.pack(mat(wi));
+        if constexpr (Tan) p.v.pack(dmat(wi));
+      }
+      p.ready = true;
+    }
+    return p;
+  }
+
   void permute_rows(const tmat<T, Tan>& src, tmat<T, Tan>& dst) const {
     for (index_t row = 0; row < src.v.rows(); ++row) {
       dst.v.row(rev(row)) = src.v.row(row);
@@ -437,22 +464,24 @@ class rnn_engine {
 
   /// out = X Wᵀ + b (tangent: Ẋ Wᵀ + X Ẇᵀ + ḃ; Ẋ skipped when x_tangent is false).
   void dense(const tmat<T, Tan>& x, index_t wi, index_t bi, tmat<T, Tan>& out, bool x_tangent) const {
+    const auto& pw = packed(wi, true);
     out.resize(x.v.rows(), (*layout_)[wi].rows);
-    out.v.noalias() = x.v * mat(wi).transpose();
-    out.v.rowwise() += vec(bi);
+    out.v.rowwise() = vec(bi);
+    gemm_packed(x.v, pw.w, out.v, true);
     if constexpr (Tan) {
-      out.d.noalias() = x.v * dmat(wi).transpose();
-      if (x_tangent) out.d.noalias() += x.d * mat(wi).transpose();
-      out.d.rowwise() += dvec(bi);
+      out.d.rowwise() = dvec(bi);
+      gemm_packed(x.v, pw.v, out.d, true);
+      if (x_tangent) gemm_packed(x.d, pw.w, out.d, true);
     }
   }
   /// dx = dOut W (tangent: dȮut W + dOut Ẇ).
   void back_input(const tmat<T, Tan>& dout, index_t wi, tmat<T, Tan>& dx) const {
+    const auto& pw = packed(wi, false);
     dx.resize(dout.v.rows(), (*layout_)[wi].cols);
-    dx.v.noalias() = dout.v * mat(wi);
+    gemm_packed(dout.v, pw.w, dx.v, false);
     if constexpr (Tan) {
-      dx.d.noalias() = dout.d * mat(wi);
-      dx.d.noalias() += dout.v * dmat(wi);
+      gemm_packed(dout.d, pw.w, dx.d, false);
+      gemm_packed(dout.v, pw.v, dx.d, true);
     }
   }
   void back_dense(const tmat<T, Tan>& dz, index_t wi, tmat<T, Tan>& dx) const { back_input(dz, wi, dx); }
@@ -460,10 +489,14 @@ class rnn_engine {
   /// g[wi] += dOut[rows r0..r0+n)ᵀ X (tangent: dȮutᵀ X + dOutᵀ Ẋ; Ẋ skipped when x_tangent is false).
   void add_outer(T* g, T* hv, index_t wi, const tmat<T, Tan>& dout, const tmat<T, Tan>& x, index_t r0, index_t n,
                  bool x_tangent = true) const {
-    if (g) gview(g, wi).noalias() += dout.v.middleRows(r0, n).transpose() * x.v;
+    packed_x_.pack(x.v);
+    if (g) gemm_packed_tn(dout.v.middleRows(r0, n), packed_x_, gview(g, wi), true);
     if constexpr (Tan) {
-      gview(hv, wi).noalias() += dout.d.middleRows(r0, n).transpose() * x.v;
-      if (x_tangent) gview(hv, wi).noalias() += dout.v.middleRows(r0, n).transpose() * x.d;
+      gemm_packed_tn(dout.d.middleRows(r0, n), packed_x_, gview(hv, wi), true);
+      if (x_tangent) {
+        packed_x_.pack(x.d);
+        gemm_packed_tn(dout.v.middleRows(r0, n), packed_x_, gview(hv, wi), true);
+      }
     } else {
       (void)hv;
     }
@@ -592,31 +625,22 @@ class rnn_engine {
     dense(dir.x, e[0], e[2], dir.xp, x_tangent);
     for (auto& s : dir.s) s.resize(N, H_);
     dir.cache.resize(N, CC * H_);
-    const auto whh = mat(e[1]);
-    const auto bhh = vec(e[3]);
-    // The recurrent projection of step t: rows [0, n) values, [n, 2n) tangents (when Tan). With
-    // tangents, h and ḣ are stacked so that one GEMM multiplies both by W_hh (packed once).
+    const auto& pw = packed(e[1], true);
+    // The recurrent projection of step t: rows [0, n) values, [n, 2n) tangents (when Tan):
+    // b_hh + h W_hhᵀ, and ḃ_hh + ḣ W_hhᵀ + h V_hhᵀ.
     auto& hp = hp_;
     hp.resize((Tan ? 2 : 1) * plan.count(), GH);
-    if constexpr (Tan) stack_.resize(2 * plan.count(), H_);  // sized once: n shrinks with t
     for (index_t t = 0; t < plan.tmax(); ++t) {
       const index_t n = plan.active_at(t), o = plan.offset_at(t);
-      if (t == 0) {
-        hp.topRows(n).rowwise() = bhh;
-        if constexpr (Tan) hp.middleRows(n, n).rowwise() = dvec(e[3]);
-      } else {
-        const index_t po = plan.offset_at(t - 1);
+      hp.topRows(n).rowwise() = vec(e[3]);
+      if constexpr (Tan) hp.middleRows(n, n).rowwise() = dvec(e[3]);
+      if (t > 0) {
+        const auto h = dir.s[0].v.middleRows(plan.offset_at(t - 1), n);
+        gemm_packed(h, pw.w, hp.topRows(n), true);
         if constexpr (Tan) {
-          auto st = stack_.topRows(2 * n);
-          st.topRows(n) = dir.s[0].v.middleRows(po, n);
-          st.bottomRows(n) = dir.s[0].d.middleRows(po, n);
-          hp.topRows(2 * n).noalias() = st * whh.transpose();
-          hp.middleRows(n, n).noalias() += st.topRows(n) * dmat(e[1]).transpose();
-          hp.middleRows(n, n).rowwise() += dvec(e[3]);
-        } else {
-          hp.topRows(n).noalias() = dir.s[0].v.middleRows(po, n) * whh.transpose();
+          gemm_packed(dir.s[0].d.middleRows(plan.offset_at(t - 1), n), pw.w, hp.middleRows(n, n), true);
+          gemm_packed(h, pw.v, hp.middleRows(n, n), true);
         }
-        hp.topRows(n).rowwise() += bhh;
       }
       for (index_t r = 0; r < n; ++r) {
         const index_t row = o + r;
@@ -637,17 +661,12 @@ class rnn_engine {
 
   void dir_backward(index_t l, index_t d, direction& dir, const tmat<T, Tan>& dh) {
     const auto& plan = *plan_;
-    const auto& e = idx_->cell[cell_index(l, d)];
     const index_t N = plan.rows(), GH = G * H_, nb = plan.count();
     dir.dxp.resize(N, GH);
     dir.dhp.resize(N, GH);
     auto& carry = carry_;  // gradient w.r.t. the state, from the step after
     for (auto& c : carry) c.set_zero(nb, H_);
-    const auto whh = mat(e[1]);
-    if constexpr (Tan) {
-      stack_.resize(2 * nb, GH);
-      stack_out_.resize(2 * nb, H_);
-    }
+    const auto& pw = packed(idx_->cell[cell_index(l, d)][1], false);
     for (index_t t = plan.tmax() - 1; t >= 0; --t) {
       const index_t n = plan.active_at(t), o = plan.offset_at(t);
       const index_t later = t + 1 < plan.tmax() ? plan.active_at(t + 1) : 0;
@@ -665,17 +684,11 @@ class rnn_engine {
         for (; j + W <= H_; j += W) unit_backward<lanes>(j, u, pr, cw);
         for (; j < H_; ++j) unit_backward<S>(j, u, pr, cw);
       }
-      if (t > 0) {
-        if constexpr (Tan) {  // as in the forward pass: the gradient and its tangent through W_hh at once
-          auto st = stack_.topRows(2 * n), out = stack_out_.topRows(2 * n);
-          st.topRows(n) = dir.dhp.v.middleRows(o, n);
-          st.bottomRows(n) = dir.dhp.d.middleRows(o, n);
-          out.noalias() = st * whh;
-          carry[0].v.topRows(n) += out.topRows(n);
-          carry[0].d.topRows(n) += out.bottomRows(n);
-          carry[0].d.topRows(n).noalias() += st.topRows(n) * dmat(e[1]);
-        } else {
-          carry[0].v.topRows(n).noalias() += dir.dhp.v.middleRows(o, n) * whh;
+      if (t > 0) {  // the state's gradient through W_hh (tangent: through W_hh and V_hh)
+        gemm_packed(dir.dhp.v.middleRows(o, n), pw.w, carry[0].v.topRows(n), true);
+        if constexpr (Tan) {
+          gemm_packed(dir.dhp.d.middleRows(o, n), pw.w, carry[0].d.topRows(n), true);
+          gemm_packed(dir.dhp.v.middleRows(o, n), pw.v, carry[0].d.topRows(n), true);
         }
       }
     }
@@ -689,7 +702,11 @@ class rnn_engine {
   index_t H_ = 0, D_ = 0;
   // Work buffers kept between calls (see bind).
   tmat<T, Tan> dfeat_, dy_, dx_, dh_, dxd_;
-  matrix<T> hp_, stack_, stack_out_;
+  matrix<T> hp_;
+  // Weights packed for the products x·Wᵀ (packed_t_) and dy·W (packed_n_), by parameter index; and
+  // the data side of the gradient contractions, packed per product.
+  mutable std::vector<packed_weights> packed_t_, packed_n_;
+  mutable packed_rhs<T> packed_x_;
   mutable tmat<T, Tan> prev_;
   std::array<tmat<T, Tan>, K> carry_;
   const pack_plan* plan_ = nullptr;
