@@ -15,6 +15,7 @@ namespace rnnabs {
 ///   c' = f c + i g,  h' = o tanh(c')
 struct lstm_cell {
   static constexpr index_t gates = 4, states = 2, cache_size = 5;  // cache: i, f, g, o, tanh(c')
+  static constexpr bool same_gate_gradients = true;  // backward's dhg is dxg (the engine stores one)
   static constexpr std::string_view name() { return "lstm"; }
 
   template <class S>
@@ -77,6 +78,7 @@ struct gru_cell {
 template <bool Relu>
 struct elman_cell {
   static constexpr index_t gates = 1, states = 1, cache_size = 1;  // cache: h'
+  static constexpr bool same_gate_gradients = true;  // backward's dhg is dxg (the engine stores one)
   static constexpr std::string_view name() { return Relu ? "rnn_relu" : "rnn_tanh"; }
 
   template <class S>

@@ -8,6 +8,8 @@
 // hg[k] = (W_hh h + b_hh)[k·H + j], plus its K state values (state 0 is the output h). The cell
 // returns the next state and a cache of whatever its backward needs. Both functions are templates
 // on the scalar so they run on T (forward/backward) and on dual<T> (their tangents: exact HVPs).
+// Optional: `static constexpr bool same_gate_gradients = true;` when backward always sets dhg = dxg
+// (LSTM, Elman): the engine then stores one gate-gradient matrix for both projections.
 #include <array>
 #include <concepts>
 #include <span>

@@ -26,7 +26,7 @@ struct rnn_config {
   index_t num_classes = 0;   // outputs of the head (1 is allowed with bce_with_logits)
   head_mode head = head_mode::last_step;
   loss_kind loss = loss_kind::cross_entropy;
-  index_t batch_chunk = 32;  // sequences per work item; results are bit-identical for any thread count
+  index_t batch_chunk = 16;  // sequences per work item; results are bit-identical for any thread count
   double dropout = 0;        // training only: drop probability of each layer's output (between stacked
                              // layers and before the head), inverted scaling; 0 = off
 

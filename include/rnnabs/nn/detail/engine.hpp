@@ -346,9 +346,9 @@ class rnn_engine {
               prev.v.row(plan.row(t, r) - nb) = dir.s[0].v.row(plan.row(t - 1, r));
               if constexpr (Tan) prev.d.row(plan.row(t, r) - nb) = dir.s[0].d.row(plan.row(t - 1, r));
             }
-          add_outer(g, hv, e[1], dir.dhp, prev, nb, N - nb);
+          add_outer(g, hv, e[1], dhp_of(dir), prev, nb, N - nb);
         }
-        add_colsum(g, hv, e[3], dir.dhp);
+        add_colsum(g, hv, e[3], dhp_of(dir));
       }
     add_outer(g, hv, idx_->fc_weight, dz_, feat_, 0, dz_.v.rows());
     add_colsum(g, hv, idx_->fc_bias, dz_);
@@ -371,7 +371,7 @@ class rnn_engine {
       for (index_t d = 0; d < D_; ++d) {
         const auto& dir = layers_[static_cast<std::size_t>(l)].dirs[static_cast<std::size_t>(d)];
         const auto& e = idx_->cell[cell_index(l, d)];
-        const matrix<T> dxp = gather(dir.dxp.v, rows), dhp = gather(dir.dhp.v, rows);
+        const matrix<T> dxp = gather(dir.dxp.v, rows), dhp = gather(dhp_of(dir).v, rows);
         gview(g, e[0]).noalias() += dxp.transpose() * gather(dir.x.v, rows);
         gview(g, e[2]) += dxp.colwise().sum();
         if (len > 1) {
@@ -401,8 +401,18 @@ class rnn_engine {
     tmat<T, Tan> xp;               // X W_ihᵀ + b_ih
     std::array<tmat<T, Tan>, K> s; // states per packed row
     tmat<T, Tan> cache;            // the cell's cache, CC·H per row
-    tmat<T, Tan> dxp, dhp;         // gradients w.r.t. the input / recurrent projections
+    tmat<T, Tan> dxp, dhp;         // gradients w.r.t. the input / recurrent projections (dhp unused
+                                   // when the cell's are equal: see dhp_of)
   };
+  /// Cells whose gate gradients are the same for both projections (LSTM, Elman) keep one matrix.
+  static constexpr bool shared_gate_gradients = [] {
+    if constexpr (requires { Cell::same_gate_gradients; })
+      return bool(Cell::same_gate_gradients);
+    else
+      return false;
+  }();
+  static tmat<T, Tan>& dhp_of(direction& d) { return shared_gate_gradients ? d.dxp : d.dhp; }
+  static const tmat<T, Tan>& dhp_of(const direction& d) { return shared_gate_gradients ? d.dxp : d.dhp; }
   struct layer {
     std::vector<direction> dirs;
     tmat<T, Tan> out;
@@ -613,7 +623,7 @@ class rnn_engine {
     Cell::backward(cache, prev, dnext, dxg, dhg, dprev);
     for (index_t k = 0; k < G; ++k) {
       store(u.dxp, k * H_ + j, dxg[uz(k)]);
-      store(u.dhp, k * H_ + j, dhg[uz(k)]);
+      if constexpr (!shared_gate_gradients) store(u.dhp, k * H_ + j, dhg[uz(k)]);
     }
     for (index_t k = 0; k < K; ++k) store(cw[uz(k)], j, dprev[uz(k)]);
   }
@@ -663,7 +673,7 @@ class rnn_engine {
     const auto& plan = *plan_;
     const index_t N = plan.rows(), GH = G * H_, nb = plan.count();
     dir.dxp.resize(N, GH);
-    dir.dhp.resize(N, GH);
+    if constexpr (!shared_gate_gradients) dir.dhp.resize(N, GH);
     auto& carry = carry_;  // gradient w.r.t. the state, from the step after
     for (auto& c : carry) c.set_zero(nb, H_);
     const auto& pw = packed(idx_->cell[cell_index(l, d)][1], false);
@@ -678,17 +688,18 @@ class rnn_engine {
           if (t > 0) pr[uz(k)] = rrow(dir.s[uz(k)], plan.row(t - 1, r));
           cw[uz(k)] = wrow(carry[uz(k)], r);
         }
-        const unit_rows u{rrow(dir.cache, row), rrow(dh, row), wrow(dir.dxp, row), wrow(dir.dhp, row), t > 0,
+        const unit_rows u{rrow(dir.cache, row), rrow(dh, row), wrow(dir.dxp, row), wrow(dhp_of(dir), row), t > 0,
                           r < later};
         index_t j = 0;
         for (; j + W <= H_; j += W) unit_backward<lanes>(j, u, pr, cw);
         for (; j < H_; ++j) unit_backward<S>(j, u, pr, cw);
       }
       if (t > 0) {  // the state's gradient through W_hh (tangent: through W_hh and V_hh)
-        gemm_packed(dir.dhp.v.middleRows(o, n), pw.w, carry[0].v.topRows(n), true);
+        const auto& dhp = dhp_of(dir);
+        gemm_packed(dhp.v.middleRows(o, n), pw.w, carry[0].v.topRows(n), true);
         if constexpr (Tan) {
-          gemm_packed(dir.dhp.d.middleRows(o, n), pw.w, carry[0].d.topRows(n), true);
-          gemm_packed(dir.dhp.v.middleRows(o, n), pw.v, carry[0].d.topRows(n), true);
+          gemm_packed(dhp.d.middleRows(o, n), pw.w, carry[0].d.topRows(n), true);
+          gemm_packed(dhp.v.middleRows(o, n), pw.v, carry[0].d.topRows(n), true);
         }
       }
     }
