@@ -163,6 +163,31 @@ TEST(NnDerivatives, SmallChunksMatchOneChunk) {
   EXPECT_LT((a.loss_gradient(b) - b2.loss_gradient(b)).cwiseAbs().maxCoeff(), 1e-14);
 }
 
+TEST(NnDerivatives, WeightsChangedInPlaceAreRepacked) {
+  // The engines pack W_hh (and v's block) once per call; a later call on the same buffer, changed in
+  // place, must see the new values. Central differences of the gradient through one reused buffer
+  // match H v only if each call repacks. Chunks of 2, so a thread reuses its packs within a call.
+  const shape s{.bi = true, .chunk = 2, .hidden = 10};
+  const rnn_config c = make_config(s);
+  rnn_classifier<lstm_cell, double> m(c, 4);
+  const auto b = make_batch<double>(c, 9, 6);
+  const vector<double> p = m.parameters(), v = random_vector(m.parameter_count(), 7);
+  const vector<double> hv = m.hessian_vector_product(b, p, v);
+  const double eps = 1e-5;
+  vector<double> q = p + eps * v;
+  const double* storage = q.data();
+  const vector<double> g_plus = m.loss_gradient(b, q);
+  q = p - eps * v;
+  ASSERT_EQ(q.data(), storage);
+  const vector<double> fd = (g_plus - m.loss_gradient(b, q)) / (2 * eps);
+  EXPECT_LT((fd - hv).cwiseAbs().maxCoeff(), 1e-6 * hv.cwiseAbs().maxCoeff());
+  // The same direction changed in place gives the HVP of the new direction.
+  vector<double> w = v;
+  (void)m.hessian_vector_product(b, p, w);
+  w *= -2.0;
+  EXPECT_LT((m.hessian_vector_product(b, p, w) + 2.0 * hv).cwiseAbs().maxCoeff(), 1e-12 * hv.cwiseAbs().maxCoeff());
+}
+
 // ---- input gradients ---------------------------------------------------------------------------
 
 TEST(NnDerivatives, InputGradientsMatchFiniteDifferences) {

@@ -155,14 +155,16 @@ class rnn_classifier {
   }
   void init(std::uint64_t seed);
   void check_params(const vector<T>& p, std::string_view who, std::string_view what) const;
+  /// Runs f(chunk, plan, engine) over the batch's chunks in parallel, each with this thread's engine
+  /// bound to parameters theta (and, when Tan, direction vdir).
   template <bool Tan, class F>
-  void for_chunks(const sequence_batch<T>& b, F&& f) const;
+  void for_chunks(const sequence_batch<T>& b, const T* theta, const T* vdir, F&& f) const;
   /// This thread's engine, bound to the model: its buffers live on between calls (no allocation,
   /// no page faults once the batch shape repeats, as in a training loop).
   template <bool Tan>
-  detail::rnn_engine<Cell, T, Tan>& engine(const T* theta, const T* vdir) const {
+  detail::rnn_engine<Cell, T, Tan>& engine(const T* theta, const T* vdir, std::uint64_t pass) const {
     static thread_local detail::rnn_engine<Cell, T, Tan> e;
-    e.bind(cfg_, layout_, idx_, theta, vdir);
+    e.bind(cfg_, layout_, idx_, theta, vdir, pass);
     return e;
   }
 

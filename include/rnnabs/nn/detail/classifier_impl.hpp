@@ -102,7 +102,7 @@ void rnn_classifier<Cell, T>::validate(const sequence_batch<T>& b, bool need_lab
 
 template <recurrent_cell Cell, class T>
 template <bool Tan, class F>
-void rnn_classifier<Cell, T>::for_chunks(const sequence_batch<T>& b, F&& f) const {
+void rnn_classifier<Cell, T>::for_chunks(const sequence_batch<T>& b, const T* theta, const T* vdir, F&& f) const {
   const index_t n = b.size(), chunk = cfg_.batch_chunk;
   // Largest GEMM of a lone chunk: rows x G·H x the widest other side (Eigen threads from 100000).
   index_t rows = 0;
@@ -110,12 +110,13 @@ void rnn_classifier<Cell, T>::for_chunks(const sequence_batch<T>& b, F&& f) cons
   const index_t gh = Cell::gates * cfg_.hidden_size;
   const double work = static_cast<double>(rows) * static_cast<double>(gh) *
                       static_cast<double>(std::max({cfg_.input_size, cfg_.output_size(), gh, cfg_.num_classes}));
+  const std::uint64_t pass = detail::new_engine_pass();  // each thread packs the weights once per pass
   parallel_for(
       chunk_count(n, chunk),
       [&](index_t c) {
         const index_t begin = c * chunk, end = std::min(n, begin + chunk);
         const auto plan = detail::make_pack_plan(begin, end, [&](index_t i) { return b.length(i); });
-        f(c, plan);
+        f(c, plan, engine<Tan>(theta, vdir, pass));
       },
       /*small=*/work < 1e5);
 }
@@ -141,8 +142,7 @@ double rnn_classifier<Cell, T>::loss(const sequence_batch<T>& b, const vector<T>
   const index_t n = b.size();
   std::vector<double> part(static_cast<std::size_t>(chunk_count(n, cfg_.batch_chunk)), 0.0);
   const std::vector<T> w(static_cast<std::size_t>(cfg_.batch_chunk), T(1) / static_cast<T>(n));
-  for_chunks<false>(b, [&](index_t c, const detail::pack_plan& plan) {
-    auto& e = engine<false>(params.data(), nullptr);
+  for_chunks<false>(b, params.data(), nullptr, [&](index_t c, const detail::pack_plan& plan, auto& e) {
     e.forward(b, plan);
     part[static_cast<std::size_t>(c)] = e.loss_and_seed(detail::label_reader(cfg_, b), w);
   });
@@ -164,8 +164,7 @@ vector<T> rnn_classifier<Cell, T>::loss_gradient(const sequence_batch<T>& b, con
   };
   ordered_merge<detail::grad_part<T>, decltype(merge)> acc(
       chunk_count(n, cfg_.batch_chunk), detail::grad_part<T>{0, vector<T>::Zero(P), {}}, merge);
-  for_chunks<false>(b, [&](index_t c, const detail::pack_plan& plan) {
-    auto& e = engine<false>(params.data(), nullptr);
+  for_chunks<false>(b, params.data(), nullptr, [&](index_t c, const detail::pack_plan& plan, auto& e) {
     e.forward(b, plan);
     detail::grad_part<T> part{e.loss_and_seed(detail::label_reader(cfg_, b), w), vector<T>::Zero(P), {}};
     e.backward(cfg_.token_input());
@@ -197,8 +196,7 @@ vector<T> rnn_classifier<Cell, T>::train_gradient(const sequence_batch<T>& b, st
   };
   ordered_merge<part_t, decltype(merge)> acc(chunk_count(n, cfg_.batch_chunk), part_t{0, 0, 0, vector<T>::Zero(P)},
                                              merge);
-  for_chunks<false>(b, [&](index_t c, const detail::pack_plan& plan) {
-    auto& e = engine<false>(theta_.data(), nullptr);
+  for_chunks<false>(b, theta_.data(), nullptr, [&](index_t c, const detail::pack_plan& plan, auto& e) {
     if (cfg_.dropout > 0) e.enable_dropout(cfg_.dropout, rng::stream(dropout_seed, static_cast<std::uint64_t>(c)));
     e.forward(b, plan);
     const auto labels = detail::label_reader(cfg_, b);
@@ -218,8 +216,7 @@ vector<double> rnn_classifier<Cell, T>::per_sample_losses(const sequence_batch<T
   validate(b, true, "rnn_classifier::per_sample_losses");
   check_params(params, "rnn_classifier::per_sample_losses", "params");
   vector<double> out = vector<double>::Zero(b.size());
-  for_chunks<false>(b, [&](index_t, const detail::pack_plan& plan) {
-    auto& e = engine<false>(params.data(), nullptr);
+  for_chunks<false>(b, params.data(), nullptr, [&](index_t, const detail::pack_plan& plan, auto& e) {
     e.forward(b, plan);
     e.add_sample_losses(detail::label_reader(cfg_, b), out.data());
   });
@@ -232,8 +229,7 @@ matrix<T> rnn_classifier<Cell, T>::per_sample_gradients(const sequence_batch<T>&
   check_params(params, "rnn_classifier::per_sample_gradients", "params");
   matrix<T> out = matrix<T>::Zero(b.size(), layout_.size());
   const std::vector<T> w(static_cast<std::size_t>(cfg_.batch_chunk), T(1));
-  for_chunks<false>(b, [&](index_t, const detail::pack_plan& plan) {
-    auto& e = engine<false>(params.data(), nullptr);
+  for_chunks<false>(b, params.data(), nullptr, [&](index_t, const detail::pack_plan& plan, auto& e) {
     e.forward(b, plan);
     e.loss_and_seed(detail::label_reader(cfg_, b), w);
     e.backward(cfg_.token_input());
@@ -253,8 +249,7 @@ vector<T> rnn_classifier<Cell, T>::hessian_vector_product(const sequence_batch<T
   const std::vector<T> w(static_cast<std::size_t>(cfg_.batch_chunk), T(1) / static_cast<T>(n));
   auto merge = [](vector<T>& tot, const vector<T>& p) { tot += p; };
   ordered_merge<vector<T>, decltype(merge)> acc(chunk_count(n, cfg_.batch_chunk), vector<T>::Zero(P), merge);
-  for_chunks<true>(b, [&](index_t c, const detail::pack_plan& plan) {
-    auto& e = engine<true>(params.data(), v.data());
+  for_chunks<true>(b, params.data(), v.data(), [&](index_t c, const detail::pack_plan& plan, auto& e) {
     e.forward(b, plan);
     e.loss_and_seed(detail::label_reader(cfg_, b), w);
     e.backward(cfg_.token_input());
@@ -272,8 +267,7 @@ std::vector<matrix<T>> rnn_classifier<Cell, T>::input_gradients(const sequence_b
   const index_t n = b.size();
   std::vector<matrix<T>> out(static_cast<std::size_t>(n));
   const std::vector<T> w(static_cast<std::size_t>(cfg_.batch_chunk), T(1) / static_cast<T>(n));
-  for_chunks<false>(b, [&](index_t, const detail::pack_plan& plan) {
-    auto& e = engine<false>(theta_.data(), nullptr);
+  for_chunks<false>(b, theta_.data(), nullptr, [&](index_t, const detail::pack_plan& plan, auto& e) {
     e.forward(b, plan);
     e.loss_and_seed(detail::label_reader(cfg_, b), w);
     e.backward(true);
@@ -306,8 +300,7 @@ rnn_output<T> rnn_classifier<Cell, T>::forward(const sequence_batch<T>& b, bool 
     row.maxCoeff(&k);
     return k;
   };
-  for_chunks<false>(b, [&](index_t, const detail::pack_plan& plan) {
-    auto& e = engine<false>(theta_.data(), nullptr);
+  for_chunks<false>(b, theta_.data(), nullptr, [&](index_t, const detail::pack_plan& plan, auto& e) {
     e.forward(b, plan);
     const auto& z = e.logits().v;
     const bool last = cfg_.head == head_mode::last_step;

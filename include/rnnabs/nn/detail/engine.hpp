@@ -13,6 +13,8 @@
 // W_hh (and its direction) packed once per bind (gemm.hpp).
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -93,6 +95,12 @@ struct pview {
 template <class T>
 using crowvec = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 
+/// A fresh, nonzero id for one pass of a model's chunks over its engines (see rnn_engine::bind).
+inline std::uint64_t new_engine_pass() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 template <recurrent_cell Cell, class T, bool Tan>
 class rnn_engine {
  public:
@@ -106,9 +114,11 @@ class rnn_engine {
     bind(cfg, layout, idx, theta, vdir);
   }
   /// (Re)binds the engine to a model and parameters; its buffers are kept, so an engine reused for
-  /// batches of one shape allocates nothing after the first.
+  /// batches of one shape allocates nothing after the first. `pass`: binds with the same nonzero
+  /// pass (new_engine_pass) promise the same model, θ and v, so the packed weights are reused;
+  /// 0 repacks.
   void bind(const rnn_config& cfg, const parameter_layout& layout, const rnn_parameter_index& idx, const T* theta,
-            const T* vdir) {
+            const T* vdir, std::uint64_t pass = 0) {
     cfg_ = &cfg;
     layout_ = &layout;
     idx_ = &idx;
@@ -119,6 +129,8 @@ class rnn_engine {
     plan_ = nullptr;
     drop_p_ = 0;
     // θ or v may have changed under the same pointers: the packed weights are stale.
+    if (pass != 0 && pass == pass_) return;
+    pass_ = pass;
     for (auto* side : {&packed_t_, &packed_n_}) {
       side->resize(layout.entries().size());
       for (auto& p : *side) p.ready = false;
@@ -339,14 +351,11 @@ class rnn_engine {
         add_colsum(g, hv, e[2], dir.dxp);
         // W_hh pairs step t's recurrent gradient with step t-1's state: rows [nb, N) with prev rows.
         if (N > nb) {
-          auto& prev = prev_;
-          prev.resize(N - nb, H_);
+          auto& prev = prev_rows_;
+          prev.resize(uz(N - nb));
           for (index_t t = 1; t < plan.tmax(); ++t)
-            for (index_t r = 0; r < plan.active_at(t); ++r) {
-              prev.v.row(plan.row(t, r) - nb) = dir.s[0].v.row(plan.row(t - 1, r));
-              if constexpr (Tan) prev.d.row(plan.row(t, r) - nb) = dir.s[0].d.row(plan.row(t - 1, r));
-            }
-          add_outer(g, hv, e[1], dhp_of(dir), prev, nb, N - nb);
+            for (index_t r = 0; r < plan.active_at(t); ++r) prev[uz(plan.row(t, r) - nb)] = plan.row(t - 1, r);
+          add_outer(g, hv, e[1], dhp_of(dir), dir.s[0], nb, N - nb, true, &prev);
         }
         add_colsum(g, hv, e[3], dhp_of(dir));
       }
@@ -371,14 +380,18 @@ class rnn_engine {
       for (index_t d = 0; d < D_; ++d) {
         const auto& dir = layers_[static_cast<std::size_t>(l)].dirs[static_cast<std::size_t>(d)];
         const auto& e = idx_->cell[cell_index(l, d)];
-        const matrix<T> dxp = gather(dir.dxp.v, rows), dhp = gather(dhp_of(dir).v, rows);
-        gview(g, e[0]).noalias() += dxp.transpose() * gather(dir.x.v, rows);
-        gview(g, e[2]) += dxp.colwise().sum();
+        auto& dp = sample_rows_;  // this sequence's gate gradients, input side then recurrent side
+        gather_into(dir.dxp.v, rows, dp);
+        packed_x_.pack_rows(dir.x.v, rows);
+        gemm_packed_tn(dp, packed_x_, gview(g, e[0]), true);
+        gview(g, e[2]) += dp.colwise().sum();
+        if constexpr (!shared_gate_gradients) gather_into(dir.dhp.v, rows, dp);
         if (len > 1) {
-          std::vector<index_t> prev(rows.begin(), rows.end() - 1);
-          gview(g, e[1]).noalias() += dhp.bottomRows(len - 1).transpose() * gather(dir.s[0].v, prev);
+          const std::vector<index_t> prev(rows.begin(), rows.end() - 1);
+          packed_x_.pack_rows(dir.s[0].v, prev);
+          gemm_packed_tn(dp.bottomRows(len - 1), packed_x_, gview(g, e[1]), true);
         }
-        gview(g, e[3]) += dhp.colwise().sum();
+        gview(g, e[3]) += dp.colwise().sum();
       }
     if (cfg_->head == head_mode::last_step) {
       gview(g, idx_->fc_weight).noalias() += dz_.v.row(r).transpose() * feat_.v.row(r);
@@ -444,9 +457,13 @@ class rnn_engine {
   Eigen::Map<matrix<T>> gview(T* g, index_t i) const { return layout_->view(g, i); }
 
   static matrix<T> gather(const matrix<T>& m, const std::vector<index_t>& rows) {
-    matrix<T> out(static_cast<index_t>(rows.size()), m.cols());
-    for (std::size_t k = 0; k < rows.size(); ++k) out.row(static_cast<index_t>(k)) = m.row(rows[k]);
+    matrix<T> out;
+    gather_into(m, rows, out);
     return out;
+  }
+  static void gather_into(const matrix<T>& m, const std::vector<index_t>& rows, matrix<T>& out) {
+    out.resize(static_cast<index_t>(rows.size()), m.cols());
+    for (std::size_t k = 0; k < rows.size(); ++k) out.row(static_cast<index_t>(k)) = m.row(rows[k]);
   }
 
   /// Weight wi (and its direction) packed for x·Wᵀ (transposed) or dy·W, once per bind.
@@ -497,14 +514,21 @@ class rnn_engine {
   void back_dense(const tmat<T, Tan>& dz, index_t wi, tmat<T, Tan>& dx) const { back_input(dz, wi, dx); }
 
   /// g[wi] += dOut[rows r0..r0+n)ᵀ X (tangent: dȮutᵀ X + dOutᵀ Ẋ; Ẋ skipped when x_tangent is false).
+  /// X's rows are x's, or with x_rows the rows x_rows[k] of x.
   void add_outer(T* g, T* hv, index_t wi, const tmat<T, Tan>& dout, const tmat<T, Tan>& x, index_t r0, index_t n,
-                 bool x_tangent = true) const {
-    packed_x_.pack(x.v);
+                 bool x_tangent = true, const std::vector<index_t>* x_rows = nullptr) const {
+    const auto pack_x = [&](const matrix<T>& m) {
+      if (x_rows)
+        packed_x_.pack_rows(m, *x_rows);
+      else
+        packed_x_.pack(m);
+    };
+    pack_x(x.v);
     if (g) gemm_packed_tn(dout.v.middleRows(r0, n), packed_x_, gview(g, wi), true);
     if constexpr (Tan) {
       gemm_packed_tn(dout.d.middleRows(r0, n), packed_x_, gview(hv, wi), true);
       if (x_tangent) {
-        packed_x_.pack(x.d);
+        pack_x(x.d);
         gemm_packed_tn(dout.v.middleRows(r0, n), packed_x_, gview(hv, wi), true);
       }
     } else {
@@ -718,7 +742,9 @@ class rnn_engine {
   // the data side of the gradient contractions, packed per product.
   mutable std::vector<packed_weights> packed_t_, packed_n_;
   mutable packed_rhs<T> packed_x_;
-  mutable tmat<T, Tan> prev_;
+  std::uint64_t pass_ = 0;
+  mutable std::vector<index_t> prev_rows_;
+  mutable matrix<T> sample_rows_;
   std::array<tmat<T, Tan>, K> carry_;
   const pack_plan* plan_ = nullptr;
   tmat<T, Tan> input_;

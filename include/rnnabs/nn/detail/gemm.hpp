@@ -51,6 +51,25 @@ class packed_rhs {
         for (index_t c = 0; c < w; ++c) dst[k * NR + c] = b(k, c0 + c);
     }
   }
+  /// Packs the rows `rows` of m (row-major with direct access): row k of B is m.row(rows[k]).
+  template <class Mat>
+  void pack_rows(const Eigen::MatrixBase<Mat>& m, const std::vector<index_t>& rows) {
+    static_assert(Mat::IsRowMajor, "packed_rhs::pack_rows: a row-major matrix");
+    k_ = static_cast<index_t>(rows.size());
+    n_ = m.cols();
+    data_.resize(static_cast<std::size_t>(panels() * k_ * NR));
+    const T* base = m.derived().data();
+    const index_t ld = m.derived().outerStride();
+    for (index_t p = 0; p < panels(); ++p) {
+      T* dst = data_.data() + p * k_ * NR;
+      const index_t c0 = p * NR, w = std::min<index_t>(NR, n_ - c0);
+      for (index_t k = 0; k < k_; ++k) {
+        const T* src = base + rows[static_cast<std::size_t>(k)] * ld + c0;
+        std::copy(src, src + w, dst + k * NR);
+        std::fill(dst + k * NR + w, dst + (k + 1) * NR, T(0));
+      }
+    }
+  }
   index_t rows() const noexcept { return k_; }
   index_t cols() const noexcept { return n_; }
   index_t panels() const noexcept { return (n_ + NR - 1) / NR; }
