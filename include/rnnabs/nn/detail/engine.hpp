@@ -9,8 +9,8 @@
 //
 // Layout (Appleyard et al.): per direction, one GEMM for all steps' input projections
 // XP = X W_ihᵀ + b_ih, one GEMM per step for every gate's recurrent projection, and the cell's
-// fused pointwise code per unit. Rows are packed (see packing.hpp). The per-step products use
-// W_hh (and its direction) packed once per bind (gemm.hpp).
+// fused pointwise code per unit. Rows are packed (see packing.hpp). The products use the weights
+// (and, with tangents, the direction's blocks) packed once per pass and thread (gemm.hpp, bind).
 #include <algorithm>
 #include <array>
 #include <atomic>
