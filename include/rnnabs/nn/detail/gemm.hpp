@@ -25,7 +25,8 @@ struct gemm_tile {
   static constexpr int registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;
   // 32 registers: 16 accumulators + 2 packets of B + 1 broadcast. Measured on Zen 5 (AVX-512) at the
   // per-step shapes: 8×2 reaches 205-214 GFLOP/s of a 217 peak; 4×4 160, 6×4 195, 8×3 190-200.
-  // 16 registers: 6×2 (12 + 2 + 1), 102-108 GFLOP/s of ~108 with AVX2 on the same machine.
+  // 16 registers: 6×2 (12 + 2 + 1), 102-108 GFLOP/s with AVX2 on the same machine (Eigen 65-72;
+  // half the AVX-512 peak is 108).
   static constexpr int MR = registers >= 32 ? 8 : 6, NV = 2;
   static constexpr int NR = NV * P;  // columns of a panel
 };
