@@ -37,7 +37,7 @@ double gemm_flops(index_t gates, int what) {
 template <class Cell>
 void run(benchmark::State& st, int what) {
   const index_t n = st.range(0);
-  rnn_classifier<Cell> m(rnn_config{.input_size = 28, .hidden_size = 128, .num_classes = 10, .batch_chunk = static_cast<index_t>(std::getenv("CHUNK") ? std::atoi(std::getenv("CHUNK")) : 16)}, 1);
+  rnn_classifier<Cell> m(rnn_config{.input_size = 28, .hidden_size = 128, .num_classes = 10}, 1);
   const auto b = batch(n, 2);
   vector<float> v = vector<float>::Ones(m.parameter_count());
   for (auto _ : st) {

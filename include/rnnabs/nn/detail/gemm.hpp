@@ -1,9 +1,10 @@
 #pragma once
-// C (+)= A·B for the recurrence's per-step products, with B (a weight matrix, constant over the
-// steps and the chunks of a call) packed once. Eigen's general product packs both operands on
-// every call; for the per-step shapes (a few dozen rows × H × G·H) that packing took about a
-// quarter of the time, and its 48×4 AVX-512 tile reaches ~55-60 % of the FMA peak. Here B is
-// packed in column panels and the register tile is MR rows × NV packets.
+// C (+)= A·B and C (+)= Aᵀ·B for the rnn engine: the per-step products with B a weight matrix
+// (constant over the steps and the chunks of a call, so packed once), and the gradient
+// contractions with B the data side (packed once per product). Eigen's general product packs both
+// operands on every call; for the per-step shapes (a few dozen rows × H × G·H) that packing took
+// about a quarter of the time, and its 48×4 AVX-512 tile reaches ~55-60 % of the FMA peak. Here B
+// is packed in column panels and the register tile is MR rows × NV packets.
 //
 // Every C element is one fixed-order sum over k (no K blocking, no threads), so the results
 // depend on neither the thread count nor the row-block a row falls in.
@@ -38,45 +39,47 @@ class packed_rhs {
  public:
   static constexpr int NR = gemm_tile<T>::NR;
 
-  /// Packs b (any Eigen expression of K × N).
+  /// Packs b (any Eigen expression of K × N, e.g. a weight's transpose).
   template <class Mat>
   void pack(const Eigen::MatrixBase<Mat>& b) {
-    k_ = b.rows();
-    n_ = b.cols();
-    data_.assign(static_cast<std::size_t>(panels() * k_ * NR), T(0));
-    for (index_t p = 0; p < panels(); ++p) {
-      T* dst = data_.data() + p * k_ * NR;
-      const index_t c0 = p * NR, w = std::min<index_t>(NR, n_ - c0);
-      for (index_t k = 0; k < k_; ++k)
-        for (index_t c = 0; c < w; ++c) dst[k * NR + c] = b(k, c0 + c);
-    }
+    fill(b.rows(), b.cols(), [&](index_t k, index_t c0, index_t w, T* dst) {
+      for (index_t c = 0; c < w; ++c) dst[c] = b(k, c0 + c);
+    });
   }
   /// Packs the rows `rows` of m (row-major with direct access): row k of B is m.row(rows[k]).
   template <class Mat>
   void pack_rows(const Eigen::MatrixBase<Mat>& m, const std::vector<index_t>& rows) {
     static_assert(Mat::IsRowMajor, "packed_rhs::pack_rows: a row-major matrix");
-    k_ = static_cast<index_t>(rows.size());
-    n_ = m.cols();
-    data_.resize(static_cast<std::size_t>(panels() * k_ * NR));
     const T* base = m.derived().data();
     const index_t ld = m.derived().outerStride();
-    for (index_t p = 0; p < panels(); ++p) {
-      T* dst = data_.data() + p * k_ * NR;
-      const index_t c0 = p * NR, w = std::min<index_t>(NR, n_ - c0);
-      for (index_t k = 0; k < k_; ++k) {
-        const T* src = base + rows[static_cast<std::size_t>(k)] * ld + c0;
-        std::copy(src, src + w, dst + k * NR);
-        std::fill(dst + k * NR + w, dst + (k + 1) * NR, T(0));
-      }
-    }
+    fill(static_cast<index_t>(rows.size()), m.cols(), [&](index_t k, index_t c0, index_t w, T* dst) {
+      const T* src = base + rows[static_cast<std::size_t>(k)] * ld + c0;
+      std::copy(src, src + w, dst);
+    });
   }
   index_t rows() const noexcept { return k_; }
   index_t cols() const noexcept { return n_; }
   index_t panels() const noexcept { return (n_ + NR - 1) / NR; }
   const T* panel(index_t p) const noexcept { return data_.data() + p * k_ * NR; }
-  bool empty() const noexcept { return data_.empty(); }
 
  private:
+  /// Sizes the panels for K × N and has row_part(k, c0, w, dst) write B(k, c0 .. c0 + w) to dst;
+  /// the padding beyond column N is zeroed here.
+  template <class RowPart>
+  void fill(index_t K, index_t N, RowPart&& row_part) {
+    k_ = K;
+    n_ = N;
+    data_.resize(static_cast<std::size_t>(panels() * k_ * NR));
+    for (index_t p = 0; p < panels(); ++p) {
+      T* dst = data_.data() + p * k_ * NR;
+      const index_t c0 = p * NR, w = std::min<index_t>(NR, n_ - c0);
+      for (index_t k = 0; k < k_; ++k) {
+        row_part(k, c0, w, dst + k * NR);
+        std::fill(dst + k * NR + w, dst + (k + 1) * NR, T(0));
+      }
+    }
+  }
+
   index_t k_ = 0, n_ = 0;
   std::vector<T, Eigen::aligned_allocator<T>> data_;
 };
@@ -153,33 +156,23 @@ void gemm(index_t M, const T* a, index_t lda, const packed_rhs<T>& b, T* c, inde
 
 }  // namespace gemm_impl
 
-/// C = A·B (accumulate: C += A·B) for M rows: A row i at a + i·lda (K values), C row i at c + i·ldc
-/// (B.cols() values). Panel-outer, so a panel stays in cache over all row tiles.
-template <class T>
-void gemm_packed(index_t M, const T* a, index_t lda, const packed_rhs<T>& b, T* c, index_t ldc, bool accumulate) {
-  gemm_impl::gemm<T, false>(M, a, lda, b, c, ldc, accumulate);
-}
-
-/// C = Aᵀ·B (accumulate: C += Aᵀ·B) for M rows of C: A is K × M with row k at a + k·lda.
-template <class T>
-void gemm_packed_tn(index_t M, const T* a, index_t lda, const packed_rhs<T>& b, T* c, index_t ldc, bool accumulate) {
-  gemm_impl::gemm<T, true>(M, a, lda, b, c, ldc, accumulate);
-}
-
-/// Eigen-block conveniences: c (M × N, row-major) (+)= a (M × K) · b, and (+)= aᵀ · b for a K × M.
+/// c = a·b (accumulate: c += a·b): a M × K, c M × N, both row-major blocks with direct access.
+/// Panel-outer, so a panel stays in cache over all row tiles.
 template <class T, class A, class C>
 void gemm_packed(const Eigen::MatrixBase<A>& a, const packed_rhs<T>& b, C&& c, bool accumulate) {
   static_assert(A::IsRowMajor && std::remove_reference_t<C>::IsRowMajor, "gemm_packed: row-major operands");
   eigen_assert(a.cols() == b.rows() && c.rows() == a.rows() && c.cols() == b.cols());
-  gemm_packed<T>(a.rows(), a.derived().data(), a.derived().outerStride(), b, c.data(), c.outerStride(), accumulate);
+  gemm_impl::gemm<T, false>(a.rows(), a.derived().data(), a.derived().outerStride(), b, c.data(), c.outerStride(),
+                            accumulate);
 }
 
+/// c = aᵀ·b (accumulate: c += aᵀ·b): a K × M (read transposed in place), c M × N, row-major.
 template <class T, class A, class C>
 void gemm_packed_tn(const Eigen::MatrixBase<A>& a, const packed_rhs<T>& b, C&& c, bool accumulate) {
   static_assert(A::IsRowMajor && std::remove_reference_t<C>::IsRowMajor, "gemm_packed_tn: row-major operands");
   eigen_assert(a.rows() == b.rows() && c.rows() == a.cols() && c.cols() == b.cols());
-  gemm_packed_tn<T>(a.cols(), a.derived().data(), a.derived().outerStride(), b, c.data(), c.outerStride(),
-                    accumulate);
+  gemm_impl::gemm<T, true>(a.cols(), a.derived().data(), a.derived().outerStride(), b, c.data(), c.outerStride(),
+                           accumulate);
 }
 
 }  // namespace rnnabs::detail
