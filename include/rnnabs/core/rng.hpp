@@ -1,6 +1,7 @@
 #pragma once
 // Seeded random numbers that give the same stream on every platform and thread count.
 // std::*_distribution is implementation-defined, so the library draws through these instead.
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <numbers>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "rnnabs/core/error.hpp"
 
@@ -95,5 +97,15 @@ class rng {
   double spare_ = 0.0;
   bool has_spare_ = false;
 };
+
+/// min(k, |pool|) distinct elements of `pool` drawn uniformly without replacement (partial
+/// Fisher–Yates), in draw order.
+template <class T>
+std::vector<T> draw_without_replacement(rng& g, std::vector<T> pool, std::size_t k) {
+  k = std::min(k, pool.size());
+  for (std::size_t i = 0; i < k; ++i) std::swap(pool[i], pool[i + static_cast<std::size_t>(g.below(pool.size() - i))]);
+  pool.resize(k);
+  return pool;
+}
 
 }  // namespace rnnabs

@@ -1,0 +1,11 @@
+#pragma once
+// repair/: RNNRepair's repairs over the abstract model — segment-level repair of text models
+// (fault point, candidates from the automaton, longest matching segment, token insertion, the
+// retraining protocol with its side effects) and the backdoor study (poisoning, trigger contexts,
+// guided placement, the fix by removing influential samples).
+#include "rnnabs/repair/backdoor.hpp"
+#include "rnnabs/repair/edits.hpp"
+#include "rnnabs/repair/outcome.hpp"
+#include "rnnabs/repair/paths.hpp"
+#include "rnnabs/repair/segment.hpp"
+#include "rnnabs/repair/segment_study.hpp"
