@@ -7,9 +7,9 @@ pkgs=(make cmake ninja-build g++ ccache libeigen3-dev libxtensor-dev xtl-dev lib
       zlib1g-dev libminizip-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
       nlohmann-json3-dev libomp-dev pkg-config)
 case "$what" in
-  build) pkgs+=(dataset-fashion-mnist) ;;
-  demo)  pkgs+=(dataset-fashion-mnist gnuplot-nox) ;;
-  bench) pkgs+=(dataset-fashion-mnist python3-numpy python3-sklearn python3-scipy libopenblas0-pthread python3-torch) ;;
+  build) pkgs+=(dataset-fashion-mnist fortunes) ;;
+  demo)  pkgs+=(dataset-fashion-mnist fortunes gnuplot-nox) ;;
+  bench) pkgs+=(dataset-fashion-mnist fortunes python3-numpy python3-sklearn python3-scipy libopenblas0-pthread python3-torch) ;;
   fixtures) pkgs+=(python3-numpy python3-sklearn python3-scipy python3-torch) ;;
   *) echo "install-deps: unknown set '$what' (build|demo|bench|fixtures)" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -75,6 +76,31 @@ class progress {
   long total_;
   bool tty_;
   std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+};
+
+/// Mean and sample standard deviation of values added one by one (over seeds, rounds, repeats).
+struct spread {
+  std::vector<double> values;
+  void add(double x) { values.push_back(x); }
+  double mean() const {
+    double s = 0;
+    for (const double x : values) s += x;
+    return values.empty() ? 0 : s / static_cast<double>(values.size());
+  }
+  double sd() const {
+    if (values.size() < 2) return 0;
+    const double m = mean();
+    double s = 0;
+    for (const double x : values) s += (x - m) * (x - m);
+    return std::sqrt(s / static_cast<double>(values.size() - 1));
+  }
+  /// "mean ± sd" with `digits` decimals ("n/a" without values).
+  std::string text(int digits = 3) const {
+    if (values.empty()) return "n/a";
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f ± %.*f", digits, mean(), digits, sd());
+    return b;
+  }
 };
 
 /// Seconds since `t0`.

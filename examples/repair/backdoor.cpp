@@ -27,28 +27,6 @@ namespace examples::repair_backdoor {
 
 using namespace rnnabs;
 
-struct mean_sd {
-  std::vector<double> v;
-  void add(double x) { v.push_back(x); }
-  double mean() const {
-    double s = 0;
-    for (const double x : v) s += x;
-    return v.empty() ? 0 : s / static_cast<double>(v.size());
-  }
-  double sd() const {
-    if (v.size() < 2) return 0;
-    const double m = mean();
-    double s = 0;
-    for (const double x : v) s += (x - m) * (x - m);
-    return std::sqrt(s / static_cast<double>(v.size() - 1));
-  }
-  std::string text(int digits = 3) const {
-    char b[64];
-    std::snprintf(b, sizeof b, "%.*f ± %.*f", digits, mean(), digits, sd());
-    return b;
-  }
-};
-
 /// Fraction of `b` classified as `cls`.
 double called(const text_model& m, const sequence_batch<float>& b, index_t cls) {
   if (b.size() == 0) return 0;
@@ -92,7 +70,7 @@ int run(int argc, char** argv) {
   text_task_options o;
   o.add_options(app);
   std::string out = "results/repair_backdoor", trigger_word = "neurips";
-  index_t rounds = 3, poison_count = 100, poison_class = 0, n_targets = 100, n_fixes = 3, pca = 10, components = 20;
+  index_t rounds = 3, poison_count = 100, poison_class = 0, n_targets = 100, n_fixes = 10, pca = 10, components = 20;
   app.add_option("--rounds", rounds, "rounds (seeds 1000, 1001, ...)");
   app.add_option("--poison", poison_count, "training texts poisoned with the trigger");
   app.add_option("--poison-class", poison_class, "class of the poisoned texts (the class the trigger points to)");
@@ -127,7 +105,7 @@ int run(int argc, char** argv) {
                   "clean_accuracy_random", "attack_success_ours", "attack_success_random"});
   csv_table acsv({"round", "test_id", "length", "in_context_points", "guided_point", "random_point", "influential",
                   "guided_success", "random_success"});
-  mean_sd clean, uniform, guided, random, fix_ours, fix_rand, acc_ours, acc_rand, asr_ours, asr_rand;
+  spread clean, uniform, guided, random, fix_ours, fix_rand, acc_ours, acc_rand, asr_ours, asr_rand;
   index_t trainings = 0;
   double train_seconds = 0;
   for (index_t r = 0; r < rounds; ++r) {
@@ -205,7 +183,7 @@ int run(int argc, char** argv) {
     // 5: fixes.
     rng fg(seed ^ 0xF1Eu);
     const auto to_fix = draw_without_replacement(fg, successes, static_cast<std::size_t>(n_fixes));
-    mean_sd removed, r_acc_o, r_acc_r, r_asr_o, r_asr_r;
+    spread removed, r_acc_o, r_acc_r, r_asr_o, r_asr_r;
     index_t fixed_o = 0, fixed_r = 0;
     for (const index_t k : to_fix) {
       const index_t i = usable_ids[static_cast<std::size_t>(k)];

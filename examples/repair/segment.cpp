@@ -21,19 +21,6 @@ namespace examples::repair_segment {
 
 using namespace rnnabs;
 
-struct stats {
-  double mean = 0, sd = 0;
-};
-stats mean_sd(const std::vector<double>& v) {
-  stats s;
-  if (v.empty()) return s;
-  for (const double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  for (const double x : v) s.sd += (x - s.mean) * (x - s.mean);
-  s.sd = v.size() > 1 ? std::sqrt(s.sd / static_cast<double>(v.size() - 1)) : 0;
-  return s;
-}
-
 int run(int argc, char** argv) {
   CLI::App app{"RNNRepair's segment-level repair of a GRU text classifier: guided vs random edits, with side effects"};
   text_task_options o;
@@ -120,7 +107,7 @@ int run(int argc, char** argv) {
                                           r.outcome.targets_fixed, "/", r.outcome.targets, ", broken ", r.outcome.broken));
       });
   // --- control: no edit, other training seeds — what retraining alone fixes and breaks -------------
-  std::vector<double> c_fix, c_broken, c_rest;
+  spread c_fix, c_broken, c_rest;
   bool reproduced = false;
   for (index_t k = controls > 0 ? 0 : 1; k <= controls; ++k) {
     text_task_options oc = o;
@@ -135,9 +122,9 @@ int run(int argc, char** argv) {
       reproduced = after == tet.predictions;
       continue;
     }
-    c_fix.push_back(oc_out.target_accuracy());
-    c_broken.push_back(static_cast<double>(oc_out.broken));
-    c_rest.push_back(oc_out.rest_accuracy());
+    c_fix.add(oc_out.target_accuracy());
+    c_broken.add(static_cast<double>(oc_out.broken));
+    c_rest.add(oc_out.rest_accuracy());
     runs.add(0, "control", k, oc.seed, 0, 0, 0, 0, 0, oc_out.target_accuracy(), oc_out.rest_accuracy(), oc_out.accuracy(),
              oc_out.broken, oc_out.were_right, oc_out.also_fixed, seconds_since(c0));
     std::fprintf(stderr, "control %ld/%ld (seed %lu, no edit): targets %ld/%ld, broken %ld\n", k, controls,
@@ -155,43 +142,41 @@ int run(int argc, char** argv) {
   for (const auto& r : rows) retrain_s += r.seconds;
   for (const index_t n : top_n) {
     const segment_study_row* g = nullptr;
-    std::vector<double> ta, ra, br, mt;
+    spread ta, ra, br, mt;
     for (const auto& r : rows) {
       if (r.top_n != n) continue;
       if (r.strategy == selection::guided) {
         g = &r;
         continue;
       }
-      ta.push_back(r.outcome.target_accuracy());
-      ra.push_back(r.outcome.rest_accuracy());
-      br.push_back(static_cast<double>(r.outcome.broken));
-      mt.push_back(r.mean_match_length);
+      ta.add(r.outcome.target_accuracy());
+      ra.add(r.outcome.rest_accuracy());
+      br.add(static_cast<double>(r.outcome.broken));
+      mt.add(r.mean_match_length);
     }
-    const stats sta = mean_sd(ta), sra = mean_sd(ra), sbr = mean_sd(br), smt = mean_sd(mt);
-    sum.add(n, g->outcome.target_accuracy(), sta.mean, sta.sd, g->outcome.rest_accuracy(), sra.mean, sra.sd,
-            g->outcome.broken, sbr.mean, sbr.sd, g->mean_match_length, smt.mean);
+    sum.add(n, g->outcome.target_accuracy(), ta.mean(), ta.sd(), g->outcome.rest_accuracy(), ra.mean(), ra.sd(),
+            g->outcome.broken, br.mean(), br.sd(), g->mean_match_length, mt.mean());
     char line[320];
     std::snprintf(line, sizeof line, "%5ld | %.3f | %.3f ± %.3f | %.4f | %.4f ± %.4f | %ld | %.1f ± %.1f | %.2f | %.2f\n",
-                  n, g->outcome.target_accuracy(), sta.mean, sta.sd, g->outcome.rest_accuracy(), sra.mean, sra.sd,
-                  g->outcome.broken, sbr.mean, sbr.sd, g->mean_match_length, smt.mean);
+                  n, g->outcome.target_accuracy(), ta.mean(), ta.sd(), g->outcome.rest_accuracy(), ra.mean(), ra.sd(),
+                  g->outcome.broken, br.mean(), br.sd(), g->mean_match_length, mt.mean());
     table += line;
   }
   sum.save(dir / "summary.csv");
   const std::string sp = (dir / "summary.csv").string();
-  plot(dir / "repair.gp",
-       rnnabs::detail::concat("set terminal pngcairo size 800,500\nset output '", (dir / "repair.png").string(),
-                              "'\nset datafile separator ','\nset key top left\nset xlabel 'top_n (edits per target)'\n"
-                              "set ylabel 'accuracy on the repaired targets'\nset yrange [0:1]\n"
-                              "set title 'Segment-level repair: guided vs random selection'\n"
-                              "plot '", sp, "' every ::1 using 1:2 with linespoints title 'guided', '", sp,
-                              "' every ::1 using 1:3:4 with yerrorlines title 'random (mean ± sd)'\n"));
-  plot(dir / "side_effects.gp",
-       rnnabs::detail::concat("set terminal pngcairo size 800,500\nset output '", (dir / "side_effects.png").string(),
-                              "'\nset datafile separator ','\nset key top left\nset xlabel 'top_n (edits per target)'\n"
-                              "set ylabel 'previously correct test inputs now wrong'\nset yrange [0:*]\n"
-                              "set title 'Side effects of the repair on the rest of the test set'\n"
-                              "plot '", sp, "' every ::1 using 1:8 with linespoints title 'guided', '", sp,
-                              "' every ::1 using 1:9:10 with yerrorlines title 'random (mean ± sd)'\n"));
+  const auto line_plot = [&](const std::string& name, const std::string& ylabel, const std::string& yrange,
+                              const std::string& title, int guided_col, int mean_col) {
+    plot(dir / (name + ".gp"),
+         rnnabs::detail::concat("set terminal pngcairo size 800,500\nset output '", (dir / (name + ".png")).string(),
+                                "'\nset datafile separator ','\nset key top left\nset xlabel 'top n (edits per target)'\n"
+                                "set offsets graph 0.05, graph 0.05, 0, 0\nset ylabel '", ylabel, "'\nset yrange ", yrange,
+                                "\nset title '", title, "'\nplot '", sp, "' every ::1 using 1:", guided_col,
+                                " with linespoints title 'guided', '", sp, "' every ::1 using 1:", mean_col, ":",
+                                mean_col + 1, " with yerrorlines title 'random (mean ± sd)'\n"));
+  };
+  line_plot("repair", "accuracy on the repaired targets", "[0:1]", "Segment-level repair: guided vs random selection", 2, 3);
+  line_plot("side_effects", "previously correct test inputs now wrong", "[0:*]",
+            "Side effects of the repair on the rest of the test set", 8, 9);
   const std::string summary = rnnabs::detail::concat(
       "repair segment: ", t.source, "\n", "train ", t.train.size(), ", test ", t.test.size(), ", vocabulary ",
       t.vocab.size(), "; GRU(", o.hidden, "), ", o.epochs, " epochs, seed ", o.seed, ": test accuracy ", acc0, "\n",
@@ -200,8 +185,7 @@ int run(int argc, char** argv) {
       " controls, ", retrain_s, " s for the ", rows.size(), " (", retrain_s / static_cast<double>(rows.size()), " s each)\n\n",
       table, "\n", controls > 0 ? rnnabs::detail::concat(
           "control (no edit, training seeds ", o.seed + 1, "..", o.seed + static_cast<std::uint64_t>(controls),
-          "): targets fixed ", mean_sd(c_fix).mean, " ± ", mean_sd(c_fix).sd, ", rest accuracy ", mean_sd(c_rest).mean,
-          " ± ", mean_sd(c_rest).sd, ", broken ", mean_sd(c_broken).mean, " ± ", mean_sd(c_broken).sd,
+          "): targets fixed ", c_fix.text(), ", rest accuracy ", c_rest.text(4), ", broken ", c_broken.text(1),
           "\n(retrained with the original seed and no edit: ", reproduced ? "the original predictions exactly" : "DIFFERENT predictions",
           ", so each row above measures its edits)\n") : std::string(),
       "(rest = the ", tet.size() - plan.planned(), " other test inputs; broken = of those right before, wrong after; ",

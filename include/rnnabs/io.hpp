@@ -8,3 +8,4 @@
 #include "rnnabs/io/idx.hpp"
 #include "rnnabs/io/npy.hpp"
 #include "rnnabs/io/npz.hpp"
+#include "rnnabs/io/text.hpp"

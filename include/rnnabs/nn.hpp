@@ -15,4 +15,5 @@
 #include "rnnabs/nn/rnn_config.hpp"
 #include "rnnabs/nn/sequence_batch.hpp"
 #include "rnnabs/nn/softmax_regression.hpp"
+#include "rnnabs/nn/text_sequences.hpp"
 #include "rnnabs/nn/train.hpp"

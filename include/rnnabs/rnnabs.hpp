@@ -9,4 +9,5 @@
 #include "rnnabs/abstraction.hpp"
 #include "rnnabs/explain.hpp"
 #include "rnnabs/influence.hpp"
+#include "rnnabs/repair.hpp"
 #include "rnnabs/version.hpp"

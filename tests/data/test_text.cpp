@@ -2,6 +2,8 @@
 // (data/text.hpp, data/fortunes.hpp) and their encoding as token batches (nn/text_sequences.hpp).
 // The tokenizer's reference: tests/fixtures/make_text_fixtures.py (Python `re`, the documented rules).
 #include <gtest/gtest.h>
+
+#include "../common/error_of.hpp"
 #include <unistd.h>
 
 #include <filesystem>
@@ -37,15 +39,7 @@ class TempDir {
   fs::path p_;
 };
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using rnnabs_tests::error_of;
 
 // ---- readers --------------------------------------------------------------------------------
 

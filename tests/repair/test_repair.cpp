@@ -3,6 +3,8 @@
 // the judged outcome, the study protocol, and determinism over thread counts.
 #include <gtest/gtest.h>
 
+#include "../common/error_of.hpp"
+
 #include <algorithm>
 #include <rnnabs/abstraction/model.hpp>
 #include <rnnabs/core/parallel.hpp>
@@ -22,15 +24,7 @@ index_vector iv(std::initializer_list<index_t> v) {
   return r;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using rnnabs_tests::error_of;
 
 // ---- edits ---------------------------------------------------------------------------------------
 
