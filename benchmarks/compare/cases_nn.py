@@ -3,6 +3,10 @@
   lstm_train_mnist, gru_train_mnist  one SGD step (forward, cross-entropy, backward, update),
                                      B=128, T=28, I=28, H=128, 10 classes
   gru_train_text                     one SGD step, B=64, T=100, embedding 10000 x 64, GRU(300), 2 classes
+  gru_train_fortunes                 one SGD step at the fortunes text model's shapes (the `repair` examples):
+                                     B=32 real texts of 1..60 tokens (ragged; PyTorch: padded + packed with
+                                     pack_padded_sequence, head on each text's final hidden state), vocabulary
+                                     ~3400 words x 64, GRU(128), 2 classes
   lstm_infer_mnist                   forward (logits) of 10000 sequences of 28 x 28
   lstm_hvp_mnist                     one exact Hessian-vector product of the mean loss over a batch of 256
                                      (PyTorch: double backward through its native LSTM)
@@ -10,10 +14,13 @@
 PyTorch runs at its fastest thread setting: both 1 thread and the run's thread count are timed and the
 faster median is reported (on 2-core machines its 2-thread RNN steps can be several times slower).
 The peer saves the gradient / logits / HVP for the rnnabs side's check. Inputs are real Fashion-MNIST
-rows when the Debian package is installed (random tokens for the text case).
+rows when the Debian package is installed (random tokens for gru_train_text); gru_train_fortunes reads the
+`fortunes` package's strfile sources (random tokens of 5..60 steps when it is missing, noted in data.txt).
 """
+import collections
 import gzip
 import os
+import re
 import statistics
 import time
 from pathlib import Path
@@ -22,6 +29,7 @@ import numpy as np
 
 REPEATS = 7  # keep equal to `repeats` in compare_nn.cpp
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
+FORTUNES = Path("/usr/share/games/fortunes")
 
 
 def _torch():
@@ -44,7 +52,11 @@ def _images(n, split="t10k", seed=0):
 
 
 class _Model:
-    """embedding? -> LSTM/GRU -> Linear on the last step; registered in rnnabs's state_dict order."""
+    """embedding? -> LSTM/GRU -> Linear on the last step; registered in rnnabs's state_dict order.
+
+    forward(x, lengths): with lengths (padded batch), the sequences are packed (pack_padded_sequence,
+    enforce_sorted=False) and the head reads each one's final hidden state, its own last real step.
+    """
 
     def __new__(cls, cell, inp, hidden, classes, vocab=0):
         torch = _torch()
@@ -57,9 +69,15 @@ class _Model:
                 self.rnn = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(inp, hidden, batch_first=True)
                 self.fc = torch.nn.Linear(hidden, classes)
 
-            def forward(self, x):
+            def forward(self, x, lengths=None):
                 if vocab:
                     x = self.embedding(x)
+                if lengths is not None:
+                    packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                                     enforce_sorted=False)
+                    _, h = self.rnn(packed)
+                    h = h[0] if isinstance(h, tuple) else h  # LSTM: (h_n, c_n)
+                    return self.fc(h[-1])  # h_n is in the batch's own order (enforce_sorted=False)
                 out, _ = self.rnn(x)
                 return self.fc(out[:, -1])
 
@@ -117,19 +135,104 @@ def _peer_train(wd, cell, inp, hidden, classes, vocab):
     m.load_state_dict({k: torch.from_numpy(v) for k, v in np.load(wd / "model.npz").items()})
     x = torch.from_numpy(np.load(wd / ("tokens.npy" if vocab else "x.npy")))
     y = torch.from_numpy(np.load(wd / "labels.npy"))
+    # Ragged batch (gru_train_fortunes): padded tokens + lengths (CPU int64, as pack_padded_sequence wants).
+    lengths = torch.from_numpy(np.load(wd / "lengths.npy")) if (wd / "lengths.npy").exists() else None
     loss_fn = torch.nn.CrossEntropyLoss()
     # The checked quantity: the gradient at the initial weights.
     m.zero_grad()
-    loss_fn(m(x), y).backward()
+    loss_fn(m(x, lengths), y).backward()
     np.save(wd / "grad_peer.npy", np.concatenate([p.grad.numpy().ravel() for p in m.parameters()]))
     opt = torch.optim.SGD(m.parameters(), lr=1e-3)
 
     def step():
         opt.zero_grad()
-        loss_fn(m(x), y).backward()
+        loss_fn(m(x, lengths), y).backward()
         opt.step()
 
     return _fastest(wd, step)
+
+
+# The fortunes text task of the `repair` examples (include/rnnabs/data/fortunes.hpp, examples/repair/text_task.hpp):
+# class 0 = computers + linux + perl, class 1 = people + love + men-women; entries of 1..60 tokens by
+# rnnabs' documented tokenizer (data/text.hpp), a repeated token list kept once; vocabulary (<pad>, <unk>,
+# then words seen >= 2 times, by descending frequency, ties in byte order) from an 80 % training part,
+# as the examples build it from their training split (~3,400 words).
+_FORTUNES_GROUPS = (("computers", "linux", "perl"), ("people", "love", "men-women"))
+_TOKEN = re.compile(rb"[a-z\x80-\xff]+(?:'[a-z\x80-\xff]+)*|[0-9]+(?:[.,][0-9]+)*|[^ \t\n\r\f\v]")
+
+
+def _strfile(path):
+    """Entries of a strfile source (fortune(6)): separated by lines holding a single '%'; stripped, non-empty."""
+    entries, cur = [], []
+    for line in path.read_bytes().split(b"\n"):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line.startswith(b"%") and line.strip() == b"%":
+            entries.append(b"\n".join(cur))
+            cur = []
+        else:
+            cur.append(line)
+    entries.append(b"\n".join(cur))
+    return [e.strip() for e in entries if e.strip()]
+
+
+def _fortunes_texts(max_tokens=60):
+    texts, labels, seen = [], [], set()
+    for c, files in enumerate(_FORTUNES_GROUPS):
+        for f in files:
+            for e in _strfile(FORTUNES / f):
+                t = tuple(_TOKEN.findall(e.lower()))
+                if not 1 <= len(t) <= max_tokens or t in seen:
+                    continue
+                seen.add(t)
+                texts.append(t)
+                labels.append(c)
+    return texts, np.array(labels, dtype=np.int64)
+
+
+def _prep_fortunes(wd, batch=32, inp=64, hidden=128, classes=2, max_tokens=60):
+    torch = _torch()
+    rng = np.random.default_rng(0)
+    if all((FORTUNES / f).is_file() for g in _FORTUNES_GROUPS for f in g):
+        texts, labels = _fortunes_texts(max_tokens)
+        perm = rng.permutation(len(texts))
+        train = perm[: len(texts) - int(round(0.2 * len(texts)))]
+        freq = collections.Counter(w for i in train for w in texts[i])
+        words = sorted((w for w, k in freq.items() if k >= 2), key=lambda w: (-freq[w], w))
+        ids = {w: k + 2 for k, w in enumerate(words)}  # 0 = <pad>, 1 = <unk>
+        vocab = len(words) + 2
+        seqs, ys = [], []
+        for i in train:  # the first `batch` training texts of the permutation that hold a known word
+            s = [ids.get(w, 1) for w in texts[i]]
+            if any(k > 1 for k in s):
+                seqs.append(s)
+                ys.append(labels[i])
+            if len(seqs) == batch:
+                break
+        note = (f"fortunes: {len(texts)} texts, vocabulary {vocab} from {len(train)} training texts, "
+                f"lengths {min(map(len, seqs))}..{max(map(len, seqs))}")
+    else:
+        vocab = 3401
+        lens = rng.integers(5, max_tokens + 1, batch)
+        seqs = [list(rng.integers(2, vocab, n)) for n in lens]
+        ys = list(rng.integers(0, classes, batch))
+        note = f"random tokens ({FORTUNES} missing: apt-get install fortunes), vocabulary {vocab}, lengths 5..60"
+    lengths = np.array([len(q) for q in seqs], dtype=np.int64)
+    tokens = np.zeros((batch, lengths.max()), dtype=np.int64)  # padded with <pad> = 0
+    for i, q in enumerate(seqs):
+        tokens[i, : len(q)] = q
+    np.save(wd / "tokens.npy", tokens)
+    np.save(wd / "lengths.npy", lengths)
+    np.save(wd / "labels.npy", np.array(ys, dtype=np.int64))
+    (wd / "data.txt").write_text(note + "\n")
+    torch.manual_seed(0)
+    _save_model(wd, _Model("gru", inp, hidden, classes, vocab), f"gru {inp} {hidden} {classes} {vocab}")
+
+
+def _peer_from_meta(wd):
+    """_peer_train with the shapes prepare wrote to meta.txt ("cell input hidden classes vocab")."""
+    cell, inp, hidden, classes, vocab = (wd / "meta.txt").read_text().split()
+    return _peer_train(wd, cell, int(inp), int(hidden), int(classes), int(vocab))
 
 
 def _train_case(cell, batch, steps, inp, hidden, classes, vocab=0):
@@ -202,6 +305,12 @@ CASES = {
     "lstm_train_mnist": _train_case("lstm", 128, 28, 28, 128, 10),
     "gru_train_mnist": _train_case("gru", 128, 28, 28, 128, 10),
     "gru_train_text": _train_case("gru", 64, 100, 64, 300, 2, vocab=10000),
+    "gru_train_fortunes": {
+        "quick": False,
+        "peer_name": "torch",
+        "prepare": _prep_fortunes,
+        "peer": _peer_from_meta,
+    },
     "lstm_infer_mnist": {"quick": False, "peer_name": "torch", "prepare": _prep_infer, "peer": _peer_infer},
     "lstm_hvp_mnist": {"quick": False, "peer_name": "torch", "prepare": _prep_hvp, "peer": _peer_hvp},
 }

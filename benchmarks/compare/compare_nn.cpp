@@ -46,9 +46,14 @@ spec read_meta(const fs::path& wd) {
   return s;
 }
 
+// Token input: tokens.npy (N x T); with lengths.npy (N lengths) it is padded and sequence i keeps its
+// first lengths(i) ids (ragged batch, no padding seen by the model), else every row is one sequence.
 sequence_batch<float> read_batch(const fs::path& wd, const spec& s) {
   sequence_batch<float> b;
-  if (s.vocab > 0) {
+  if (s.vocab > 0 && fs::exists(wd / "lengths.npy")) {
+    const xt::xtensor<index_t, 2> tok = io::load_npy<index_t>(wd / "tokens.npy");
+    b.tokens = unpad_tokens(tok, io::load_npy_matrix<index_t>(wd / "lengths.npy").col(0).eval());
+  } else if (s.vocab > 0) {
     const matrix<index_t> tok = io::load_npy_matrix<index_t>(wd / "tokens.npy");
     for (index_t i = 0; i < tok.rows(); ++i) b.tokens.push_back(tok.row(i).transpose());
   } else {
@@ -75,12 +80,14 @@ double rel_err(const V& a, const W& b) {
          std::max(1e-30, static_cast<double>(b.cwiseAbs().maxCoeff()));
 }
 
-std::string peer_threads(const fs::path& wd) {
-  std::ifstream in(wd / "peer_threads.txt");
+std::string first_line(const fs::path& file) {
+  std::ifstream in(file);
   std::string line;
   std::getline(in, line);
   return line;
 }
+
+std::string peer_threads(const fs::path& wd) { return first_line(wd / "peer_threads.txt"); }
 
 template <class Cell>
 compare::outcome train_step(const fs::path& wd, const spec& s) {
@@ -99,8 +106,10 @@ compare::outcome train_step(const fs::path& wd, const spec& s) {
   o.seconds = sec;
   o.max_rel_err = rel_err(g0, want);
   o.equal = g0.size() == want.size() && o.max_rel_err < 1e-4;
-  o.detail = detail::concat("one SGD step (forward, loss, BPTT, update), ", b.size(), " sequences, ", s.cell, "(",
-                            s.hidden, "); gradient vs torch tol 1e-4; torch ", peer_threads(wd));
+  std::string data;  // where the inputs came from, when prepare says (data.txt)
+  if (fs::exists(wd / "data.txt")) data = detail::concat(" (", first_line(wd / "data.txt"), ")");
+  o.detail = detail::concat("one SGD step (forward, loss, BPTT, update), ", b.size(), " sequences", data, ", ", s.cell,
+                            "(", s.hidden, "); gradient vs torch tol 1e-4; torch ", peer_threads(wd));
   return o;
 }
 
@@ -145,5 +154,6 @@ compare::outcome lstm_hvp(const fs::path& wd) {
 [[maybe_unused]] const bool r3 = compare::add("gru_train_text", gru_train);
 [[maybe_unused]] const bool r4 = compare::add("lstm_infer_mnist", lstm_infer);
 [[maybe_unused]] const bool r5 = compare::add("lstm_hvp_mnist", lstm_hvp);
+[[maybe_unused]] const bool r6 = compare::add("gru_train_fortunes", gru_train);
 
 }  // namespace compare_nn_case
