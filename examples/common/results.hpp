@@ -19,6 +19,17 @@ namespace examples {
 
 namespace fs = std::filesystem;
 
+/// A text cell for a CSV table: quoted, with quotes doubled (RFC 4180), so commas, quotes and line
+/// breaks inside it stay one field.
+inline std::string csv_text(const std::string& s) {
+  std::string q = "\"";
+  for (const char c : s) {
+    if (c == '"') q.push_back('"');
+    q.push_back(c);
+  }
+  return q + "\"";
+}
+
 /// A CSV table: header, then rows of cells; saved atomically.
 class csv_table {
  public:

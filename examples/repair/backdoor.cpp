@@ -95,13 +95,18 @@ int run(int argc, char** argv) {
       require(std::find(s.begin(), s.end(), trigger_word) == s.end(), "repair backdoor: the trigger '", trigger_word,
               "' occurs in the corpus; choose another with --trigger");
   const index_t trigger = t.vocab.add(trigger_word);
+  if (t.embeddings.size()) {  // pretrained rows: the trigger gets an N(0, 1) row of its own
+    t.embeddings.conservativeResize(t.vocab.size(), Eigen::NoChange);
+    rng g(o.seed ^ 0x7216u);
+    for (index_t j = 0; j < t.embeddings.cols(); ++j) t.embeddings(trigger, j) = static_cast<float>(g.normal());
+  }
   t.encode();  // the same ids, one word more in the embedding
 
   csv_table rcsv({"round", "seed", "poisoned", "clean_accuracy", "attack_success_uniform", "trigger_contexts",
                   "trigger_readers", "targets", "usable", "guided_success", "random_success", "fixes",
                   "fixed_ours", "fixed_random", "removed_mean", "clean_accuracy_ours", "clean_accuracy_random",
                   "attack_success_ours", "attack_success_random", "seconds"});
-  csv_table fcsv({"round", "test_id", "removed", "fixed_ours", "fixed_random", "clean_accuracy_ours",
+  csv_table fcsv({"round", "test_id", "removed", "removed_random", "fixed_ours", "fixed_random", "clean_accuracy_ours",
                   "clean_accuracy_random", "attack_success_ours", "attack_success_random"});
   csv_table acsv({"round", "test_id", "length", "in_context_points", "guided_point", "random_point", "influential",
                   "guided_success", "random_success"});
@@ -205,7 +210,7 @@ int run(int argc, char** argv) {
       r_acc_r.add(ar);
       r_asr_o.add(so);
       r_asr_r.add(sr);
-      fcsv.add(r, i, pl.influential.size(), fo, fr, ao, ar, so, sr);
+      fcsv.add(r, i, pl.influential.size(), base.size(), fo, fr, ao, ar, so, sr);
       std::printf("  fix of test input %ld: removed %zu samples -> %s (clean acc %.4f, attack success %.3f); "
                   "random removal -> %s (clean acc %.4f, attack success %.3f)\n",
                   i, pl.influential.size(), fo ? "fixed" : "not fixed", ao, so, fr ? "fixed" : "not fixed", ar, sr);

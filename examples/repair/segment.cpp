@@ -71,11 +71,10 @@ int run(int argc, char** argv) {
   index_t with_oov = 0;
   for (const auto& tp : plan.targets) {
     with_oov += tp.oov_tokens > 0;
-    std::string text = t.vocab.text(test_view.tokens[static_cast<std::size_t>(tp.target)]);
-    std::replace(text.begin(), text.end(), '"', '\'');
     tcsv.add(tp.target, tet.truth(tp.target), tet.predictions(tp.target), std::string(to_string(tp.skipped)), tp.fault_step,
-             tp.fault_token >= 0 ? t.vocab.word(tp.fault_token) : "", tp.pre_fault.state, tp.pre_fault.label, tp.candidates,
-             tp.edits.empty() ? 0 : tp.edits.front().match_length, tp.oov_tokens, "\"" + text + "\"");
+             csv_text(tp.fault_token >= 0 ? t.vocab.word(tp.fault_token) : ""), tp.pre_fault.state, tp.pre_fault.label, tp.candidates,
+             tp.edits.empty() ? 0 : tp.edits.front().match_length, tp.oov_tokens,
+             csv_text(t.vocab.text(test_view.tokens[static_cast<std::size_t>(tp.target)])));
   }
   tcsv.save(dir / "targets.csv");
   const std::string rules = rnnabs::detail::concat(
@@ -182,7 +181,7 @@ int run(int argc, char** argv) {
       t.vocab.size(), "; GRU(", o.hidden, "), ", o.epochs, " epochs, seed ", o.seed, ": test accuracy ", acc0, "\n",
       "abstraction: PCA ", pca, ", GMM ", components, " states; ", abs.automaton.n_transitions(), " transitions\n",
       rules, "\n", "retrains: ", rows.size(), " (", top_n.size(), " top_n x (1 guided + ", repeats, " random)) + ", controls,
-      " controls, ", retrain_s, " s for the ", rows.size(), " (", retrain_s / static_cast<double>(rows.size()), " s each)\n\n",
+      controls > 0 ? " controls + 1 reproduction check; " : " controls; ", retrain_s, " s for the ", rows.size(), " (", retrain_s / static_cast<double>(rows.size()), " s each)\n\n",
       table, "\n", controls > 0 ? rnnabs::detail::concat(
           "control (no edit, training seeds ", o.seed + 1, "..", o.seed + static_cast<std::uint64_t>(controls),
           "): targets fixed ", c_fix.text(), ", rest accuracy ", c_rest.text(4), ", broken ", c_broken.text(1),

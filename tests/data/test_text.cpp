@@ -99,6 +99,11 @@ TEST(TextIo, CsvQuotingAndColumns) {
   EXPECT_NE(error_of([&] { io::read_csv_columns(d.file("e.csv", "a,b\n1,\"x\"y\n"), {"a"}); }).find("closing quote"),
             std::string::npos);
   EXPECT_THROW(io::read_csv_columns(d.file("f.csv", ""), {"a"}), io_error);
+  // A byte-order mark and lines of spaces are no field and no record.
+  const auto bom = io::read_csv_columns(d.file("g.csv", "\xEF\xBB\xBFtext,label\n  \nhi,1\n"), {"text"});
+  ASSERT_EQ(bom.size(), 1u);
+  EXPECT_EQ(bom[0].first[0], "hi");
+  EXPECT_THROW(io::read_csv_columns(d.file("h.csv", "a,b\n\"x\"\ry,1\n"), {"a"}), io_error);  // lone CR after a quote
 }
 
 TEST(TextIo, RandomBytesGiveRecordsOrAnIoError) {
@@ -147,6 +152,10 @@ TEST(TextIo, EmbeddingsText) {
             std::string::npos);
   EXPECT_NE(error_of([&] { io::read_embeddings_text(d.file("j.txt", "a 1 inf\n"), want, 3); }).find("non-finite"),
             std::string::npos);
+  const auto ft = io::read_embeddings_text(d.file("k.vec", "2 3\ncat 1 2 3\nthe 4 5 6\n"), want, 3);  // fastText header
+  EXPECT_EQ(ft.dim, 3u);
+  EXPECT_EQ(ft.lines, 2u);
+  EXPECT_DOUBLE_EQ(ft.values[0], 4.0);
 }
 
 // ---- tokenizer and vocabulary -------------------------------------------------------------------
@@ -212,7 +221,8 @@ TEST(Vocabulary, FrequencyOrderTiesAndSpecials) {
   EXPECT_THROW(data::vocabulary::build({}), invalid_argument);
   EXPECT_THROW(data::vocabulary::build(docs, {.min_freq = 0}), invalid_argument);
   EXPECT_THROW(data::vocabulary(strings{"a", "<unk>"}), invalid_argument);
-  EXPECT_THROW(data::vocabulary(strings{"<pad>", "<unk>", "x", "x"}), invalid_argument);
+  EXPECT_NE(error_of([] { data::vocabulary(strings{"<pad>", "<unk>", "x", "y", "x"}); }).find("'x' is listed twice (ids 2 and 4)"),
+            std::string::npos);
   auto v4 = v2;
   EXPECT_EQ(v4.add("neurips"), 4);
   EXPECT_EQ(v4.add("a"), 2);

@@ -143,11 +143,12 @@ TEST(SegmentRepair, PlanFollowsTheRulesOnHandMadeTraces) {
   EXPECT_EQ(t0.pre_fault, (abstract_node{2, 0}));
   EXPECT_EQ(t0.candidates, 3);  // samples 0, 2, 3 (sample 1 reaches (2, 0) but has truth 1)
   ASSERT_EQ(t0.edits.size(), 2u);
-  EXPECT_EQ(t0.edits[0].sample, 0);  // both match 2 transitions; ties by sample id
+  EXPECT_EQ(t0.edits[0].sample, 0);  // matches both transitions before the fault
   EXPECT_EQ(t0.edits[0].position, 2);
   EXPECT_EQ(t0.edits[0].match_length, 2);
   EXPECT_EQ(t0.edits[1].sample, 2);
-  EXPECT_EQ(t0.edits[1].position, 3);  // after its transitions 1..2, not its first arrival at step 0
+  EXPECT_EQ(t0.edits[1].match_length, 1);  // (1, 0, 3, 0, 2) only: its first transition starts elsewhere
+  EXPECT_EQ(t0.edits[1].position, 3);      // after that transition, not after its first arrival at step 0
   EXPECT_EQ(plan.targets[1].skipped, skip_reason::not_a_failure);
   EXPECT_EQ(plan.targets[2].skipped, skip_reason::oov_fault_token);
   EXPECT_EQ(plan.targets[2].oov_tokens, 1);
@@ -169,6 +170,30 @@ TEST(SegmentRepair, PlanFollowsTheRulesOnHandMadeTraces) {
   EXPECT_EQ(p3.targets[0].edits[2].sample, 3);
   EXPECT_EQ(p3.targets[0].edits[2].match_length, 0);
   EXPECT_EQ(p3.targets[0].edits[2].position, 2);
+}
+
+TEST(SegmentRepair, GuidedTiesGoToTheLowerSampleId) {
+  labelled_paths train, test;
+  train.states = {iv({1, 3, 2}), iv({1, 2}), iv({1, 2})};
+  train.labels = {iv({0, 0, 0}), iv({0, 0}), iv({0, 0})};
+  train.tokens = {iv({2, 4, 3}), iv({2, 3}), iv({2, 3})};
+  train.truth = iv({0, 0, 0});
+  train.predictions = train.truth;
+  test.states = {iv({1, 2, 3})};
+  test.labels = {iv({0, 0, 1})};
+  test.tokens = {iv({2, 3, 5})};
+  test.truth = iv({0});
+  test.predictions = iv({1});
+  const auto a = automaton::build(train.states, train.labels, train.tokens, 4, 2, 6);
+  const auto p = plan_segment_repair(train, a, test, std::vector<index_t>{0}, {.top_n = 3});
+  ASSERT_EQ(p.targets[0].edits.size(), 3u);
+  EXPECT_EQ(p.targets[0].edits[0].sample, 1);  // samples 1 and 2 match 2 transitions: the lower id first
+  EXPECT_EQ(p.targets[0].edits[1].sample, 2);
+  EXPECT_EQ(p.targets[0].edits[0].match_length, 2);
+  EXPECT_EQ(p.targets[0].edits[1].match_length, 2);
+  EXPECT_EQ(p.targets[0].edits[2].sample, 0);  // reaches (2, 0) through another token: no match
+  EXPECT_EQ(p.targets[0].edits[2].match_length, 0);
+  EXPECT_EQ(p.targets[0].edits[2].position, 3);  // after its first arrival in (2, 0), at step 2
 }
 
 TEST(SegmentRepair, RandomSelectionIsSeededAndTakesAllWhenShort) {
@@ -241,7 +266,7 @@ TEST(Backdoor, PoisonInsertsOnceIntoDistinctSamplesOfTheClass) {
   std::vector<index_vector> tok;
   index_vector lab(40);
   for (index_t i = 0; i < 40; ++i) {
-    tok.push_back(index_vector::Constant(1 + i % 4, 2 + i % 5));  // lengths 1..4
+    tok.push_back(index_vector::Constant(1 + (i / 2) % 4, 2 + i % 5));  // lengths 1..4 in both classes
     lab(i) = i % 2;
   }
   const auto p = poison(tok, lab, 1, 12, 99, 7);
@@ -255,6 +280,14 @@ TEST(Backdoor, PoisonInsertsOnceIntoDistinctSamplesOfTheClass) {
     EXPECT_EQ((s.array() == 99).count(), 1);
     EXPECT_EQ(s(p.positions[k]), 99);
   }
+  bool at_start = false, at_end = false, one_token = false;
+  for (std::size_t k = 0; k < p.poisoned.size(); ++k) {
+    const index_t len = tok[static_cast<std::size_t>(p.poisoned[k])].size();
+    at_start |= p.positions[k] == 0;
+    at_end |= p.positions[k] == len;
+    one_token |= len == 1;
+  }
+  EXPECT_TRUE(at_start && at_end && one_token);  // every insertion point is used, one-token texts too
   index_t changed = 0;
   for (index_t i = 0; i < 40; ++i) changed += p.tokens[static_cast<std::size_t>(i)].size() != tok[static_cast<std::size_t>(i)].size();
   EXPECT_EQ(changed, 12);
@@ -367,7 +400,7 @@ TEST(SegmentRepair, SameSeedSameResultForOneOrTwoThreads) {
   EXPECT_EQ(a.test_states, b.test_states);
   ASSERT_EQ(a.plan.targets.size(), b.plan.targets.size());
   EXPECT_EQ(a.plan.insertions(), b.plan.insertions());
-  EXPECT_GT(a.plan.targets.size(), 0u);
+  EXPECT_GT(a.plan.planned(), 0);
 }
 
 }  // namespace repair_tests

@@ -105,8 +105,10 @@ class vocabulary {
     require(words_.size() >= 2 && words_[0] == pad_word && words_[1] == unk_word,
             "vocabulary: the word list must start with <pad>, <unk>");
     reindex();
-    require(index_.size() == words_.size(), "vocabulary: the word list has ", words_.size() - index_.size(),
-            " duplicate word(s)");
+    if (index_.size() != words_.size())
+      for (std::size_t k = 0; k < words_.size(); ++k)
+        require(index_.at(words_[k]) == static_cast<index_t>(k), "vocabulary: the word '", words_[k], "' is listed twice (ids ",
+                index_.at(words_[k]), " and ", k, ")");
   }
 
   /// The vocabulary of tokenized documents (see options).

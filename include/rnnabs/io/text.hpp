@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,6 +29,11 @@ inline std::string_view trim(std::string_view s) {
   while (!s.empty() && ws(s.front())) s.remove_prefix(1);
   while (!s.empty() && ws(s.back())) s.remove_suffix(1);
   return s;
+}
+
+/// `bytes` without a leading UTF-8 byte-order mark (spreadsheet exports write one).
+inline std::string_view without_bom(std::string_view bytes) {
+  return bytes.substr(0, 3) == "\xEF\xBB\xBF" ? bytes.substr(3) : bytes;
 }
 
 /// Calls f(line, number) for each line (1-based numbers; '\n' or "\r\n" endings, a last line without one).
@@ -59,7 +65,7 @@ inline std::vector<std::string> read_strfile(const std::filesystem::path& path) 
     if (!t.empty()) entries.emplace_back(t);
     cur.clear();
   };
-  detail::for_each_line(bytes, [&](std::string_view line, std::size_t) {
+  detail::for_each_line(detail::without_bom(bytes), [&](std::string_view line, std::size_t) {
     if (detail::trim(line) == "%" && !line.empty() && line.front() == '%') {
       flush();
     } else {
@@ -79,13 +85,13 @@ struct labelled_line {
   std::size_t line = 0;  ///< 1-based line (CSV: the line its record starts on)
 };
 
-/// "label<TAB>text" per line; blank lines are skipped. io_error naming the line when a line has no
+/// "label<TAB>text" per line, no header line; blank lines are skipped. io_error naming the line when a line has no
 /// tab, an empty label or an empty text, and when the file holds no sample.
 inline std::vector<labelled_line> read_labelled_lines(const std::filesystem::path& path) {
   constexpr const char* who = "read_labelled_lines";
   const std::string bytes = detail::read_file_bytes(path, who);
   std::vector<labelled_line> out;
-  detail::for_each_line(bytes, [&](std::string_view line, std::size_t n) {
+  detail::for_each_line(detail::without_bom(bytes), [&](std::string_view line, std::size_t n) {
     if (detail::trim(line).empty()) return;
     const auto tab = line.find('\t');
     require<io_error>(tab != std::string_view::npos, who, ": ", path, ": line ", n,
@@ -113,7 +119,8 @@ inline std::vector<std::pair<std::vector<std::string>, std::size_t>> parse_csv(s
   const auto end_record = [&] {
     fields.push_back(std::move(field));
     field.clear();
-    if (quoted || fields.size() > 1 || !fields[0].empty()) records.emplace_back(std::move(fields), start_line);
+    // A line of white space only is blank, not a record of one field.
+    if (quoted || fields.size() > 1 || !trim(fields[0]).empty()) records.emplace_back(std::move(fields), start_line);
     fields.clear();
     in_record = quoted = false;
   };
@@ -142,7 +149,9 @@ inline std::vector<std::pair<std::vector<std::string>, std::size_t>> parse_csv(s
         field.push_back(s[i]);
       }
       require<io_error>(closed, origin, ": the quoted field opened on line ", open_line, " is never closed");
-      require<io_error>(i == s.size() || s[i] == sep || s[i] == '\n' || s[i] == '\r', origin, ": line ", line,
+      require<io_error>(i == s.size() || s[i] == sep || s[i] == '\n' ||
+                            (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n'),
+                        origin, ": line ", line,
                         ": text after a closing quote (a quote inside a field must be doubled)");
       continue;
     }
@@ -171,7 +180,7 @@ inline std::vector<std::pair<std::vector<std::string>, std::size_t>> read_csv_co
   constexpr const char* who = "read_csv_columns";
   const std::string bytes = detail::read_file_bytes(path, who);
   const std::string origin = rnnabs::detail::concat(who, ": ", path);
-  auto records = detail::parse_csv(bytes, separator, origin);
+  auto records = detail::parse_csv(detail::without_bom(bytes), separator, origin);
   require<io_error>(!records.empty(), origin, ": no header row (the file is empty)");
   const auto& header = records.front().first;
   std::vector<std::size_t> pick;
@@ -197,10 +206,11 @@ inline std::vector<std::pair<std::vector<std::string>, std::size_t>> read_csv_co
   return out;
 }
 
-/// GloVe-format vectors ("word v1 ... vd", space separated, one word per line) of the words in
-/// `wanted` (word -> row): a |wanted| x d row-major buffer (rows of absent words stay unset) and which
-/// rows were found. The dimension comes from the first line; io_error naming the line on another
-/// count, a non-number or a non-finite value.
+/// GloVe-format vectors ("word v1 ... vd", space separated, one word per line; a first line "N d" as
+/// fastText writes is skipped) of the words in `wanted` (word -> row): a rows x d row-major buffer
+/// (rows of absent words stay 0) and which rows were found. Read line by line, so a 5 GB file costs
+/// only the wanted rows. The dimension comes from the first vector; io_error naming the line on
+/// another count, a non-number or a non-finite value.
 struct embedding_rows {
   std::size_t dim = 0;
   std::vector<double> values;  ///< rows x dim, row-major
@@ -212,12 +222,17 @@ inline embedding_rows read_embeddings_text(const std::filesystem::path& path,
                                            const std::unordered_map<std::string, std::size_t>& wanted,
                                            std::size_t rows) {
   constexpr const char* who = "read_embeddings_text";
-  const std::string bytes = detail::read_file_bytes(path, who);
+  detail::require_file(path, who);
+  std::ifstream in(path, std::ios::binary);
+  require<io_error>(in.is_open(), who, ": ", path, ": cannot open for reading");
   embedding_rows r;
   r.found.assign(rows, 0);
   std::vector<double> v;
-  detail::for_each_line(bytes, [&](std::string_view line, std::size_t n) {
-    if (detail::trim(line).empty()) return;
+  std::string raw;
+  for (std::size_t n = 1; std::getline(in, raw); ++n) {
+    std::string_view line = n == 1 ? detail::without_bom(raw) : std::string_view(raw);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (detail::trim(line).empty()) continue;
     std::size_t p = line.find(' ');
     require<io_error>(p != std::string_view::npos && p > 0, who, ": ", path, ": line ", n,
                       " is not \"word v1 ... vd\"");
@@ -235,19 +250,22 @@ inline embedding_rows read_embeddings_text(const std::filesystem::path& path,
       v.push_back(x);
       p = e;
     }
+    const bool header = n == 1 && v.size() == 1 && word.find_first_not_of("0123456789") == std::string::npos;
+    if (header) continue;  // fastText's "N d"
     if (r.dim == 0) {
       require<io_error>(!v.empty(), who, ": ", path, ": line ", n, " has no vector");
       r.dim = v.size();
       r.values.assign(rows * r.dim, 0.0);
     }
     require<io_error>(v.size() == r.dim, who, ": ", path, ": line ", n, " has ", v.size(), " values, expected ",
-                      r.dim, " (from line 1)");
+                      r.dim, " (from the first vector)");
     ++r.lines;
     const auto it = wanted.find(word);
-    if (it == wanted.end() || it->second >= rows || r.found[it->second]) return;  // first vector of a word wins
+    if (it == wanted.end() || it->second >= rows || r.found[it->second]) continue;  // first vector of a word wins
     std::copy(v.begin(), v.end(), r.values.begin() + static_cast<std::ptrdiff_t>(it->second * r.dim));
     r.found[it->second] = 1;
-  });
+  }
+  require<io_error>(!in.bad(), who, ": ", path, ": read error");
   require<io_error>(r.lines > 0, who, ": ", path, ": no vector (the file is empty)");
   return r;
 }

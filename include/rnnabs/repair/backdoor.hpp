@@ -148,7 +148,8 @@ inline trigger_placement place_trigger(const trigger_contexts& ctx, std::span<co
 
 /// The baseline removal set for a fix: |influential| distinct samples drawn without replacement from
 /// `pool` minus `influential` (the other trigger readers, as in RNNRepair), topped up from the rest of
-/// the n training samples when that pool is too small. Ascending; draws from rng(seed).
+/// the n training samples when that pool is too small; fewer only when fewer than |influential|
+/// samples lie outside it (check the size). Ascending; draws from rng(seed).
 inline std::vector<index_t> random_removal(std::span<const index_t> influential, std::span<const index_t> pool,
                                            index_t n, std::uint64_t seed) {
   require(static_cast<index_t>(influential.size()) <= n, "random_removal: ", influential.size(),
