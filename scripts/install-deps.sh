@@ -10,7 +10,7 @@ case "$what" in
   build) pkgs+=(dataset-fashion-mnist fortunes) ;;
   demo)  pkgs+=(dataset-fashion-mnist fortunes gnuplot-nox) ;;
   bench) pkgs+=(dataset-fashion-mnist fortunes python3-numpy python3-sklearn python3-scipy libopenblas0-pthread python3-torch) ;;
-  fixtures) pkgs+=(python3-numpy python3-sklearn python3-scipy python3-torch) ;;
+  fixtures) pkgs+=(python3-numpy python3-sklearn python3-scipy python3-torch python3-opencv) ;;
   *) echo "install-deps: unknown set '$what' (build|demo|bench|fixtures)" >&2; exit 2 ;;
 esac
 missing=()
