@@ -211,6 +211,41 @@ TEST(Automaton, DotAndJsonParseBack) {
   EXPECT_NE(to_dot(a, {.per_label = true}).find("->"), std::string::npos);
 }
 
+TEST(Automaton, TraceDotParsesBackIntoThePath) {
+  const auto p = make_paths(40, 6, 5, 2, 3, 31);
+  const auto a = automaton::build(p.states, p.labels, p.tokens, 5, 2);
+  // Sample 3's own path: every step's edge, label and training count come back out of the DOT.
+  std::vector<transition> path;
+  index_t s = 0, l = 0;
+  for (index_t j = 0; j < p.states[3].size(); ++j) {
+    path.push_back({s, l, p.tokens[3](j), p.labels[3](j), p.states[3](j)});
+    s = p.states[3](j);
+    l = p.labels[3](j);
+  }
+  const std::string dot = trace_to_dot(a, path, {.token_name = [](index_t w) { return "w" + std::to_string(w); }});
+  EXPECT_EQ(dot.rfind("digraph", 0), 0u);
+  std::istringstream is(dot);
+  index_t steps = 0, faded = 0;
+  for (std::string line; std::getline(is, line);) {
+    long from = 0, to = 0, j = 0, tok = 0, lab = 0, next = 0, c = 0;
+    if (std::sscanf(line.c_str(), " s%ld -> s%ld [penwidth=2, color=blue, fontcolor=blue, label=\"%ld: w%ld, %ld->%ld (%ld)",
+                    &from, &to, &j, &tok, &lab, &next, &c) == 7) {
+      ASSERT_LT(j, static_cast<long>(path.size()));
+      const transition& t = path[static_cast<std::size_t>(j)];
+      EXPECT_EQ(transition({from, lab, tok, next, to}), t);
+      EXPECT_EQ(c, a.count(t));
+      EXPECT_GE(c, 1);  // the sample is in the automaton
+      ++steps;
+    } else if (line.find("color=gray85") != std::string::npos) {
+      ++faded;
+    }
+  }
+  EXPECT_EQ(steps, static_cast<index_t>(path.size()));
+  EXPECT_EQ(faded, (a.state_transition_counts().array() > 0).count());
+  EXPECT_EQ(trace_to_dot(a, path, {.automaton = false}).find("gray85"), std::string::npos);
+  EXPECT_THROW(trace_to_dot(a, std::vector<transition>{}), invalid_argument);
+}
+
 TEST(Automaton, BadInputGetsTypedErrors) {
   const auto p = make_paths(10, 5, 4, 2, 3, 41);
   EXPECT_THROW(automaton::build({}, {}, {}, 4, 2), invalid_argument);                  // empty data

@@ -5,8 +5,11 @@
 //
 //   rnnabs::save_dot("automaton.gv", a, {.min_count = 50});   // dot -Tpng automaton.gv -o a.png
 //   rnnabs::save_json("automaton.json", a);
+//   auto dot = rnnabs::trace_to_dot(a, path, {.token_name = [&](rnnabs::index_t w) { return vocab.word(w); }});
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <span>
 #include <sstream>
 #include <string>
 
@@ -75,6 +78,59 @@ inline std::string to_dot(const automaton& a, const dot_options& o = {}) {
           os << "  s" << s << " -> s" << t << " [label=\"" << st(s, t) << " ("
              << static_cast<double>(st(s, t)) / static_cast<double>(out) << ")\"];\n";
     }
+  }
+  os << "}\n";
+  return os.str();
+}
+
+struct trace_dot_options {
+  /// Draw the automaton's state graph faded behind the trace (edges with at least min_count steps).
+  bool automaton = true;
+  index_t min_count = 1;
+  /// Name of a token on the trace's edges (e.g. a vocabulary's word); empty: the id. Feature input
+  /// (no tokens) shows the step number only.
+  std::function<std::string(index_t)> token_name{};
+  std::string name = "trace";
+};
+
+/// One input's path through the automaton (spec E17): the states it visits in bold, each step j an
+/// edge "j: token, label -> next label (n)" with n the training steps on that transition, over the
+/// faded state graph. `path` holds the input's transitions (repair::abstract_path builds them).
+inline std::string trace_to_dot(const automaton& a, std::span<const transition> path, const trace_dot_options& o = {}) {
+  require(a.n_states() > 0, "trace_to_dot: the automaton is empty");
+  require(!path.empty(), "trace_to_dot: the path is empty");
+  const index_t m = a.n_states();
+  for (const auto& t : path)
+    require(t.from >= 0 && t.from < m && t.to >= 0 && t.to < m, "trace_to_dot: a transition of the path leaves the ",
+            m, " states of the automaton");
+  std::vector<char> on_path(static_cast<std::size_t>(m), 0), shown(static_cast<std::size_t>(m), 0);
+  for (const auto& t : path) on_path[static_cast<std::size_t>(t.from)] = on_path[static_cast<std::size_t>(t.to)] = 1;
+  shown = on_path;
+  const matrix<index_t> st = a.state_transition_counts();
+  if (o.automaton)
+    for (index_t s = 0; s < m; ++s)
+      for (index_t t = 0; t < m; ++t)
+        if (st(s, t) >= std::max<index_t>(1, o.min_count)) shown[static_cast<std::size_t>(s)] = shown[static_cast<std::size_t>(t)] = 1;
+  std::ostringstream os;
+  os << "digraph " << nlohmann::json(o.name).dump() << " {\n  rankdir=LR;\n  node [shape=circle, fontsize=10];\n";
+  for (index_t s = 0; s < m; ++s) {
+    if (!shown[static_cast<std::size_t>(s)]) continue;
+    os << "  s" << s << " [label=\"" << (s == 0 ? "0\\ninit" : std::to_string(s)) << "\""
+       << (s == 0 ? ", shape=doublecircle" : "")
+       << (on_path[static_cast<std::size_t>(s)] ? ", penwidth=2" : ", color=gray80, fontcolor=gray60") << "];\n";
+  }
+  if (o.automaton)
+    for (index_t s = 0; s < m; ++s)
+      for (index_t t = 0; t < m; ++t)
+        if (st(s, t) >= std::max<index_t>(1, o.min_count)) os << "  s" << s << " -> s" << t << " [color=gray85];\n";
+  for (std::size_t j = 0; j < path.size(); ++j) {
+    const transition& t = path[j];
+    os << "  s" << t.from << " -> s" << t.to << " [penwidth=2, color=blue, fontcolor=blue, label=\"" << j;
+    if (a.consumes_tokens()) {
+      const std::string w = o.token_name ? o.token_name(t.token) : std::to_string(t.token);
+      os << ": " << nlohmann::json(w).dump().substr(1, nlohmann::json(w).dump().size() - 2);
+    }
+    os << ", " << t.label << "->" << t.next_label << " (" << (t.token < a.vocab_size() ? a.count(t) : 0) << ")\"];\n";
   }
   os << "}\n";
   return os.str();
