@@ -114,12 +114,12 @@ inline text_task load_text_task(const text_task_options& o) {
   // Texts made only of unknown words (e.g. one word seen once) carry nothing the model could read:
   // left out of both sets, and counted.
   const auto readable = [&](data::text_dataset& d) {
+    encode_report r;
+    text_sequences<float>(d, t.vocab, &r, /*allow_all_oov=*/true);
     std::vector<index_t> keep;
-    for (index_t i = 0; i < d.size(); ++i) {
-      index_t miss = 0;
-      t.vocab.encode(d.tokens[static_cast<std::size_t>(i)], &miss);
-      if (miss < static_cast<index_t>(d.tokens[static_cast<std::size_t>(i)].size())) keep.push_back(i);
-    }
+    for (index_t i = 0; i < d.size(); ++i)
+      if (r.oov[static_cast<std::size_t>(i)] < static_cast<index_t>(d.tokens[static_cast<std::size_t>(i)].size()))
+        keep.push_back(i);
     const index_t dropped = d.size() - static_cast<index_t>(keep.size());
     d = data::subset(d, keep);
     return dropped;

@@ -180,6 +180,12 @@ inline segment_repair_plan plan_segment_repair(const labelled_paths& train, cons
   require(train.truth.size() == train.size() && test.truth.size() == test.size(), who,
           ": the views need a truth per sequence");
   const node_reach reach = node_reach::from(a);
+  std::vector<std::vector<transition>> paths(static_cast<std::size_t>(train.size()));  // built once, on first use
+  const auto train_path = [&](index_t i) -> const std::vector<transition>& {
+    auto& p = paths[static_cast<std::size_t>(i)];
+    if (p.empty()) p = train.path(i);
+    return p;
+  };
   segment_repair_plan plan;
   for (const index_t t : targets) {
     require(t >= 0 && t < test.size(), who, ": target ", t, " outside [0, ", test.size(), ")");
@@ -215,7 +221,7 @@ inline segment_repair_plan plan_segment_repair(const labelled_paths& train, cons
     }
     const std::span<const transition> prefix(path.data(), static_cast<std::size_t>(*j));
     const auto place = [&](const node_reach::entry& e) {
-      return place_in_candidate(prefix, train.path(e.sample), e.sample, e.step);
+      return place_in_candidate(prefix, train_path(e.sample), e.sample, e.step);
     };
     const auto keep = static_cast<std::size_t>(std::min<index_t>(o.top_n, tp.candidates));
     if (o.strategy == selection::guided) {
