@@ -2,9 +2,14 @@
 // forward, forward + backward (the training gradient), per-sample gradients and the exact
 // Hessian-vector product, for LSTM and GRU (B sequences of 28 x 28, H = 128, 10 classes).
 // items/s = sequences per second; flop_rate counts the GEMM flops (docs/benchmarks.md, "RNN floor").
+// repair_candidate_scoring: what sample-level repair does per failure — 366 candidate images (RNNRepair's
+// rotations and translations of one source) to abstract traces in one batched pass: forward with
+// hidden states, PCA, GMM states, per-step features — next to lstm_forward/366, the plain forward.
 #include <benchmark/benchmark.h>
 
+#include <rnnabs/abstraction/model.hpp>
 #include <rnnabs/nn.hpp>
+#include <rnnabs/repair/sample_generation.hpp>
 
 namespace {
 
@@ -59,7 +64,18 @@ void lstm_hvp(benchmark::State& st) { run<lstm_cell>(st, 3); }
 void gru_forward(benchmark::State& st) { run<gru_cell>(st, 0); }
 void gru_train_gradient(benchmark::State& st) { run<gru_cell>(st, 1); }
 
-BENCHMARK(lstm_forward)->Arg(128)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+void repair_candidate_scoring(benchmark::State& st) {
+  const lstm_classifier<float> m(rnn_config{.input_size = 28, .hidden_size = 128, .num_classes = 10}, 1);
+  auto abs = make_abstraction({.pca_components = 10, .n_states = 7, .seed = 3});
+  abs.fit(profile(m, batch(2000, 4)));
+  sequence_batch<float> cands;
+  for (const auto& c : make_candidates(batch(1, 5).features[0], candidate_options{})) cands.features.push_back(c.image);
+  for (auto _ : st) benchmark::DoNotOptimize(batch_abstract_traces(m, abs, cands).data());
+  st.SetItemsProcessed(st.iterations() * cands.size());
+}
+
+BENCHMARK(repair_candidate_scoring)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(lstm_forward)->Arg(128)->Arg(366)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(lstm_train_gradient)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(lstm_per_sample_gradients)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(lstm_hvp)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();

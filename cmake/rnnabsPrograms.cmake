@@ -23,9 +23,9 @@ if(RNNABS_SANITIZE)
   target_link_options(rnnabs_program_options INTERFACE -fsanitize=${RNNABS_SANITIZE})
 endif()
 
-# rnnabs_program(name SOURCES ...) : an executable against rnnabs::zip with the project's flags.
+# rnnabs_program(name SOURCES ...) : an executable against rnnabs::zip and rnnabs::png with the project's flags.
 function(rnnabs_program name)
   cmake_parse_arguments(P "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${P_SOURCES})
-  target_link_libraries(${name} PRIVATE rnnabs::zip rnnabs_program_options ${P_LIBS})
+  target_link_libraries(${name} PRIVATE rnnabs::zip rnnabs::png rnnabs_program_options ${P_LIBS})
 endfunction()

@@ -5,10 +5,10 @@ set -euo pipefail
 what=${1:-build}
 pkgs=(make cmake ninja-build g++ ccache libeigen3-dev libxtensor-dev xtl-dev libxsimd-dev
       zlib1g-dev libminizip-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
-      nlohmann-json3-dev libomp-dev pkg-config)
+      nlohmann-json3-dev libomp-dev pkg-config libpng-dev)
 case "$what" in
   build) pkgs+=(dataset-fashion-mnist fortunes) ;;
-  demo)  pkgs+=(dataset-fashion-mnist fortunes gnuplot-nox) ;;
+  demo)  pkgs+=(dataset-fashion-mnist fortunes gnuplot-nox graphviz) ;;
   bench) pkgs+=(dataset-fashion-mnist fortunes python3-numpy python3-sklearn python3-scipy libopenblas0-pthread python3-torch) ;;
   fixtures) pkgs+=(python3-numpy python3-sklearn python3-scipy python3-torch python3-opencv) ;;
   *) echo "install-deps: unknown set '$what' (build|demo|bench|fixtures)" >&2; exit 2 ;;

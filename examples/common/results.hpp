@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <rnnabs/core/error.hpp>
+#include <rnnabs/core/types.hpp>
 #include <rnnabs/io/atomic_file.hpp>
 
 namespace examples {
@@ -113,6 +114,11 @@ struct spread {
     return b;
   }
 };
+
+/// The fraction of predictions equal to the truth (0 for no input).
+inline double accuracy_of(const rnnabs::index_vector& pred, const rnnabs::index_vector& truth) {
+  return truth.size() ? static_cast<double>((pred.array() == truth.array()).count()) / static_cast<double>(truth.size()) : 0;
+}
 
 /// Seconds since `t0`.
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {

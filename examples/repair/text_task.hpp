@@ -163,8 +163,4 @@ inline text_model train_text_model(const text_task_options& o, const text_task& 
   return m;
 }
 
-inline double accuracy_of(const rnnabs::index_vector& pred, const rnnabs::index_vector& truth) {
-  return truth.size() ? static_cast<double>((pred.array() == truth.array()).count()) / static_cast<double>(truth.size()) : 0;
-}
-
 }  // namespace examples

@@ -35,6 +35,10 @@ step(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${build} -G ${GENERATOR} -DCMAKE_CXX_C
 step(${CMAKE_COMMAND} --build ${build})
 step(${build}/app)
 step(${build}/app_zip)
+execute_process(COMMAND ${build}/app_png WORKING_DIRECTORY ${build} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "consumer: app_png failed (${rc})")
+endif()
 
 # The version file rejects an incompatible request (SameMinorVersion: a newer minor or major).
 string(REGEX MATCH "^([0-9]+)\\.([0-9]+)" _ ${VERSION})

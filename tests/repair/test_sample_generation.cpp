@@ -3,6 +3,9 @@
 // generator's choice against a recomputation, on a small LSTM over 8 x 8 images.
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <span>
+
 #include <rnnabs/abstraction/model.hpp>
 #include <rnnabs/nn.hpp>
 #include <rnnabs/repair/sample_generation.hpp>
@@ -22,6 +25,19 @@ TEST(SampleGeneration, NearestWithLabelOnAHandMadeCase) {
   EXPECT_EQ(nearest_with_label(d, eligible, labels, 1, 10), (std::vector<index_t>{9, 5, 7, 2}));  // 5 before 7: tie, lower id
   EXPECT_EQ(nearest_with_label(d, eligible, labels, 0, 3), (std::vector<index_t>{4}));
   EXPECT_TRUE(nearest_with_label(d, eligible, labels, 2, 1).empty());
+}
+
+TEST(SampleGeneration, CommonFailuresAndSuccessesAgreeAcrossModels) {
+  const index_vector truth = (index_vector(6) << 0, 1, 2, 0, 1, 2).finished();
+  const std::vector<index_vector> pred{(index_vector(6) << 1, 1, 0, 0, 2, 2).finished(),
+                                       (index_vector(6) << 2, 1, 0, 1, 2, 2).finished(),
+                                       (index_vector(6) << 1, 1, 1, 0, 1, 2).finished()};
+  EXPECT_EQ(common_failures(pred, truth), (std::vector<index_t>{0, 2}));
+  EXPECT_EQ(common_successes(pred, truth), (std::vector<index_t>{1, 5}));
+  EXPECT_NE(error_of([&] { common_failures(std::span(pred).first(1), truth); }).find("at least 2 models"),
+            std::string::npos);
+  const std::vector<index_vector> ragged{pred[0], index_vector::Zero(5)};
+  EXPECT_NE(error_of([&] { common_successes(ragged, truth); }).find("model 1 has 5 predictions"), std::string::npos);
 }
 
 struct small_world {
@@ -119,6 +135,55 @@ TEST(SampleGeneration, KeepsTheCandidateNearestTheTargetTrace) {
   }()};
   EXPECT_NE(error_of([&] { generate_repair_samples(w.model, w.abs, w.train_images, w.train, w.test, right, o); })
                 .find("is not a failure"),
+            std::string::npos);
+}
+
+TEST(SampleGeneration, RandomChoiceIsSeededAndKeepsTheSameSourcesAndLabels) {
+  const auto w = make_world();
+  std::vector<index_t> failures;
+  for (index_t i = 0; i < w.test.size(); ++i)
+    if (w.test.predictions(i) != w.test.truth(i)) failures.push_back(i);
+  generation_options o;
+  o.candidates.rotations = {-20, -10, 0, 10, 20};
+  const auto guided = generate_repair_samples(w.model, w.abs, w.train_images, w.train, w.test, failures, o);
+  o.choice = candidate_choice::random;
+  o.seed = 5;
+  const auto a = generate_repair_samples(w.model, w.abs, w.train_images, w.train, w.test, failures, o);
+  const auto b = generate_repair_samples(w.model, w.abs, w.train_images, w.train, w.test, failures, o);
+  ASSERT_EQ(a.size(), guided.size());
+  ASSERT_EQ(b.size(), a.size());
+  index_t farther = 0;
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    EXPECT_EQ(a[k].image, b[k].image);
+    EXPECT_EQ(a[k].source, guided[k].source);
+    EXPECT_EQ(a[k].target, guided[k].target);
+    EXPECT_EQ(a[k].label, guided[k].label);
+    EXPECT_GE(a[k].distance, guided[k].distance - 1e-12);  // the guided one is the nearest
+    farther += a[k].distance > guided[k].distance ? 1 : 0;
+  }
+  EXPECT_GT(farther, 0);
+}
+
+TEST(SampleGeneration, BadImagesAreTypedErrors) {
+  const auto w = make_world();
+  std::vector<index_t> failures;
+  for (index_t i = 0; i < w.test.size(); ++i)
+    if (w.test.predictions(i) != w.test.truth(i)) failures.push_back(i);
+  generation_options o;
+  o.candidates.rotations = {0};
+  auto bad = w.train_images;
+  bad[3](2, 2) = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_NE(error_of([&] { generate_repair_samples(w.model, w.abs, bad, w.train, w.test, failures, o); })
+                .find("training image 3 has a NaN"),
+            std::string::npos);
+  bad = w.train_images;
+  bad[4] = matrix<float>::Zero(7, 8);
+  EXPECT_NE(error_of([&] { generate_repair_samples(w.model, w.abs, bad, w.train, w.test, failures, o); })
+                .find("training image 4 is 7 x 8, expected 8 x 8"),
+            std::string::npos);
+  bad.pop_back();
+  EXPECT_NE(error_of([&] { generate_repair_samples(w.model, w.abs, bad, w.train, w.test, failures, o); })
+                .find("training images for"),
             std::string::npos);
 }
 

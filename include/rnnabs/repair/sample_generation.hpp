@@ -10,9 +10,14 @@
 //                 of the nine mutators; all candidates of a failure go through the model in **one**
 //                 batched forward pass and the abstraction at once
 //   5. keep       the candidate whose abstract trace is nearest the target, labelled y
+//                 (`candidate_choice::random` keeps a seeded random candidate instead: the control that
+//                 isolates the guidance)
+// The failures are RNNRepair's *common* failures: the test inputs that every one of M >= 2 models gets
+// wrong (`common_failures`).
 // The model's own abstraction must be used (RNNRepair applied one model's PCA and GMM to another
 // model's traces, §9 A7): pass each model with the abstraction fitted on its training traces.
 //
+//   auto failures = rnnabs::common_failures(test_predictions_of_each_model, test_labels);
 //   auto out = rnnabs::generate_repair_samples(model, abs, train_images, train_traces, test_traces, failures, {});
 #include <algorithm>
 #include <cstdint>
@@ -29,6 +34,34 @@
 #include "rnnabs/repair/mutators.hpp"
 
 namespace rnnabs {
+
+namespace detail {
+inline std::vector<index_t> agreement(std::span<const index_vector> predictions, const index_vector& truth, bool wrong,
+                                      const char* who) {
+  require(predictions.size() >= 2, who, ": needs the predictions of at least 2 models, got ", predictions.size());
+  for (std::size_t m = 0; m < predictions.size(); ++m)
+    require(predictions[m].size() == truth.size(), who, ": model ", m, " has ", predictions[m].size(),
+            " predictions for ", truth.size(), " inputs");
+  std::vector<index_t> out;
+  for (index_t i = 0; i < truth.size(); ++i) {
+    bool all = true;
+    for (const auto& p : predictions) all = all && ((p(i) != truth(i)) == wrong);
+    if (all) out.push_back(i);
+  }
+  return out;
+}
+}  // namespace detail
+
+/// The inputs every model gets wrong (RNNRepair's common failures), ascending; `predictions[m]` holds
+/// model m's predictions. invalid_argument for fewer than 2 models or mismatched lengths.
+inline std::vector<index_t> common_failures(std::span<const index_vector> predictions, const index_vector& truth) {
+  return detail::agreement(predictions, truth, true, "common_failures");
+}
+
+/// The inputs every model gets right: where a repair's side effects are counted.
+inline std::vector<index_t> common_successes(std::span<const index_vector> predictions, const index_vector& truth) {
+  return detail::agreement(predictions, truth, false, "common_successes");
+}
 
 /// One candidate image: a mutation of a source image.
 struct image_candidate {
@@ -81,9 +114,15 @@ inline std::vector<index_t> nearest_with_label(const vector<double>& distance, s
   return out;
 }
 
+/// Which candidate is kept: the one whose abstract trace is nearest the target (RNNRepair), or one
+/// drawn at random (the unguided control: same sources, same candidates, no trace distance).
+enum class candidate_choice { nearest_trace, random };
+
 struct generation_options {
   index_t k_nearest = 1;  ///< sources per failure (RNNRepair: K = 1)
   candidate_options candidates{};
+  candidate_choice choice = candidate_choice::nearest_trace;
+  std::uint64_t seed = 0;  ///< the random choice (per failure: rng::stream(seed, failure id))
 };
 
 /// One generated training sample.
@@ -122,6 +161,13 @@ std::vector<generated_sample> generate_repair_samples(const Model& model, const 
   require(o.k_nearest >= 1, who, ": k_nearest must be >= 1, got ", o.k_nearest);
   require(static_cast<index_t>(train_images.size()) == train.size(), who, ": ", train_images.size(),
           " training images for ", train.size(), " training traces");
+  for (std::size_t i = 0; i < train_images.size(); ++i) {
+    const auto& im = train_images[i];
+    require(im.rows() == train.hidden[i].rows() && im.cols() == train_images[0].cols() && im.size() > 0, who,
+            ": training image ", i, " is ", im.rows(), " x ", im.cols(), ", expected ", train.hidden[i].rows(), " x ",
+            train_images[0].cols(), " (one row per step of its trace)");
+    require(im.allFinite(), who, ": training image ", i, " has a NaN or infinite pixel");
+  }
   std::vector<index_t> correct;
   for (index_t i = 0; i < train.size(); ++i)
     if (train.predictions(i) == train.truth(i)) correct.push_back(i);
@@ -168,8 +214,13 @@ std::vector<generated_sample> generate_repair_samples(const Model& model, const 
     const trace_matrix X = normalized_traces(cand_abs, n, C, feature_set::all, steps);
     const vector<double> dc = trace_distances(R, target_row, X);
     index_t best = 0;
-    for (index_t j = 1; j < dc.size(); ++j)
-      if (dc(j) < dc(best)) best = j;
+    if (o.choice == candidate_choice::random) {
+      rng g = rng::stream(o.seed, static_cast<std::uint64_t>(f));
+      best = static_cast<index_t>(g.below(static_cast<std::uint64_t>(dc.size())));
+    } else {
+      for (index_t j = 1; j < dc.size(); ++j)
+        if (dc(j) < dc(best)) best = j;
+    }
     const auto& c = cands[static_cast<std::size_t>(best)];
     out.push_back({f, y, target[0], from[static_cast<std::size_t>(best)], c.op, c.parameter, dc(best), pred(best), c.image});
   }
