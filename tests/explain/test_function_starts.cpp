@@ -2,6 +2,8 @@
 // corrupt and truncated files, and the function-start corpus with its split.
 #include <gtest/gtest.h>
 
+#include "../common/error_of.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <rnnabs/data/function_starts.hpp>
@@ -117,6 +119,27 @@ TEST(FunctionStarts, CorpusLabelsAndSplit) {
   EXPECT_EQ(data::split_by_object(c, 0.0).test.size(), 0u);
   EXPECT_EQ(data::split_by_object(c, 1.0).train.size(), 0u);
   EXPECT_EQ(data::fnv1a64("a"), 0xaf63dc4c8601ec8cull);  // FNV-1a reference value
+}
+
+TEST(FunctionStarts, SeveralArchivesSkipTheMissingAndNameTheirPackage) {
+  const auto fs_a = explain_test::fixture("fs.a");
+  const data::function_start_options o{.chunk_length = 16, .min_chunk_length = 4};
+  const auto one = data::function_starts_from_archive(fs_a, o);
+  const auto r = data::function_starts_from_archives({{"/nonexistent/libnothing.a", "libnothing-dev"}, {fs_a, "fixture"}}, o);
+  ASSERT_EQ(r.missing.size(), 1u);
+  EXPECT_EQ(r.missing[0].package, "libnothing-dev");
+  ASSERT_EQ(r.read.size(), 1u);
+  EXPECT_EQ(r.read[0].objects, one.objects);
+  EXPECT_EQ(r.read[0].chunks, static_cast<index_t>(one.chunks.size()));
+  EXPECT_EQ(r.corpus.functions, one.functions);
+  ASSERT_EQ(r.corpus.chunks.size(), one.chunks.size());
+  for (std::size_t i = 0; i < one.chunks.size(); ++i) EXPECT_EQ(r.corpus.chunks[i].bytes, one.chunks[i].bytes);
+  // The cap is per archive: the same archive twice gives twice the capped count.
+  const auto twice = data::function_starts_from_archives({{fs_a, "a"}, {fs_a, "b"}}, {.chunk_length = 16, .min_chunk_length = 4, .max_chunks = 2});
+  EXPECT_EQ(twice.corpus.chunks.size(), 4u);
+  const auto none = rnnabs_tests::error_of(
+      [] { data::function_starts_from_archives({{"/nonexistent/a.a", "pkg-a"}, {"/nonexistent/b.a", "pkg-b"}}); });
+  EXPECT_NE(none.find("pkg-b"), std::string::npos) << none;
 }
 
 }  // namespace explain_function_starts_tests

@@ -75,18 +75,79 @@ inline void add_object(function_start_corpus& c, const io::elf_object& o, const 
   c.objects += used ? 1 : 0;
 }
 
-/// Corpus from a static archive (members that are not ELF are skipped; corrupt ELF members raise io_error).
-inline function_start_corpus function_starts_from_archive(const std::filesystem::path& archive,
-                                                          const function_start_options& opt = {}) {
-  function_start_corpus c;
+/// Adds the objects of a static archive (members that are not ELF are skipped; corrupt ELF members raise
+/// io_error), up to opt.max_chunks chunks in `c`.
+inline void add_archive(function_start_corpus& c, const std::filesystem::path& archive, const function_start_options& opt) {
   for (const auto& m : io::read_ar(archive)) {
     if (!io::is_elf(m.data)) continue;
     add_object(c, io::parse_elf(m.data, archive.filename().string() + "(" + m.name + ")"), opt);
     if (opt.max_chunks >= 0 && static_cast<index_t>(c.chunks.size()) >= opt.max_chunks) break;
   }
+}
+
+/// Corpus from a static archive.
+inline function_start_corpus function_starts_from_archive(const std::filesystem::path& archive,
+                                                          const function_start_options& opt = {}) {
+  function_start_corpus c;
+  add_archive(c, archive, opt);
   require<io_error>(!c.chunks.empty(), "function_starts_from_archive: no executable code for machine ", opt.machine,
                     " in '", archive.string(), "'");
   return c;
+}
+
+/// A static archive and the Debian package that installs it (named when the archive is missing).
+struct archive_source {
+  std::filesystem::path path;
+  std::string package;
+};
+
+/// The default function-start archives: C libraries of Debian 12's release builds (x86-64, gcc 12,
+/// dpkg-buildflags' -O2; hand-written assembly where the library has it).
+inline std::vector<archive_source> default_function_start_archives() {
+  const std::filesystem::path d = "/usr/lib/x86_64-linux-gnu";
+  return {{d / "libc.a", "libc6-dev"},
+          {d / "libsqlite3.a", "libsqlite3-dev"},
+          {d / "libxml2.a", "libxml2-dev"},
+          {d / "libgcrypt.a", "libgcrypt20-dev"},
+          {d / "libcrypto.a", "libssl-dev"}};
+}
+
+/// The corpus of several archives, and what each gave.
+struct archive_corpus {
+  function_start_corpus corpus;
+  struct part {
+    archive_source source;
+    index_t objects = 0, chunks = 0, functions = 0;
+  };
+  std::vector<part> read;                    ///< archives read, in order
+  std::vector<archive_source> missing;       ///< archives not found (skipped)
+};
+
+/// Reads every archive that exists, `max_chunks` (if >= 0) per archive; missing archives are skipped and
+/// listed (a corrupt one is an io_error). io_error when none holds code.
+inline archive_corpus function_starts_from_archives(const std::vector<archive_source>& archives,
+                                                    const function_start_options& opt = {}) {
+  archive_corpus r;
+  for (const auto& a : archives) {
+    if (!std::filesystem::exists(a.path)) {
+      r.missing.push_back(a);
+      continue;
+    }
+    function_start_corpus one;
+    add_archive(one, a.path, opt);
+    r.read.push_back({a, one.objects, static_cast<index_t>(one.chunks.size()), one.functions});
+    r.corpus.objects += one.objects;
+    r.corpus.functions += one.functions;
+    r.corpus.chunks.insert(r.corpus.chunks.end(), std::make_move_iterator(one.chunks.begin()),
+                           std::make_move_iterator(one.chunks.end()));
+  }
+  if (r.corpus.chunks.empty()) {
+    std::string names;
+    for (const auto& a : archives) names += rnnabs::detail::concat(names.empty() ? "" : ", ", a.path.string(), " (", a.package, ")");
+    throw io_error(rnnabs::detail::concat("function_starts_from_archives: no x86-64 code in any of: ", names,
+                                  " — install a package named there"));
+  }
+  return r;
 }
 
 /// Corpus from object files.
