@@ -99,12 +99,12 @@ struct step_scorer {
 struct options {
   std::vector<std::string> archives;
   std::string out = "results/explain_lemna", cell = "gru";
-  index_t max_chunks = -1, chunk = 200, embed = 32, hidden = 64, epochs = 16, batch = 100, n_explain = 100;
+  index_t max_chunks = -1, chunk = 200, embed = 32, hidden = 64, layers = 1, epochs = 12, batch = 100, n_explain = 100;
   index_t components = 3, half_width = 20, samples = 500, n_features = 5, max_patch = 100, patch_epochs = 2;
   index_t patch_seeds = 3, patch_half_width = 10;
-  double test_fraction = 0.25, lr = 4e-3, lr_decay = 0.85, dropout = 0.2, patch_lr = 1e-3;
+  double test_fraction = 0.25, train_fraction = 1, lr = 3e-3, lr_decay = 1, dropout = 0, patch_lr = 1e-3;
   std::uint64_t seed = 1234;
-  bool no_cache = false;
+  bool no_cache = false, model_only = false;
 };
 
 /// One error of the patch-source split to patch: chunk i, byte t, a false negative or a false positive.
@@ -131,7 +131,11 @@ int study(const options& o) {
   }
   const auto ac = data::function_starts_from_archives(sources, {.chunk_length = o.chunk, .max_chunks = o.max_chunks});
   csv_table corpus_csv({"archive", "package", "objects", "chunks", "function_starts", "train_chunks", "test_chunks"});
-  const auto split = data::split_by_object(ac.corpus, o.test_fraction);
+  auto split = data::split_by_object(ac.corpus, o.test_fraction);
+  if (o.train_fraction < 1) {  // a learning curve: a hash-chosen share of the training objects
+    const auto cut = static_cast<std::uint64_t>(o.train_fraction * 1000.0 + 0.5);
+    std::erase_if(split.train, [&](const data::byte_chunk& c) { return data::fnv1a64(c.object + "#train") % 1000 >= cut; });
+  }
   std::string corpus_lines;
   for (const auto& p : ac.read) {
     const std::string name = p.source.path.filename().string();
@@ -159,9 +163,10 @@ int study(const options& o) {
   require(!split.train.empty() && !patch_src.empty() && !held.empty(), "the split left a side empty; use more chunks");
 
   // --- the target model (cached) -----------------------------------------------------------------------------
-  const rnn_config cfg{.input_size = o.embed, .vocab_size = 257, .hidden_size = o.hidden, .bidirectional = true,
+  rnn_config cfg{.input_size = o.embed, .vocab_size = 257, .hidden_size = o.hidden, .bidirectional = true,
                        .num_classes = 2, .head = head_mode::every_step, .dropout = o.dropout};
-  const fs::path cache = dir / detail::concat("model_", o.cell, "_emb", o.embed, "_h", o.hidden, "_ep", o.epochs, "_lr",
+  cfg.num_layers = o.layers;
+  const fs::path cache = dir / detail::concat("model_", o.cell, "_emb", o.embed, "_h", o.hidden, "_l", o.layers, "_ep", o.epochs, "_lr",
                                               o.lr, "_decay", o.lr_decay, "_drop", o.dropout, "_b", o.batch, "_s", o.seed,
                                               "_train", train_b.size(), "x", o.chunk, ".rnnabs");
   model_t model(cfg, o.seed);
@@ -189,12 +194,26 @@ int study(const options& o) {
   const auto test_pred = predict_bytes(model, test_b);
   const confusion ct = count(test_b, test_pred);
   const std::string model_line = detail::concat(
-      "BiRNN(", o.cell, ", embedding ", o.embed, ", ", o.hidden, " x 2), ", o.epochs, " epochs (Adam ", o.lr, " x ",
+      "BiRNN(", o.cell, ", embedding ", o.embed, ", ", o.layers, " layer(s) of ", o.hidden, " x 2), ", o.epochs, " epochs (Adam ", o.lr, " x ",
       o.lr_decay, "^epoch, dropout ", o.dropout, ", batch ", o.batch, ")", train_s > 0 ? detail::concat(", trained in ", train_s, " s") : std::string(" (cached)"),
       ": test precision ", ct.precision(), " recall ", ct.recall(), " F1 ", ct.f1(), " (TP ", ct.tp, " FP ", ct.fp, " FN ",
       ct.fn, ")");
   std::printf("model      %s\n", model_line.c_str());
   std::fflush(stdout);
+  {  // where the errors are: within 10 bytes of a chunk edge (cut context) or inside
+    confusion inner, edge;
+    for (std::size_t i = 0; i < test_b.step_labels.size(); ++i) {
+      const auto& y = test_b.step_labels[i];
+      for (index_t t = 0; t < y.size(); ++t) {
+        confusion& c = t >= 10 && t < y.size() - 10 ? inner : edge;
+        const bool yt = y(t) == 1, pt = test_pred[i](t) == 1;
+        c.tp += yt && pt, c.fp += !yt && pt, c.fn += yt && !pt;
+      }
+    }
+    std::printf("           bytes >= 10 from a chunk edge: F1 %.4f (FP %ld FN %ld); within 10 bytes: F1 %.4f (FP %ld FN %ld)\n",
+                inner.f1(), inner.fp, inner.fn, edge.f1(), edge.fp, edge.fn);
+  }
+  if (o.model_only) return 0;
 
   // --- explanations and fidelity -----------------------------------------------------------------------------
   const lemna ex({.mixture = {.n_components = o.components}, .n_samples = o.samples, .half_width = o.half_width,
@@ -371,9 +390,12 @@ int run(int argc, char** argv) {
   app.add_option("--max-chunks", o.max_chunks, "chunks read per archive, in archive order (-1: all)");
   app.add_option("--chunk", o.chunk, "bytes per sequence (LEMNA: 200)");
   app.add_option("--test-fraction", o.test_fraction, "share of objects in the test split");
+  app.add_option("--train-fraction", o.train_fraction, "share of the training objects used (a learning curve)");
+  app.add_flag("--model-only", o.model_only, "stop after training and scoring the model");
   app.add_option("--cell", o.cell, "recurrent cell: gru, relu (LEMNA's SimpleRNN) or lstm")->check(CLI::IsMember({"gru", "relu", "lstm"}));
   app.add_option("--embed", o.embed, "embedding dimension (LEMNA: 16)");
   app.add_option("--hidden", o.hidden, "hidden units per direction (LEMNA: 8)");
+  app.add_option("--layers", o.layers, "stacked bidirectional layers (LEMNA: 1)");
   app.add_option("--epochs", o.epochs, "training epochs (LEMNA: 150)");
   app.add_option("--batch", o.batch, "batch size (LEMNA: 100)");
   app.add_option("--lr", o.lr, "Adam learning rate of the first epoch");
