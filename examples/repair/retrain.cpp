@@ -60,9 +60,10 @@ int run(int argc, char** argv) {
   const auto unguided = repair_samples::load(fs::path(samples) / "retrain_random.npz");
   require(guided.testid == unguided.testid && guided.size() == unguided.size(), samples,
           ": retrain.npz and retrain_random.npz come from different runs");
-  for (const index_t i : guided.testid)
-    require(i >= 0 && i < t.test.size(), samples, ": failure ", i, " is not a test id here (", t.test.size(),
-            " test images: the same --test-limit as `repair generate`?)");
+  for (const auto* ids : {&guided.testid, &guided.reference_correct})
+    for (const index_t i : *ids)
+      require(i >= 0 && i < t.test.size(), samples, ": test id ", i, " is not a test id here (", t.test.size(),
+              " test images: the same --test-limit as `repair generate`?)");
   require(guided.images[0].rows() == 28 && guided.images[0].cols() == 28, samples, ": the images are not 28 x 28");
   // The rotated arm: the guided images, each turned by its own seeded angle.
   std::vector<matrix<float>> rotated;
