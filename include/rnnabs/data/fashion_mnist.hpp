@@ -13,18 +13,13 @@
 
 #include "rnnabs/core/error.hpp"
 #include "rnnabs/core/types.hpp"
+#include "rnnabs/data/labelled_images.hpp"
 #include "rnnabs/io/idx.hpp"
 
 namespace rnnabs::data {
 
 enum class split { train, test };
 
-/// N images (N x H x W, values in [0, 1]) with one label each.
-struct labelled_images {
-  xt::xtensor<float, 3> images;
-  xt::xtensor<std::int32_t, 1> labels;
-  index_t size() const noexcept { return static_cast<index_t>(labels.size()); }
-};
 
 inline const std::filesystem::path fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
 

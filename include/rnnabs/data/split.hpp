@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "rnnabs/core/error.hpp"
-#include "rnnabs/data/fashion_mnist.hpp"
+#include "rnnabs/data/labelled_images.hpp"
 
 namespace rnnabs::data {
 

@@ -3,7 +3,7 @@
 // the input of RNNRepair's row-by-row image classifiers.
 #include <vector>
 
-#include "rnnabs/data/fashion_mnist.hpp"
+#include "rnnabs/data/labelled_images.hpp"
 #include "rnnabs/nn/sequence_batch.hpp"
 
 namespace rnnabs {

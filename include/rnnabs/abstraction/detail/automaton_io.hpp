@@ -6,10 +6,18 @@
 //   transitions     int64 (K x 5)          from, label, token, next_label, to — sorted
 //   offsets         int64 (K + 1)          postings of transition k: [offsets[k], offsets[k+1])
 //   posting_sample  int32 (P), posting_step int32 (P)
-// The token-free index and the derived tables are rebuilt on load.
+// The token-free index and the derived tables are rebuilt on load. Without rnnabs::zip both throw io_error.
+#include <cstring>
+#include <filesystem>
+
+#include "rnnabs/abstraction/automaton.hpp"
+#if defined(RNNABS_HAVE_ZIP)
 #include "rnnabs/io/archive.hpp"
+#endif
 
 namespace rnnabs {
+
+#if defined(RNNABS_HAVE_ZIP)
 
 namespace detail {
 template <class T>
@@ -123,5 +131,13 @@ inline automaton automaton::load(const std::filesystem::path& path) {
   a.rebuild_derived();
   return a;
 }
+#else
+inline void automaton::save(const std::filesystem::path&) const {
+  throw io_error("automaton::save: this build has no archive support; link rnnabs::zip (zlib + minizip)");
+}
+inline automaton automaton::load(const std::filesystem::path&) {
+  throw io_error("automaton::load: this build has no archive support; link rnnabs::zip (zlib + minizip)");
+}
+#endif
 
 }  // namespace rnnabs

@@ -4,7 +4,9 @@
 #include <Eigen/Cholesky>
 #include <cmath>
 
+#if defined(RNNABS_HAVE_ZIP)
 #include "rnnabs/io/archive.hpp"
+#endif
 #include "rnnabs/stats/detail/gmm_init.hpp"
 #include "rnnabs/stats/kmeans.hpp"
 
@@ -246,6 +248,7 @@ inline matrix<double> gaussian_mixture::covariance(index_t k) const {
   return {};
 }
 
+#if defined(RNNABS_HAVE_ZIP)
 inline void gaussian_mixture::save(const std::filesystem::path& path) const {
   require_fitted("gaussian_mixture::save");
   io::archive a("gaussian_mixture", 1);
@@ -311,5 +314,13 @@ inline gaussian_mixture gaussian_mixture::load(const std::filesystem::path& path
   g.fitted_ = true;
   return g;
 }
+#else
+inline void gaussian_mixture::save(const std::filesystem::path&) const {
+  throw io_error("gaussian_mixture::save: this build has no archive support; link rnnabs::zip (zlib + minizip)");
+}
+inline gaussian_mixture gaussian_mixture::load(const std::filesystem::path&) {
+  throw io_error("gaussian_mixture::load: this build has no archive support; link rnnabs::zip (zlib + minizip)");
+}
+#endif
 
 }  // namespace rnnabs
