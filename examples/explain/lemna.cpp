@@ -4,11 +4,11 @@
 // fidelity tests against a random baseline; then explanation-guided patching judged on held-out code.
 //
 // Data (the offline stand-in for LEMNA's x86-32 gcc -O1 corpus): the x86-64 objects of Debian 12's static
-// C libraries (libc, sqlite3, libxml2, libgcrypt, libcrypto: release builds, -O2), executable sections cut
-// into 200-byte chunks, tokens byte + 1 (0 = nullified). Split by object: train / test; the test objects
-// are split again by a salted hash into "patch source" (errors explained and crafted into patches) and
-// "held-out" (never used for crafting; where patching is judged) — the released code crafted from and
-// scored on the same test set.
+// C libraries (libc, sqlite3, libxml2, libgcrypt, libcrypto: release builds, -O2 by Debian's default
+// flags), executable sections cut into 200-byte chunks, tokens byte + 1 (0 = nullified). Split by object:
+// train / test; the test objects are split again by a salted hash into "patch source" (errors explained
+// and crafted into patches) and "held-out" (never used for crafting; where patching is judged) — the
+// released code crafted from and scored on the same test set.
 //
 // Patching, per seed: the patch-source errors explained by LEMNA (sampler seeded), two crafted samples per
 // error as in the released code, fine-tuning (shuffles seeded); with two controls on the same seed — the

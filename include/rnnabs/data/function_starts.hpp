@@ -102,7 +102,8 @@ struct archive_source {
 };
 
 /// The default function-start archives: C libraries of Debian 12's release builds (x86-64, gcc 12,
-/// dpkg-buildflags' -O2; hand-written assembly where the library has it).
+/// dpkg-buildflags' -O2 unless a package's build overrides it; hand-written assembly where the library
+/// has it).
 inline std::vector<archive_source> default_function_start_archives() {
   const std::filesystem::path d = "/usr/lib/x86_64-linux-gnu";
   return {{d / "libc.a", "libc6-dev"},
