@@ -92,7 +92,12 @@ int run(int argc, char** argv) {
     generate_s += guided_s;
     scored += static_cast<index_t>(a.size()) * k_nearest * per_source;
     require(a.size() == b.size(), "repair generate: the guided and random runs repaired different failures");
+    spread dg, dr;
+    index_t fooled = 0;  // guided samples the model itself already mislabels
     for (std::size_t k = 0; k < a.size(); ++k) {
+      dg.add(a[k].distance);
+      dr.add(b[k].distance);
+      fooled += a[k].prediction != a[k].label;
       for (auto [s, x] : {std::pair{&guided, &a[k]}, std::pair{&random, &b[k]}}) {
         s->images.push_back(x->image);
         s->labels.push_back(x->label);
@@ -108,13 +113,6 @@ int run(int argc, char** argv) {
                            t.train.features[static_cast<std::size_t>(a[k].target)],
                            t.train.features[static_cast<std::size_t>(a[k].source)], a[k].image, b[k].image});
     }
-    spread dg, dr;
-    for (std::size_t k = 0; k < a.size(); ++k) {
-      dg.add(a[k].distance);
-      dr.add(b[k].distance);
-    }
-    index_t fooled = 0;  // guided samples the model itself already mislabels
-    for (const auto& x : a) fooled += x.prediction != x.label;
     per_model += detail::concat("  model ", m, ": ", a.size(), " samples; abstraction fit ", fit_s, " s (profiling included), guided ",
                                 guided_s, " s; distance to the target trace guided ", dg.text(4), ", random ", dr.text(4),
                                 "; guided samples the model mislabels: ", fooled, "\n");

@@ -75,6 +75,14 @@ small_world make_world() {
   return w;
 }
 
+/// The test inputs the model gets wrong.
+std::vector<index_t> failures_of(const traces<float>& t) {
+  std::vector<index_t> f;
+  for (index_t i = 0; i < t.size(); ++i)
+    if (t.predictions(i) != t.truth(i)) f.push_back(i);
+  return f;
+}
+
 TEST(SampleGeneration, BatchedCandidateTracesEqualOneAtATime) {
   const auto w = make_world();
   candidate_options o;
@@ -95,9 +103,7 @@ TEST(SampleGeneration, BatchedCandidateTracesEqualOneAtATime) {
 
 TEST(SampleGeneration, KeepsTheCandidateNearestTheTargetTrace) {
   const auto w = make_world();
-  std::vector<index_t> failures;
-  for (index_t i = 0; i < w.test.size(); ++i)
-    if (w.test.predictions(i) != w.test.truth(i)) failures.push_back(i);
+  const std::vector<index_t> failures = failures_of(w.test);
   ASSERT_FALSE(failures.empty());
   ASSERT_LT(static_cast<double>(failures.size()), 0.5 * static_cast<double>(w.test.size()));  // the model has learned something
   generation_options o;
@@ -140,9 +146,7 @@ TEST(SampleGeneration, KeepsTheCandidateNearestTheTargetTrace) {
 
 TEST(SampleGeneration, RandomChoiceIsSeededAndKeepsTheSameSourcesAndLabels) {
   const auto w = make_world();
-  std::vector<index_t> failures;
-  for (index_t i = 0; i < w.test.size(); ++i)
-    if (w.test.predictions(i) != w.test.truth(i)) failures.push_back(i);
+  const std::vector<index_t> failures = failures_of(w.test);
   generation_options o;
   o.candidates.rotations = {-20, -10, 0, 10, 20};
   const auto guided = generate_repair_samples(w.model, w.abs, w.train_images, w.train, w.test, failures, o);
@@ -166,9 +170,7 @@ TEST(SampleGeneration, RandomChoiceIsSeededAndKeepsTheSameSourcesAndLabels) {
 
 TEST(SampleGeneration, BadImagesAreTypedErrors) {
   const auto w = make_world();
-  std::vector<index_t> failures;
-  for (index_t i = 0; i < w.test.size(); ++i)
-    if (w.test.predictions(i) != w.test.truth(i)) failures.push_back(i);
+  const std::vector<index_t> failures = failures_of(w.test);
   generation_options o;
   o.candidates.rotations = {0};
   auto bad = w.train_images;
