@@ -1,4 +1,4 @@
-// Microbenchmarks of the influence kernels for RNNRepair's binary Fashion-MNIST LSTM (spec §1.3:
+// Microbenchmarks of the influence kernels for RNNRepair's binary Fashion-MNIST LSTM (torch_lstm_bin:
 // LSTM(28 -> 100), dense 100 -> 2, softmax-then-BCE loss; 52,202 parameters), on real-shaped random
 // rows: per-sample gradients, the exact Hessian-vector product, one conjugate-gradient iteration
 // (one HVP on a Hessian subsample plus the vector updates), and the batched gradient dot products of

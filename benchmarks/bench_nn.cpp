@@ -66,7 +66,7 @@ void gru_train_gradient(benchmark::State& st) { run<gru_cell>(st, 1); }
 
 void repair_candidate_scoring(benchmark::State& st) {
   const lstm_classifier<float> m(rnn_config{.input_size = 28, .hidden_size = 128, .num_classes = 10}, 1);
-  auto abs = make_abstraction({.pca_components = 10, .n_states = 7, .seed = 3});
+  auto abs = make_abstraction({.pca_components = 10, .n_clusters = 7, .seed = 3});
   abs.fit(profile(m, batch(2000, 4)));
   sequence_batch<float> cands;
   for (const auto& c : make_candidates(batch(1, 5).features[0], candidate_options{})) cands.features.push_back(c.image);

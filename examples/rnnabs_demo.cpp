@@ -4,7 +4,8 @@
 //   its training-sample index -> fault interpretation (nearest abstract training traces of failed
 //   and benign test inputs).
 // Results: <out>/{summary.txt, sweep.csv, refinement.png, automaton.{npz,gv,json}, faults.csv,
-// benign.csv, metric{1,2,3}.png}; the model is cached in <cache>/model.rnnabs for the next run.
+// benign.csv, metric{1,2,3}.png}; the model is cached in <cache>/model.rnnabs for the next run, with the
+// parameters and data it was trained on in model.rnnabs.params: a run with other ones retrains it.
 #include <CLI/CLI.hpp>
 
 #include <rnnabs/abstraction/abstraction.hpp>
@@ -16,6 +17,7 @@
 #include <rnnabs/nn.hpp>
 #include <rnnabs/nn/image_sequences.hpp>
 
+#include "common/cache.hpp"
 #include "common/results.hpp"
 
 namespace {
@@ -51,14 +53,19 @@ int main(int argc, char** argv) {
   CLI::App app{"rnnabs demo: train/profile an LSTM on Fashion-MNIST, abstract it (PCA + GMM + automaton), measure "
                "fidelity, interpret faults"};
   std::string data_dir = data::fashion_mnist_dir.string(), out = "results/demo", cache = "results/cache/lstm_fmnist";
-  index_t epochs = 10, pca_k = 10, max_k = 100, benign = 200;
+  index_t epochs = 10, pca_k = 10, max_k = 100, benign = 200, train_limit = 0, test_limit = 0;
   std::vector<index_t> ks = {10, 20, 30, 40};
   std::uint64_t seed = 1;
   int threads = 0;
+  bool strict_cache = false;
   app.add_option("--data", data_dir, "directory of the Fashion-MNIST (or MNIST) IDX files");
   app.add_option("--out", out, "results folder");
-  app.add_option("--cache", cache, "folder of the cached model (trained there when missing)");
-  app.add_option("--epochs", epochs, "training epochs when no cached model exists");
+  app.add_option("--cache", cache, "folder of the cached model (trained there when missing or made otherwise)");
+  app.add_flag("--strict-cache", strict_cache,
+               "stop with an error when the cached model was made with other options or data (default: retrain it)");
+  app.add_option("--epochs", epochs, "training epochs (a cached model trained otherwise is retrained)");
+  app.add_option("--train-limit", train_limit, "use the first N training images only (0: all; for quick runs)");
+  app.add_option("--test-limit", test_limit, "use the first N test images only (0: all)");
   app.add_option("--pca", pca_k, "principal components kept")->check(CLI::Range(1, 128));
   app.add_option("--k", ks, "numbers of GMM components (abstract states) to sweep")->delimiter(',');
   app.add_option("--max-k", max_k, "largest neighbourhood in the fault interpretation");
@@ -76,15 +83,28 @@ int main(int argc, char** argv) {
 
     // 1. The model: cached, or trained now.
     auto t0 = std::chrono::steady_clock::now();
-    const auto train_set = row_sequences(data::load_fashion_mnist(data::split::train, data_dir));
-    const auto test_set = row_sequences(data::load_fashion_mnist(data::split::test, data_dir));
+    const auto head = [](sequence_batch<float> b, index_t limit) {
+      if (limit > 0 && limit < b.size()) {
+        b.features.resize(static_cast<std::size_t>(limit));
+        b.labels.conservativeResize(limit);
+      }
+      return b;
+    };
+    const auto train_set = head(row_sequences(data::load_fashion_mnist(data::split::train, data_dir)), train_limit);
+    const auto test_set = head(row_sequences(data::load_fashion_mnist(data::split::test, data_dir)), test_limit);
     std::printf("data      %ld train / %ld test images as 28-step sequences of 28 pixels (%.1fs)\n", train_set.size(),
                 test_set.size(), examples::seconds_since(t0));
     lstm_classifier<float> model;
     std::string model_source;
-    if (fs::exists(cdir / "model.rnnabs")) {
-      model = lstm_classifier<float>::load(cdir / "model.rnnabs");
-      model_source = "cached " + (cdir / "model.rnnabs").string();
+    const fs::path model_file = cdir / "model.rnnabs";
+    examples::cache_record model_record("LSTM classifier of Fashion-MNIST rows (rnnabs_demo)");
+    model_record.add("cell", "lstm").add("input", 28).add("hidden", 128).add("classes", 10).add("epochs", epochs)
+        .add("batch", 128).add("optimizer", "adam").add("lr", 2e-3).add("clip", 5).add("seed", seed)
+        .add("data.train", examples::fingerprint_of(train_set));
+    if (examples::cache_lookup(model_file, model_record,
+                               {.on_mismatch = strict_cache ? examples::cache_policy::error : examples::cache_policy::rebuild})) {
+      model = lstm_classifier<float>::load(model_file);
+      model_source = "cached " + model_file.string();
     } else {
       t0 = std::chrono::steady_clock::now();
       model = lstm_classifier<float>(rnn_config{.input_size = 28, .hidden_size = 128, .num_classes = 10}, seed);
@@ -95,8 +115,10 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         return true;
       };
-      train(model, train_set, adam{.lr = 2e-3}, o);
-      model.save(cdir / "model.rnnabs");
+      examples::cache_store(model_file, model_record, [&](const fs::path& p) {
+        train(model, train_set, adam{.lr = 2e-3}, o);
+        model.save(p);
+      });
       model_source = detail::concat("trained now (", epochs, " epochs, ", examples::seconds_since(t0),
                                     " s), cached in ", (cdir / "model.rnnabs").string());
     }
@@ -113,20 +135,20 @@ int main(int argc, char** argv) {
 
     // 3. Component sweep: BIC, stability and SimNN fidelity per number of abstract states.
     t0 = std::chrono::steady_clock::now();
-    component_sweep_options so{.pca_components = pca_k, .n_states = ks, .seed = seed};
+    component_sweep_options so{.pca_components = pca_k, .n_clusters = ks, .seed = seed};
     examples::csv_table sweep({"n", "bic", "stability_mean", "stability_weighted", "empty_states", "simnn_train_acc",
                                "simnn_test_acc", "gmm_iters", "seconds"});
     std::printf("sweep     %6s %16s %10s %10s %10s %8s\n", "n", "BIC", "stability", "simnn_tr", "simnn_te", "seconds");
     const auto rows = component_sweep(tr_train, tr_test, so, [&](const component_sweep_row& r) {
-      std::printf("          %6ld %16.1f %10.4f %10.4f %10.4f %8.1f\n", r.n_states, r.bic, r.stability.mean,
+      std::printf("          %6ld %16.1f %10.4f %10.4f %10.4f %8.1f\n", r.n_clusters, r.bic, r.stability.mean,
                   r.simnn_train_accuracy, r.simnn_test_accuracy, r.seconds);
       std::fflush(stdout);
-      sweep.add(r.n_states, r.bic, r.stability.mean, r.stability.weighted_mean, r.stability.empty_states,
+      sweep.add(r.n_clusters, r.bic, r.stability.mean, r.stability.weighted_mean, r.stability.empty_states,
                 r.simnn_train_accuracy, r.simnn_test_accuracy, r.n_iter, r.seconds);
     });
     sweep.save(dir / "sweep.csv");
     const index_t n = propose_components(rows);
-    const auto& chosen = *std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.n_states == n; });
+    const auto& chosen = *std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.n_clusters == n; });
     std::printf("proposed  n = %ld abstract states (%.1fs for the sweep)\n", n, examples::seconds_since(t0));
     const std::string sf = (dir / "sweep.csv").string();
     bool plotted = examples::plot(
@@ -141,7 +163,7 @@ int main(int argc, char** argv) {
             "' every ::1 using 1:2 axes x1y2 with linespoints lw 2 dt 2 title 'BIC'\n");
 
     // 4. The abstract model and its automaton at n.
-    const auto am = build_abstraction(tr_train, {.pca_components = pca_k, .n_states = n, .seed = seed});
+    const auto am = build_abstraction(tr_train, {.pca_components = pca_k, .n_clusters = n, .seed = seed});
     am.automaton.save(dir / "automaton.npz");
     save_dot(dir / "automaton.gv", am.automaton, {.min_count = std::max<index_t>(1, tr_train.total_steps() / 2000)});
     save_json(dir / "automaton.json", am.automaton);

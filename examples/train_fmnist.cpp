@@ -1,14 +1,15 @@
 // train_fmnist — RNNRepair's row-by-row image classifiers on Fashion-MNIST (the offline stand-in for
 // MNIST): 28 steps x 28 features, one recurrent layer, a dense head at the last step.
 //
-//   train_fmnist                          LSTM(128), 10 classes (keras_lstm_mnist, spec §1.2)
+//   train_fmnist                          LSTM(128), 10 classes (RNNRepair's keras_lstm_mnist)
 //   train_fmnist --cell gru               the GRU variant
-//   train_fmnist --classes 1,7            the binary model of the influence experiment (spec §1.3):
+//   train_fmnist --classes 1,7            the binary model of RNNRepair's influence experiment:
 //                                         LSTM(100), 2 classes, softmax-then-BCE loss, SGD lr 0.1, batch 256
 //
 // Writes <out>/{history.csv, accuracy.png, model.rnnabs, state_dict.npz, test_traces.npz, summary.txt}
 // (and train_traces.npz with --train-traces): the model and the profiled traces the abstraction
-// examples read.
+// examples read. model.rnnabs.params and <traces>.params record what each was made from (settings, data
+// fingerprints, examples/common/cache.hpp); the abstraction examples check them before reusing the files.
 #include <CLI/CLI.hpp>
 
 #include <rnnabs/core/parallel.hpp>
@@ -17,6 +18,8 @@
 #include <rnnabs/nn.hpp>
 #include <rnnabs/nn/image_sequences.hpp>
 
+#include "abstraction/common.hpp"
+#include "common/cache.hpp"
 #include "common/results.hpp"
 
 namespace {
@@ -84,24 +87,36 @@ int run(const settings& s, const std::string& data_dir, const examples::fs::path
   };
   o.checkpoint = dir / "model.rnnabs";
   const std::string opt = !s.optimizer.empty() ? s.optimizer : (binary ? "sgd" : "adam");
+  const double lr = s.lr > 0 ? s.lr : (opt == "adam" ? 2e-3 : opt == "rmsprop" ? 1e-3 : 0.1);
+  // What the model is made from (the checkpoints rewrite model.rnnabs: its old record goes first).
+  examples::cache_record record(std::string(Cell::name()) + " classifier of Fashion-MNIST rows (train_fmnist)");
+  record.add("cell", Cell::name()).add("input", 28).add("hidden", cfg.hidden_size).add("classes", classes)
+      .add("class_ids", s.classes).add("loss", binary ? "softmax_bce" : "cross_entropy").add("dropout", s.dropout)
+      .add("epochs", o.epochs).add("batch", o.batch_size).add("optimizer", opt).add("lr", lr).add("clip", s.clip)
+      .add("seed", s.seed).add("data.train", examples::fingerprint_of(train)).add("data.test", examples::fingerprint_of(test));
+  examples::cache_forget(o.checkpoint);
   t0 = std::chrono::steady_clock::now();
   train_history hist;
   if (opt == "adam")
-    hist = rnnabs::train(model, train, adam{.lr = s.lr > 0 ? s.lr : 2e-3}, o);
+    hist = rnnabs::train(model, train, adam{.lr = lr}, o);
   else if (opt == "rmsprop")
-    hist = rnnabs::train(model, train, rmsprop{.lr = s.lr > 0 ? s.lr : 1e-3, .alpha = 0.9, .eps = 1e-7}, o);
+    hist = rnnabs::train(model, train, rmsprop{.lr = lr, .alpha = 0.9, .eps = 1e-7}, o);
   else if (opt == "sgd")
-    hist = rnnabs::train(model, train, sgd{.lr = s.lr > 0 ? s.lr : 0.1}, o);
+    hist = rnnabs::train(model, train, sgd{.lr = lr}, o);
   else
     throw invalid_argument("train_fmnist: --optimizer must be adam, rmsprop or sgd, got '" + opt + "'");
   const double train_s = examples::seconds_since(t0);
+  const auto model_record = examples::cache_describe(o.checkpoint, record);
   csv.save(dir / "history.csv");
   model.save_npz(dir / "state_dict.npz");
 
   t0 = std::chrono::steady_clock::now();
   const auto tr = profile(model, test);
-  save_traces(dir / "test_traces.npz", tr);
-  if (s.train_traces) save_traces(dir / "train_traces.npz", profile(model, train));
+  examples::cache_store(dir / "test_traces.npz", examples::fmnist_traces_record("test", test, model_record),
+                        [&](const examples::fs::path& p) { save_traces(p, tr); });
+  if (s.train_traces)
+    examples::cache_store(dir / "train_traces.npz", examples::fmnist_traces_record("train", train, model_record),
+                          [&](const examples::fs::path& p) { save_traces(p, profile(model, train)); });
   std::printf("profile   traces of %ld test sequences (%ld x %ld hidden per sequence) in %.1fs\n", tr.size(),
               tr.length(0), tr.width(), examples::seconds_since(t0));
 

@@ -1,4 +1,4 @@
-"""Side-by-side case for the whole abstraction step (spec §2): rnnabs::build_abstraction vs the RNNRepair
+"""Side-by-side case for the whole abstraction step (PCA + GMM): rnnabs::build_abstraction vs the RNNRepair
 way in scikit-learn, on the same traces.
 
 Traces: 60,000 sequences x 28 steps of hidden width 128 — Fashion-MNIST training images read row by row

@@ -1,6 +1,6 @@
 """Influence scores against PyTorch CPU (Debian python3-torch): the same algorithm, same weights, same data.
 
-The model is RNNRepair's binary LSTM (spec §1.3): LSTM(28 -> 100), Linear(100 -> 2) on the last step,
+The model is RNNRepair's binary LSTM (its torch_lstm_bin): LSTM(28 -> 100), Linear(100 -> 2) on the last step,
 loss BCE(softmax(logits), one-hot) averaged over the two outputs; data Fashion-MNIST Trouser (1) vs
 Sneaker (7) read row by row, all 12,000 training sequences, 20 test sequences. `prepare` trains it in
 PyTorch (SGD lr 0.1, batch 256, 3 epochs, seed 0) and saves the weights after each epoch.

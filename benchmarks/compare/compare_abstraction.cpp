@@ -35,7 +35,7 @@ compare::outcome run_case(const fs::path& wd) {
   // The peer computes in float32 throughout (scikit-learn keeps the traces' dtype); rnnabs runs its
   // EM iterations in float with double sums across tiles (em_precision::single_precision).
   const abstraction_options opt{.pca_components = 10,
-                                .n_states = 37,
+                                .n_clusters = 37,
                                 .tol = 1e-3,
                                 .max_iter = 100,
                                 .seed = 0,

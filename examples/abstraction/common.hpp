@@ -3,18 +3,25 @@
 //   <cache>/train_traces.npz + test_traces.npz   used as they are (train_fmnist --train-traces writes them)
 //   <cache>/model.rnnabs                         profiled over Fashion-MNIST when the traces are missing
 //   nothing                                      a short LSTM(128) is trained first (2 epochs, Adam)
-// Whatever is made is saved into the cache for the next run.
+// Whatever is made is saved into the cache for the next run. Every file has its record beside it
+// (<file>.params, examples/common/cache.hpp): the model is used only if it is a 10-class model of
+// 28-pixel rows scored on this test set (whoever trained it, however); the traces only if they were
+// profiled from this data by this very model file. Anything else is rebuilt (--strict-cache: an error).
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include <rnnabs/core/parallel.hpp>
 #include <rnnabs/data/fashion_mnist.hpp>
 #include <rnnabs/nn.hpp>
 #include <rnnabs/nn/image_sequences.hpp>
 #include <rnnabs/nn/profile.hpp>
 #include <rnnabs/nn/train.hpp>
+#include <rnnabs/stats/gmm_types.hpp>
 
+#include "../common/cache.hpp"
 #include "../common/results.hpp"
 
 namespace examples {
@@ -37,36 +44,69 @@ inline rnnabs::traces<float> head_of(rnnabs::traces<float> tr, rnnabs::index_t l
   return tr;
 }
 
-inline fmnist_traces load_fmnist_traces(const fs::path& cache, const std::string& data_dir, std::uint64_t seed) {
+/// What a model's record must say for the abstraction experiments to profile it: a classifier of
+/// 28-pixel rows into 10 classes, scored on `test_set` (train_fmnist's and the short training's records
+/// say so; epochs, cell, size are the maker's choice).
+inline cache_record fmnist_model_requirement(const rnnabs::sequence_batch<float>& test_set) {
+  cache_record r;
+  r.add("input", 28).add("classes", 10).add("data.test", fingerprint_of(test_set));
+  return r;
+}
+
+/// The record of a trace file (`set`: train or test) profiled from `data` by the model whose stored
+/// record is `model` (with its file fingerprint: a retrained model invalidates its traces).
+inline cache_record fmnist_traces_record(std::string_view set, const rnnabs::sequence_batch<float>& data,
+                                         const cache_record& model) {
+  cache_record r("hidden-state traces of Fashion-MNIST rows");
+  r.add("set", set).add("data", fingerprint_of(data)).add("model", model);
+  return r;
+}
+
+inline fmnist_traces load_fmnist_traces(const fs::path& cache, const std::string& data_dir, std::uint64_t seed,
+                                        cache_policy on_mismatch = cache_policy::rebuild) {
   using namespace rnnabs;
   fmnist_traces r;
   const auto t0 = std::chrono::steady_clock::now();
-  if (fs::exists(cache / "train_traces.npz") && fs::exists(cache / "test_traces.npz")) {
-    r.train = load_traces<float>(cache / "train_traces.npz");
-    r.test = load_traces<float>(cache / "test_traces.npz");
+  const auto train_set = row_sequences(data::load_fashion_mnist(data::split::train, data_dir));
+  const auto test_set = row_sequences(data::load_fashion_mnist(data::split::test, data_dir));
+  const fs::path model_file = cache / "model.rnnabs", train_file = cache / "train_traces.npz",
+                 test_file = cache / "test_traces.npz";
+  std::optional<cache_record> model_record;
+  if (cache_lookup(model_file, fmnist_model_requirement(test_set), {.on_mismatch = on_mismatch, .subset = true}))
+    model_record = read_cache_record(model_file);
+  if (model_record && cache_lookup(train_file, fmnist_traces_record("train", train_set, *model_record), {.on_mismatch = on_mismatch}) &&
+      cache_lookup(test_file, fmnist_traces_record("test", test_set, *model_record), {.on_mismatch = on_mismatch})) {
+    r.train = load_traces<float>(train_file);
+    r.test = load_traces<float>(test_file);
     r.source = "cached traces in " + cache.string();
   } else {
     fs::create_directories(cache);
-    const auto train_set = row_sequences(data::load_fashion_mnist(data::split::train, data_dir));
-    const auto test_set = row_sequences(data::load_fashion_mnist(data::split::test, data_dir));
     lstm_classifier<float> model;
-    if (fs::exists(cache / "model.rnnabs")) {
-      model = lstm_classifier<float>::load(cache / "model.rnnabs");
-      r.source = "the cached model " + (cache / "model.rnnabs").string();
+    if (model_record) {
+      model = lstm_classifier<float>::load(model_file);
+      r.source = "the cached model " + model_file.string();
     } else {
-      std::fprintf(stderr, "no cached model in %s: training a short LSTM(128) (2 epochs, Adam)\n", cache.c_str());
+      std::fprintf(stderr, "no usable model in %s: training a short LSTM(128) (2 epochs, Adam)\n", cache.c_str());
       model = lstm_classifier<float>(rnn_config{.input_size = 28, .hidden_size = 128, .num_classes = 10}, seed);
       train_options o{.epochs = 2, .batch_size = 128, .seed = seed, .clip_norm = 5};
       o.validation = &test_set;
-      const auto h = train(model, train_set, adam{.lr = 2e-3}, o);
-      std::printf("trained   LSTM(128), 2 epochs, test accuracy %.4f\n", h.epochs.back().val_accuracy);
-      model.save(cache / "model.rnnabs");
-      r.source = "a freshly trained model (saved to " + (cache / "model.rnnabs").string() + ")";
+      cache_record want("LSTM classifier of Fashion-MNIST rows (the abstraction experiments' short training)");
+      want.add("cell", "lstm").add("input", 28).add("hidden", 128).add("classes", 10).add("epochs", o.epochs)
+          .add("batch", o.batch_size).add("optimizer", "adam").add("lr", 2e-3).add("clip", o.clip_norm).add("seed", seed)
+          .add("data.train", fingerprint_of(train_set)).add("data.test", fingerprint_of(test_set));
+      model_record = cache_store(model_file, want, [&](const fs::path& p) {
+        const auto h = train(model, train_set, adam{.lr = 2e-3}, o);
+        std::printf("trained   LSTM(128), 2 epochs, test accuracy %.4f\n", h.epochs.back().val_accuracy);
+        model.save(p);
+      });
+      r.source = "a freshly trained model (saved to " + model_file.string() + ")";
     }
     r.train = profile(model, train_set);
     r.test = profile(model, test_set);
-    save_traces(cache / "train_traces.npz", r.train);
-    save_traces(cache / "test_traces.npz", r.test);
+    cache_store(train_file, fmnist_traces_record("train", train_set, *model_record),
+                [&](const fs::path& p) { save_traces(p, r.train); });
+    cache_store(test_file, fmnist_traces_record("test", test_set, *model_record),
+                [&](const fs::path& p) { save_traces(p, r.test); });
   }
   std::printf("traces    %ld train / %ld test sequences, width %ld, %ld classes, from %s (%.1fs)\n", r.train.size(),
               r.test.size(), r.train.width(), r.train.num_classes(), r.source.c_str(), seconds_since(t0));
@@ -79,11 +119,14 @@ struct trace_job {
   std::string cache = "results/train_fmnist_lstm", data_dir = rnnabs::data::fashion_mnist_dir.string(), out;
   rnnabs::index_t train_limit = 0;
   int threads = 0;
-  bool float_em = false;
+  bool float_em = false, strict_cache = false;
 
   void add_options(CLI::App& app) {
     app.add_option("--cache", cache, "folder of the trained model and traces (train_fmnist --train-traces writes it)");
-    app.add_option("--data", data_dir, "Fashion-MNIST IDX folder (only used when traces must be made)");
+    app.add_flag("--strict-cache", strict_cache,
+                 "stop with an error when a cached model or trace file was made from other data or another model "
+                 "(default: rebuild it)");
+    app.add_option("--data", data_dir, "Fashion-MNIST IDX folder (the cached traces must have been made from it)");
     app.add_option("--out", out, "results folder");
     app.add_option("--train-limit", train_limit, "use the first N training sequences only (0: all)");
     app.add_option("--threads", threads, "threads (0: all cores)");
@@ -97,7 +140,8 @@ struct trace_job {
   fmnist_traces open(std::uint64_t seed) const {
     if (threads > 0) rnnabs::set_threads(threads);
     fs::create_directories(out);
-    fmnist_traces tr = load_fmnist_traces(cache, data_dir, seed);
+    fmnist_traces tr =
+        load_fmnist_traces(cache, data_dir, seed, strict_cache ? cache_policy::error : cache_policy::rebuild);
     tr.train = head_of(std::move(tr.train), train_limit);
     return tr;
   }

@@ -1,4 +1,4 @@
-// abstraction faults — RNNRepair's experiments E5–E6 (fault interpretation) on the Fashion-MNIST LSTM:
+// abstraction faults — RNNRepair's fault interpretation (§A.3.2) on the Fashion-MNIST LSTM:
 // for every failed test input and for a seeded sample of correctly predicted ones, the K = 1..100
 // nearest training traces under the masked abstract-trace distance, and how many carry the test's
 // truth or the RNN's wrong prediction.
@@ -54,7 +54,7 @@ int run(int argc, char** argv) {
   auto tr = job.open(seed);
   auto t0 = std::chrono::steady_clock::now();
   const auto model = build_abstraction(
-      tr.train, {.pca_components = pca_k, .n_states = n_states, .seed = seed, .precision = job.precision()});
+      tr.train, {.pca_components = pca_k, .n_clusters = n_states, .seed = seed, .precision = job.precision()});
   const auto& abs = model.abstraction;
   const auto trx = normalized_traces(abs.abstract_traces(abs.train_states(), tr.train.step_labels),
                                      abs.n_real_states(), abs.n_labels());

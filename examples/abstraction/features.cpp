@@ -1,4 +1,4 @@
-// abstraction features — RNNRepair's experiment E4 (feature ablation) on the Fashion-MNIST LSTM: the
+// abstraction features — RNNRepair's feature ablation (§4.1) on the Fashion-MNIST LSTM: the
 // SimNN probe trained on each part of the abstract trace — the per-step label only, the state only,
 // state + label, P(label | state) only, and all — at one number of components.
 //
@@ -26,7 +26,7 @@ int run(int argc, char** argv) {
   const examples::fs::path dir(job.out);
   auto tr = job.open(seed);
   const auto model = build_abstraction(
-      tr.train, {.pca_components = pca_k, .n_states = n_states, .seed = seed, .precision = job.precision()});
+      tr.train, {.pca_components = pca_k, .n_clusters = n_states, .seed = seed, .precision = job.precision()});
   const auto& abs = model.abstraction;
   const auto test_states = abs.states(tr.test);
   examples::progress bar("features", 5);

@@ -1,4 +1,4 @@
-// abstraction sweep — RNNRepair's experiments E1–E3 on the Fashion-MNIST LSTM: PCA of every hidden
+// abstraction sweep — RNNRepair's RQ1 experiments on the Fashion-MNIST LSTM: PCA of every hidden
 // state, a sweep over the number of GMM components recording BIC, stability (state purity) and the
 // SimNN probe's train/test accuracy, the refinement figure, a proposed number of components (the rule
 // of rnnabs::propose_components), and the automaton at that number with its training-sample index.
@@ -18,12 +18,12 @@ int run(int argc, char** argv) {
   CLI::App app{"Abstraction of the Fashion-MNIST LSTM: component sweep (BIC, stability, SimNN) and automaton"};
   examples::trace_job job{.out = "results/abstraction_sweep"};
   rnnabs::component_sweep_options o;
-  o.n_states = {10, 16, 22, 28, 37, 43, 50};
+  o.n_clusters = {10, 16, 22, 28, 37, 43, 50};
   rnnabs::index_t final_k = 0, simnn_iters = 500;
   double tolerance = 0.01;
   job.add_options(app);
   app.add_option("--pca", o.pca_components, "principal components kept (k)");
-  app.add_option("--k", o.n_states, "numbers of GMM components to sweep")->delimiter(',');
+  app.add_option("--k", o.n_clusters, "numbers of GMM components to sweep")->delimiter(',');
   app.add_option("--final-k", final_k, "components of the saved automaton (0: the proposed number)");
   app.add_option("--tolerance", tolerance, "proposal rule: accuracy / stability slack from the best");
   app.add_option("--simnn-iters", simnn_iters, "Adam iterations of the SimNN probe (0: skip SimNN)");
@@ -37,7 +37,7 @@ int run(int argc, char** argv) {
 
   o.run_simnn = simnn_iters > 0;
   o.simnn = {.iterations = simnn_iters, .seed = o.seed};
-  examples::progress bar("sweep", static_cast<long>(o.n_states.size()));
+  examples::progress bar("sweep", static_cast<long>(o.n_clusters.size()));
   long done = 0;
   std::printf("%5s %16s %8s %8s %8s %8s %10s %10s %6s %8s\n", "n", "BIC", "stab", "wstab", "min", "empty",
               "simnn_tr", "simnn_te", "iters", "seconds");
@@ -45,12 +45,12 @@ int run(int argc, char** argv) {
                            "empty_states", "simnn_loss", "simnn_train_acc", "simnn_test_acc", "gmm_iters",
                            "converged", "seconds"});
   const auto rows = component_sweep(tr.train, tr.test, o, [&](const component_sweep_row& r) {
-    bar.update(++done, "n=" + std::to_string(r.n_states));
-    std::printf("%5ld %16.1f %8.4f %8.4f %8.4f %8ld %10.4f %10.4f %6ld %8.1f\n", r.n_states, r.bic, r.stability.mean,
+    bar.update(++done, "n=" + std::to_string(r.n_clusters));
+    std::printf("%5ld %16.1f %8.4f %8.4f %8.4f %8ld %10.4f %10.4f %6ld %8.1f\n", r.n_clusters, r.bic, r.stability.mean,
                 r.stability.weighted_mean, r.stability.min, r.stability.empty_states, r.simnn_train_accuracy,
                 r.simnn_test_accuracy, r.n_iter, r.seconds);
     std::fflush(stdout);
-    csv.add(r.n_states, r.bic, r.stability.mean, r.stability.weighted_mean, r.stability.min, r.stability.max,
+    csv.add(r.n_clusters, r.bic, r.stability.mean, r.stability.weighted_mean, r.stability.min, r.stability.max,
             r.stability.empty_states, r.simnn_loss, r.simnn_train_accuracy, r.simnn_test_accuracy, r.n_iter,
             r.converged ? 1 : 0, r.seconds);
   });
@@ -65,7 +65,7 @@ int run(int argc, char** argv) {
   for (const auto& r : rows) bmin = std::min(bmin, r.bic), bmax = std::max(bmax, r.bic);
   examples::csv_table fig({"n", "bic_scaled", "stability", "simnn_train", "simnn_test"});
   for (const auto& r : rows)
-    fig.add(r.n_states, bmax > bmin ? (r.bic - bmin) / (bmax - bmin) : 0.0, r.stability.mean, r.simnn_train_accuracy,
+    fig.add(r.n_clusters, bmax > bmin ? (r.bic - bmin) / (bmax - bmin) : 0.0, r.stability.mean, r.simnn_train_accuracy,
             r.simnn_test_accuracy);
   fig.save(dir / "refinement.csv");
   const std::string f = (dir / "refinement.csv").string();
@@ -84,7 +84,7 @@ int run(int argc, char** argv) {
   // The automaton at the chosen number of components.
   auto t0 = std::chrono::steady_clock::now();
   const auto model = build_abstraction(
-      tr.train, {.pca_components = o.pca_components, .n_states = k, .seed = o.seed, .precision = o.precision});
+      tr.train, {.pca_components = o.pca_components, .n_clusters = k, .seed = o.seed, .precision = o.precision});
   model.automaton.save(dir / "automaton.npz");
   save_dot(dir / "automaton.gv", model.automaton, {.min_count = std::max<index_t>(1, tr.train.total_steps() / 2000)});
   save_json(dir / "automaton.json", model.automaton);

@@ -91,12 +91,12 @@ int run(int argc, char** argv) {
     index_t best_k = ks.front();
     double best = -1;
     for (index_t k : ks) {
-      const auto m = build_abstraction(tr, {.pca_components = 0, .n_states = k, .seed = seed});
+      const auto m = build_abstraction(tr, {.pca_components = 0, .n_clusters = k, .seed = seed});
       const double a = agreement(extract_dfa(m.automaton, m.abstraction.label_distribution()), train_d.strings,
                                  tr.predictions);
       if (a > best + 1e-12) best = a, best_k = k;
     }
-    const auto m = build_abstraction(tr, {.pca_components = 0, .n_states = best_k, .seed = seed});
+    const auto m = build_abstraction(tr, {.pca_components = 0, .n_clusters = best_k, .seed = seed});
     const auto d = extract_dfa(m.automaton, m.abstraction.label_distribution());
     const double vs_dfa = agreement(d, test_d.strings, test_d.labels);
     const double vs_rnn = agreement(d, test_d.strings, te.predictions);

@@ -1,6 +1,6 @@
-// explain dmm — DMM (Dirichlet-process mixture of Bayesian linear regressions) explaining a tabular
-// binary classifier, with the three fidelity tests against a random baseline and a LIME baseline
-// (spec §2; the released experiment used an MLP on 135 PDF-malware features, which are not available here).
+// explain dmm — DMM (Dirichlet-process mixture of Bayesian linear regressions; Guo et al., NeurIPS 2018)
+// explaining a tabular binary classifier, with the three fidelity tests against a random baseline and a LIME
+// baseline (the released experiment used an MLP on 135 PDF-malware features, which are not available here).
 //
 // Stand-in data: Fashion-MNIST, two classes (default Pullover = 2 vs Coat = 4, the hard pair), each image
 // average-pooled to 7 x 7 = 49 tabular features in [0, 1]. Black box: L2-regularised logistic regression
@@ -146,7 +146,7 @@ int run(int argc, char** argv) {
   comp.save(examples::fs::path(out) / "components.csv");
 
   // Explanations of test samples predicted as class 1; the augmentation seed is the class-0 prediction
-  // closest to the boundary (spec §2.6 item 3).
+  // closest to the boundary (as in DMM's released code).
   const vector<double> null_value = vector<double>::Zero(49);
   index_t seed_row = -1;
   for (index_t i = 0; i < pte.size(); ++i)

@@ -1,12 +1,12 @@
 // explain dmm-men — DMM-MEN (DP mixture of regressions with multiple Bayesian elastic nets) as a
 // global explanation of a Fashion-MNIST classifier for one class, with heatmaps and the bootstrapped
-// fidelity tests of spec §3.5 (nullification, filling, new testing cases) against random baselines.
+// fidelity tests of the released code (nullification, filling, new testing cases) against random baselines.
 //
 // Black box: softmax regression on the 784 pixels, trained here by mini-batch SGD (the released experiment
 // used a small CNN). Explained class: 1 (Trouser) by default. As in the released code the regression data are
 // the class's images (train ∪ test, subsampled with --n-images), the response is the logit of the class
 // probability and the design keeps the 300 highest-variance pixels — here with the correct column → pixel map
-// (the released code scrambled it, spec §3.6) and with the sampler fixes of explain/dmm.hpp.
+// (the released code scrambled it) and with the sampler fixes of explain/dmm.hpp.
 // Heatmaps: per occupied component (largest first) the top-150 pixels by |β|, the most important brightest.
 //
 //   explain dmm-men                      defaults: 2000 images, 300 sweeps (about a minute)
@@ -206,7 +206,7 @@ int run(int argc, char** argv) {
   }
   ct.save(dir / "components.csv");
 
-  // Bootstrapped fidelity tests (spec §3.5, with the correct pixel map, random pixels without replacement).
+  // Bootstrapped fidelity tests (as DMM-MEN's code, with the correct pixel map, random pixels without replacement).
   const index_t dom = comps[0];
   const index_vector rank_cols = f.rank_by_magnitude(dom);
   std::vector<index_t> ranked_pixels;

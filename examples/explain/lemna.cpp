@@ -16,7 +16,9 @@
 // and fine-tuning on the training set alone. Side effects: held-out bytes right before and wrong after.
 //
 // Writes <out>/{corpus.csv, training.csv, fidelity.csv, patching_runs.csv, patching.csv, explanations.csv,
-// summary.txt}; the trained model is cached in <out>/ under a name that spells out its setting.
+// summary.txt}; the trained model is cached in <out>/ under a name that spells out its setting, with the
+// record of every setting and of the training bytes' fingerprint beside it (<model>.params,
+// ../common/cache.hpp): a model made otherwise is retrained, never reused.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -30,6 +32,7 @@
 #include <rnnabs/nn.hpp>
 #include <rnnabs/nn/train.hpp>
 
+#include "../common/cache.hpp"
 #include "../common/results.hpp"
 
 namespace examples::explain_lemna {
@@ -172,7 +175,12 @@ int study(const options& o) {
   model_t model(cfg, o.seed);
   double train_s = 0;
   csv_table th({"epoch", "learning_rate", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds"});
-  if (!o.no_cache && fs::exists(cache)) {
+  cache_record want("bidirectional RNN function-start detector (explain lemna)");
+  want.add("cell", o.cell).add("vocab", cfg.vocab_size).add("embed", o.embed).add("hidden", o.hidden).add("layers", o.layers)
+      .add("bidirectional", cfg.bidirectional).add("classes", cfg.num_classes).add("dropout", o.dropout).add("epochs", o.epochs)
+      .add("batch", o.batch).add("optimizer", "adam").add("lr", o.lr).add("lr_decay", o.lr_decay).add("clip", 5)
+      .add("seed", o.seed).add("chunk", o.chunk).add("data.train", fingerprint_of(train_b));
+  if (!o.no_cache && cache_lookup(cache, want)) {
     model = model_t::load(cache);
     std::printf("model      loaded %s\n", cache.c_str());
   } else {
@@ -186,10 +194,12 @@ int study(const options& o) {
       return true;
     };
     const auto ts = std::chrono::steady_clock::now();
-    train(model, train_b, adam{.lr = o.lr}, to);
-    train_s = seconds_since(ts);
-    th.save(dir / "training.csv");
-    model.save(cache);
+    cache_store(cache, want, [&](const fs::path& p) {
+      train(model, train_b, adam{.lr = o.lr}, to);
+      train_s = seconds_since(ts);
+      th.save(dir / "training.csv");
+      model.save(p);
+    });
   }
   const auto test_pred = predict_bytes(model, test_b);
   const confusion ct = count(test_b, test_pred);
@@ -386,7 +396,7 @@ int run(int argc, char** argv) {
   options o;
   for (const auto& a : data::default_function_start_archives()) o.archives.push_back(a.path.string());
   app.add_option("--archives", o.archives, "static archives of x86-64 ELF objects (missing ones are skipped)")->delimiter(',');
-  app.add_option("--out", o.out, "results folder (the trained model is cached there)");
+  app.add_option("--out", o.out, "results folder (the trained model is cached there, with a record of what it was made from)");
   app.add_option("--max-chunks", o.max_chunks, "chunks read per archive, in archive order (-1: all)");
   app.add_option("--chunk", o.chunk, "bytes per sequence (LEMNA: 200)");
   app.add_option("--test-fraction", o.test_fraction, "share of objects in the test split");
@@ -401,7 +411,7 @@ int run(int argc, char** argv) {
   app.add_option("--lr", o.lr, "Adam learning rate of the first epoch");
   app.add_option("--lr-decay", o.lr_decay, "learning rate factor per epoch");
   app.add_option("--dropout", o.dropout, "dropout before the head, training only");
-  app.add_flag("--no-cache", o.no_cache, "train even when the cached model exists");
+  app.add_flag("--no-cache", o.no_cache, "train even when the cached model exists and its record matches");
   app.add_option("--explain", o.n_explain, "detected starts of the test split to explain (fidelity tests)");
   app.add_option("--components", o.components, "K of the LEMNA mixture (paper: 6; 1 = the released code)");
   app.add_option("--half-width", o.half_width, "window half width h of the fidelity explanations (LEMNA: 20)");

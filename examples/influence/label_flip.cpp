@@ -1,18 +1,18 @@
-// influence label-flip — RNNRepair's data-cleaning experiment (RQ3, spec §5) on Fashion-MNIST:
+// influence label-flip — RNNRepair's data-cleaning experiment (Xie et al., ICML 2021, §4.2) on Fashion-MNIST:
 // two classes read row by row (default 5 Sandal -> label 0, 7 Sneaker -> label 1), 30% of the label-1
 // training samples flipped to 0, RNNRepair's binary LSTM (LSTM(100) -> dense(2), softmax-then-BCE,
 // plain SGD lr 0.1, batch 256) trained clean and flipped from the same seed. Then per seed:
 //   effective flips   flipped samples the flipped model learned (it predicts their flipped label)
 //   target errors     test inputs the clean model gets right and the flipped model calls 0 wrongly
 //   rankings          of all training samples by how much they caused the target errors:
-//                     proposed (automaton transition overlap, spec §5.3 fixed), similarity (mean
+//                     proposed (automaton transition overlap, RNNRepair's, fixed), similarity (mean
 //                     abstract-trace distance), Koh & Liang (CG), SGD-influence (all epochs and the
 //                     last epoch, Hara et al. over the recorded run), TracIn (the recorded run), random
 //   recall            fraction of all / of effective flips among the top f of each ranking
 //   retraining        restore the flips found in the top f of a ranking, retrain from scratch, measure
 //                     the target errors fixed and the test accuracy
 // Writes <out>/{recall.csv, retrain.csv, seeds.csv, scores_<seed>.csv, flip_fix.png (the three panels
-// of spec §5.8), summary.txt}. Seeds 1000..1002 by default, 1000..1009 with --all-seeds.
+// of RNNRepair's figure), summary.txt}. Seeds 1000..1002 by default, 1000..1009 with --all-seeds.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -225,7 +225,7 @@ int run(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     const auto tr_train = profile(flipped, d.train);
     const auto tr_target = profile(flipped, subset(d.test, targets));
-    const auto am = build_abstraction(tr_train, {.pca_components = s.pca, .n_states = s.components, .seed = seed});
+    const auto am = build_abstraction(tr_train, {.pca_components = s.pca, .n_clusters = s.components, .seed = seed});
     const auto target_states = am.abstraction.states(tr_target);
     score["proposed"] = -automaton_influence(am.automaton, target_states, tr_target.step_labels).rowwise().sum();
     {

@@ -8,7 +8,7 @@ namespace influence_loo { int run(int, char**); }
 
 int main(int argc, char** argv) {
   return examples::dispatch(
-      "influence", "Influence analysis: RNNRepair's data-cleaning experiment (spec §5) and leave-one-out validation",
+      "influence", "Influence analysis: RNNRepair's data-cleaning experiment (RQ3) and leave-one-out validation",
       {{"label-flip", "RQ3: find flipped labels by influence, restore them, retrain (Fashion-MNIST)", examples::influence_label_flip::run},
        {"loo", "influence estimates vs actual leave-one-out retraining (Pearson / Spearman)", examples::influence_loo::run}},
       argc, argv);

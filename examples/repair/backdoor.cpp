@@ -1,4 +1,4 @@
-// repair backdoor — RNNRepair's backdoor study (§B.5, spec §6.5), corrected, on the fortunes topic
+// repair backdoor — RNNRepair's backdoor study (Xie et al., ICML 2021, §B.5), corrected, on the fortunes topic
 // task (or the user's labelled text). Per round (seed 1000 + r):
 //   1. poison   insert a trigger word that is not in the corpus into --poison training texts of
 //               --poison-class, each at a uniform position; train the backdoored GRU
@@ -140,7 +140,7 @@ int run(int argc, char** argv) {
     const double asr = called(m, trig_test, poison_class);
     // 3: abstraction and the trigger's contexts.
     const auto trt = profile(m, bd), tet = profile(m, t.test_batch);
-    const auto abs = build_abstraction(trt, {.pca_components = pca, .n_states = components, .seed = seed,
+    const auto abs = build_abstraction(trt, {.pca_components = pca, .n_clusters = components, .seed = seed,
                                              .vocab_size = t.vocab.size()});
     const auto ctx = find_trigger_contexts(abs.automaton, trigger);
     const auto test_view = labelled_paths::from(tet, abs.abstraction.states(tet));

@@ -1,6 +1,6 @@
-// repair failures — the common failures of M models (RNNRepair §4.3, spec §6.2 step 1): the Fashion-MNIST
+// repair failures — the common failures of M models (RNNRepair, Xie et al., ICML 2021, §4.3): the Fashion-MNIST
 // test images that every one of M LSTMs (different seeds and epoch counts) gets wrong, as a table and an
-// image grid; and one failure's abstract trace through model 0's automaton, drawn with Graphviz (E17).
+// image grid; and one failure's abstract trace through model 0's automaton, drawn with Graphviz.
 // Writes <out>/{models.csv, failures.csv, failures.png, trace_<id>_<prediction>_<truth>.gv/.png, summary.txt}.
 #include <CLI/CLI.hpp>
 
@@ -73,7 +73,7 @@ int run(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto model = image_model(o, t, 0);
     const auto tr = profile(model, t.train);
-    const auto abs = build_abstraction(tr, {.pca_components = pca, .n_states = components, .seed = o.seed});
+    const auto abs = build_abstraction(tr, {.pca_components = pca, .n_clusters = components, .seed = o.seed});
     const index_t f = fails.front();
     sequence_batch<float> one;
     one.features.push_back(t.test.features[static_cast<std::size_t>(f)]);

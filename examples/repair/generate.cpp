@@ -1,10 +1,11 @@
-// repair generate — sample-level repair data (RNNRepair §4.3, spec §6.2), corrected: for each of the M
+// repair generate — sample-level repair data (RNNRepair, Xie et al., ICML 2021, §4.3), corrected: for each of the M
 // models and each common failure, the training image of the true class whose mutant's abstract trace,
-// under that model's **own** PCA + GMM abstraction (A7), is nearest the faulty behaviour. Also the
-// unguided control: same sources and candidates, one kept at random. All candidates of a failure go
+// under that model's **own** PCA + GMM abstraction (RNNRepair reused one), is nearest the faulty behaviour.
+// Also the unguided control: same sources and candidates, one kept at random. All candidates of a failure go
 // through the model in one batched pass.
 // Writes <out>/{retrain.npz, retrain_random.npz, samples.csv, triples.png, summary.txt}; `repair retrain`
-// reads the two NPZ files.
+// reads the two NPZ files, after checking their records (<file>.params: the data and settings they were
+// made from) against its own data.
 #include <CLI/CLI.hpp>
 
 #include <rnnabs/abstraction/model.hpp>
@@ -80,7 +81,7 @@ int run(int argc, char** argv) {
     const auto& model = models[static_cast<std::size_t>(m)];
     const auto tr = profile(model, t.train);
     const auto te = profile(model, t.test);
-    auto abs = make_abstraction({.pca_components = pca, .n_states = components, .seed = o.seed + static_cast<std::uint64_t>(m)});
+    auto abs = make_abstraction({.pca_components = pca, .n_clusters = components, .seed = o.seed + static_cast<std::uint64_t>(m)});
     abs.fit(tr);
     const double fit_s = seconds_since(t0);
     const auto t1 = std::chrono::steady_clock::now();
@@ -118,8 +119,13 @@ int run(int argc, char** argv) {
                                 "; guided samples the model mislabels: ", fooled, "\n");
     bar.update(static_cast<long>(m + 1), detail::concat("model ", m, ": ", a.size(), " samples"));
   }
-  guided.save(dir / "retrain.npz");
-  random.save(dir / "retrain_random.npz");
+  cache_record made("repair samples (repair generate)");
+  made.add("data", image_task_data_record(t)).add("hidden", o.hidden).add("model_epochs", o.model_epochs)
+      .add("seed", o.seed).add("pca", pca).add("components", components).add("k", k_nearest)
+      .add("rotation_step", rotation_step).add("all_mutators", all_mutators).add("max_failures", max_failures)
+      .add("select_seed", select_seed);
+  cache_store(dir / "retrain.npz", cache_record(made).add("arm", "guided"), [&](const fs::path& p) { guided.save(p); });
+  cache_store(dir / "retrain_random.npz", cache_record(made).add("arm", "random"), [&](const fs::path& p) { random.save(p); });
   csv.save(dir / "samples.csv");
   std::vector<matrix<float>> flat;
   for (const auto& row : triples) flat.insert(flat.end(), row.begin(), row.end());

@@ -4,7 +4,9 @@
 // models whose common failures are repaired, and the generated-sample files.
 //   model m (0-based): LSTM(hidden) -> dense(10), Adam 2e-3, batch 128, clip 5, seed = seed + m,
 //                      epochs = model_epochs[m]; cached in <models>/ under a name that spells out all of
-//                      it (and the training-set size), so a changed setting never loads a stale model.
+//                      it (and the training-set size), with a record of every setting and of the training
+//                      data's fingerprint beside it (<file>.params, ../common/cache.hpp): a model made
+//                      otherwise (other data under the same --train-limit, say) is retrained, never reused.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -21,6 +23,7 @@
 #include <rnnabs/io/png.hpp>
 #endif
 
+#include "../common/cache.hpp"
 #include "../common/results.hpp"
 
 namespace examples {
@@ -88,16 +91,31 @@ inline rnnabs::lstm_classifier<float> image_model(const image_task_options& o, c
   const std::uint64_t seed = o.seed + static_cast<std::uint64_t>(m);
   const fs::path file = fs::path(o.models) / detail::concat("lstm", o.hidden, "_e", epochs, "_s", seed, "_n",
                                                              t.train.size(), ".rnnabs");
-  if (fs::exists(file)) return lstm_classifier<float>::load(file);
+  const auto to = image_train_options(epochs, seed);
+  cache_record want("LSTM classifier of Fashion-MNIST rows (repair's models)");
+  want.add("cell", "lstm").add("input", 28).add("hidden", o.hidden).add("classes", 10).add("epochs", to.epochs)
+      .add("batch", to.batch_size).add("optimizer", "adam").add("lr", 2e-3).add("clip", to.clip_norm).add("seed", seed)
+      .add("data.train", fingerprint_of(t.train));
+  if (cache_lookup(file, want)) return lstm_classifier<float>::load(file);
   fs::create_directories(o.models);
   const auto t0 = std::chrono::steady_clock::now();
   auto model = fresh_image_model(o.hidden, seed);
-  train(model, t.train, adam{.lr = 2e-3}, image_train_options(epochs, seed));
-  model.save(file);
+  cache_store(file, want, [&](const fs::path& p) {
+    train(model, t.train, adam{.lr = 2e-3}, to);
+    model.save(p);
+  });
   std::printf("model %ld   trained LSTM(%ld), %ld epochs, seed %lu in %.1f s -> %s\n", m, o.hidden, epochs,
               static_cast<unsigned long>(seed), seconds_since(t0), file.c_str());
   std::fflush(stdout);
   return model;
+}
+
+/// The data a sample file of `repair generate` refers to (its test ids, its training-image sources): the
+/// entries of its record that `repair retrain` checks against its own data.
+inline cache_record image_task_data_record(const image_task& t) {
+  cache_record r;
+  r.add("train", fingerprint_of(t.train)).add("test", fingerprint_of(t.test));  // nested as data.train, data.test
+  return r;
 }
 
 /// Writes a PNG grid of images (a note instead when built without libpng).

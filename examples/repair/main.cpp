@@ -12,7 +12,7 @@ namespace repair_retrain { int run(int, char**); }
 
 int main(int argc, char** argv) {
   return examples::dispatch(
-      "repair", "Repair of RNN classifiers: RNNRepair's segment-level repair (spec §6.4), backdoor study (§6.5) and sample-level repair (§6.1-6.3)",
+      "repair", "Repair of RNN classifiers: RNNRepair's segment-level repair (§4.4), backdoor study (§B.5) and sample-level repair (§4.3)",
       {{"text-model", "the GRU text classifier vs a bag-of-words logistic regression (fortunes topics)",
         examples::repair_text_model::run},
        {"segment", "segment-level repair: guided vs random training edits, retrained, with side effects",

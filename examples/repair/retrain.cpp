@@ -1,4 +1,4 @@
-// repair retrain — retraining with generated samples (RNNRepair §4.3, spec §6.3), corrected (A8): every
+// repair retrain — retraining with generated samples (RNNRepair §4.3), corrected: every
 // model is trained from scratch with a seed of its own, the added images are shuffled in, and nothing is
 // overwritten. Four arms, each for several epoch counts and seeds:
 //   guided     training set + the guided samples of `repair generate` (retrain.npz)     RNNRepair's type 0
@@ -56,6 +56,14 @@ int run(int argc, char** argv) {
   fs::create_directories(dir);
   const auto t_all = std::chrono::steady_clock::now();
   const image_task t = load_image_task(o);
+  for (const char* f : {"retrain.npz", "retrain_random.npz"}) {  // made from this data? (else: an error naming it)
+    const fs::path p = fs::path(samples) / f;
+    if (fs::exists(p) && !fs::exists(cache_record_path(p)))
+      std::fprintf(stderr, "note: %s has no record of the data it was made from (written before records were kept); "
+                           "its test ids are taken as they are\n", p.c_str());
+    else
+      cache_lookup(p, cache_record().add("data", image_task_data_record(t)), {.on_mismatch = cache_policy::error, .subset = true});
+  }
   const auto guided = repair_samples::load(fs::path(samples) / "retrain.npz");
   const auto unguided = repair_samples::load(fs::path(samples) / "retrain_random.npz");
   require(guided.testid == unguided.testid && guided.size() == unguided.size(), samples,

@@ -1,4 +1,4 @@
-// repair segment — RNNRepair's segment-level repair (§4.4, spec §6.4), corrected, on the fortunes
+// repair segment — RNNRepair's segment-level repair (Xie et al., ICML 2021, §4.4), corrected, on the fortunes
 // topic task (or the user's labelled text). Trains the GRU text classifier, abstracts its training
 // traces (PCA -> GMM -> automaton with the transition -> training-sample index), and for every test
 // input it gets wrong finds the fault point, the training samples of the true class that reach the
@@ -52,7 +52,7 @@ int run(int argc, char** argv) {
   const double acc0 = accuracy_of(tet.predictions, tet.truth);
   std::printf("model     GRU(%ld), %ld epochs in %.1f s: test accuracy %.4f\n", o.hidden, o.epochs, train_s, acc0);
   t0 = std::chrono::steady_clock::now();
-  const auto abs = build_abstraction(trt, {.pca_components = pca, .n_states = components, .seed = o.seed,
+  const auto abs = build_abstraction(trt, {.pca_components = pca, .n_clusters = components, .seed = o.seed,
                                            .vocab_size = t.vocab.size()});
   const auto train_view = labelled_paths::from(trt, abs.abstraction.train_states());
   const auto test_view = labelled_paths::from(tet, abs.abstraction.states(tet));

@@ -1,4 +1,4 @@
-// repair text-model — the text classifier of RNNRepair's Toxic/SST experiments (spec §1.4:
+// repair text-model — the text classifier of RNNRepair's Toxic/SST experiments (Xie et al., ICML 2021:
 // embedding -> GRU -> last-step head, Adam) on the fortunes topic task (or the user's labelled text),
 // next to a bag-of-words logistic regression on the same split and vocabulary (binary word presence,
 // L2 chosen on a validation fifth of the training set, fitted by Newton-CG).

@@ -1,6 +1,6 @@
 #pragma once
 // Shared by the repair experiments: the text task (the fortunes topics by default, or the user's own
-// labelled text), its vocabulary and batches, and the text classifier of spec §1.4 (embedding -> GRU
+// labelled text), its vocabulary and batches, and RNNRepair's text classifier (embedding -> GRU
 // -> last-step head) trained with rnnabs::train.
 #include <cstdio>
 #include <string>

@@ -5,5 +5,6 @@
 #include "rnnabs/core/parallel.hpp"
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/core/tensor_bridge.hpp"
+#include "rnnabs/core/traces.hpp"
 #include "rnnabs/core/types.hpp"
 #include "rnnabs/core/validate.hpp"

@@ -7,6 +7,7 @@
 #include "rnnabs/nn/concepts.hpp"
 #include "rnnabs/nn/dual.hpp"
 #include "rnnabs/nn/keras.hpp"
+#include "rnnabs/nn/model_concepts.hpp"
 #include "rnnabs/nn/loss.hpp"
 #include "rnnabs/nn/optimizers.hpp"
 #include "rnnabs/nn/parameters.hpp"

@@ -51,7 +51,7 @@ TEST(Simnn, FidelityOnFaithfulAbstraction) {
       tr->predictions(i) = tr->step_labels[static_cast<std::size_t>(i)](5);
       tr->truth(i) = tr->predictions(i);
     }
-  auto model = build_abstraction(train, {.pca_components = 2, .n_states = 2, .seed = 1});
+  auto model = build_abstraction(train, {.pca_components = 2, .n_clusters = 2, .seed = 1});
   const auto& abs = model.abstraction;
   const auto f = simnn_fidelity(abs, train, abs.train_states(), test, abs.states(test), feature_set::all,
                                 {.iterations = 300, .learning_rate = 0.05});
@@ -70,8 +70,8 @@ TEST(Fidelity, ComponentSweepAndProposal) {
   const auto test = random_traces(60, 8, 5, 3, 4, 32);
   std::vector<index_t> seen;
   const auto rows = component_sweep(train, test,
-                                    {.pca_components = 3, .n_states = {2, 4, 6}, .seed = 1, .simnn = {.iterations = 60}},
-                                    [&](const component_sweep_row& r) { seen.push_back(r.n_states); });
+                                    {.pca_components = 3, .n_clusters = {2, 4, 6}, .seed = 1, .simnn = {.iterations = 60}},
+                                    [&](const component_sweep_row& r) { seen.push_back(r.n_clusters); });
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(seen, (std::vector<index_t>{2, 4, 6}));
   for (const auto& r : rows) {
@@ -84,9 +84,9 @@ TEST(Fidelity, ComponentSweepAndProposal) {
   EXPECT_TRUE(k == 2 || k == 4 || k == 6);
   // The rule, on made-up rows: smallest n near the best accuracy and the best stability.
   std::vector<component_sweep_row> fake(3);
-  fake[0].n_states = 10, fake[0].simnn_test_accuracy = 0.80, fake[0].stability.weighted_mean = 0.90;
-  fake[1].n_states = 20, fake[1].simnn_test_accuracy = 0.895, fake[1].stability.weighted_mean = 0.95;
-  fake[2].n_states = 30, fake[2].simnn_test_accuracy = 0.90, fake[2].stability.weighted_mean = 0.955;
+  fake[0].n_clusters = 10, fake[0].simnn_test_accuracy = 0.80, fake[0].stability.weighted_mean = 0.90;
+  fake[1].n_clusters = 20, fake[1].simnn_test_accuracy = 0.895, fake[1].stability.weighted_mean = 0.95;
+  fake[2].n_clusters = 30, fake[2].simnn_test_accuracy = 0.90, fake[2].stability.weighted_mean = 0.955;
   EXPECT_EQ(propose_components(fake), 20);
   for (auto& r : fake) r.simnn_test_accuracy = std::nan("");
   fake[0].bic = 3, fake[1].bic = 1, fake[2].bic = 2;
@@ -96,7 +96,7 @@ TEST(Fidelity, ComponentSweepAndProposal) {
 TEST(Fault, NeighbourStatisticsByBruteForce) {
   auto train = random_traces(80, 5, 4, 2, 3, 41);
   auto test = random_traces(30, 5, 4, 2, 3, 42);
-  auto model = build_abstraction(train, {.pca_components = 2, .n_states = 3, .seed = 1});
+  auto model = build_abstraction(train, {.pca_components = 2, .n_clusters = 3, .seed = 1});
   const auto& abs = model.abstraction;
   const auto trx = normalized_traces(abs.abstract_traces(train), 3, 2);
   const auto tex = normalized_traces(abs.abstract_traces(test), 3, 2, feature_set::all, trx.steps);

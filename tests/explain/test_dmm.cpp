@@ -1,5 +1,5 @@
 // DP mixtures of regressions: the random draws, Hungarian relabelling, the responsibilities reference value
-// of the spec (§2.4), the τ density (normalisation by quadrature, log-space at p = 300), and recovery of
+// of the released express.cc, the τ density (normalisation by quadrature, log-space at p = 300), and recovery of
 // planted parameters by DMM and DMM-MEN; determinism for a seed.
 #include <gtest/gtest.h>
 

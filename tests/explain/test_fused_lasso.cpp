@@ -1,4 +1,4 @@
-// Fused lasso and elastic net against genlasso's golden values (fl_golden.R, Appendix A of the spec),
+// Fused lasso and elastic net against genlasso's golden values (genlasso 1.5 in R: fixtures/explain/fl_golden.R),
 // scikit-learn's ElasticNet, and an independent dense ADMM written here.
 #include <gtest/gtest.h>
 

@@ -5,6 +5,9 @@
 // the ranking metrics against hand-computed values.
 #include <gtest/gtest.h>
 
+#include <span>
+#include <type_traits>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -240,6 +243,33 @@ TEST(InfluenceTracin, MatchesDirectSums) {
   const vector<double> na = f.per_sample_gradients(w).rowwise().norm(), nb = test.per_sample_gradients(w).rowwise().norm();
   for (index_t i = 0; i < 25; ++i)
     for (index_t k = 0; k < 4; ++k) EXPECT_NEAR(cos(i, k), dot(i, k) / (na(i) * nb(k)), 1e-12);
+}
+
+/// Only per-sample gradients (no loss, no Hessian): what a user brings from a framework without HVPs.
+template <class F>
+struct gradients_only {
+  using scalar = typename F::scalar;
+  F f;
+  index_t parameter_count() const { return f.parameter_count(); }
+  index_t sample_count() const { return f.sample_count(); }
+  matrix<scalar> per_sample_gradients(const vector<scalar>& w) const { return f.per_sample_gradients(w); }
+  gradients_only subset(std::span<const index_t> ids) const { return {f.subset(ids)}; }
+};
+
+TEST(InfluenceTracin, NeedsOnlyPerSampleGradients) {
+  const auto f = make_logistic(25, 3, 41, 0.0);
+  const auto test = make_logistic(4, 3, 42, 0.0);
+  using G = gradients_only<std::remove_cvref_t<decltype(f)>>;
+  static_assert(check_gradient_objective<G>());
+  static_assert(!sample_objective<G>, "no Hessian-vector product: not enough for Koh & Liang");
+  const G gf{f}, gt{test};
+  sgd_trajectory<double> traj;
+  sgd_run(f, vector<double>::Zero(f.parameter_count()).eval(), 3, 5, 0.4, 2, nullptr, &traj);
+  const vector<double>& w = traj.final_parameters();
+  EXPECT_EQ(tracin(gf, gt, traj), tracin(f, test, traj));
+  EXPECT_EQ(gradient_similarity(gf, gt, w, {.normalize = true}), gradient_similarity(f, test, w, {.normalize = true}));
+  EXPECT_EQ(gradient_products(gf, w, matrix<double>::Ones(f.parameter_count(), 2)),
+            gradient_products(f, w, matrix<double>::Ones(f.parameter_count(), 2)));
 }
 
 TEST(InfluenceTracin, RandomProjectionApproximatesAndIsSeeded) {

@@ -104,6 +104,46 @@ TEST(Train, LearnsSeparableTask) {
   EXPECT_DOUBLE_EQ(h.epochs.back().val_accuracy, evaluate(m, test).second);
 }
 
+/// A user's own model type: no config(), no save(); only what the model concepts ask for. It wraps
+/// a GRU, so training it must give exactly the GRU's own training.
+struct wrapped_model {
+  using scalar = float;
+  using step_stats = gru_classifier<float>::step_stats;
+  gru_classifier<float> inner;
+  auto forward(const sequence_batch<float>& b, bool record) const { return inner.forward(b, record); }
+  double loss(const sequence_batch<float>& b) const { return inner.loss(b); }
+  const vector<float>& parameters() const { return inner.parameters(); }
+  void set_parameters(const vector<float>& p) { inner.set_parameters(p); }
+  vector<float> train_gradient(const sequence_batch<float>& b, std::uint64_t seed, step_stats* st) const {
+    return inner.train_gradient(b, seed, st);
+  }
+  void validate(const sequence_batch<float>& b, bool need_labels, std::string_view who) const {
+    inner.validate(b, need_labels, who);
+  }
+};
+static_assert(check_trainable_model<wrapped_model>());
+static_assert(trainable_model<gru_classifier<float>> && profilable_model<lstm_classifier<double>, double>);
+
+TEST(Train, AUserModelIsTrainedEvaluatedAndProfiled) {
+  const auto data = sum_task<float>(120, 8), test = sum_task<float>(60, 9);
+  const rnn_config c{.input_size = 2, .hidden_size = 8, .num_classes = 2};
+  gru_classifier<float> direct(c, 4);
+  wrapped_model mine{gru_classifier<float>(c, 4)};
+  const train_options o{.epochs = 2, .batch_size = 16, .seed = 3, .progress = false};
+  const auto h1 = train(direct, data, adam{.lr = 0.01}, o);
+  const auto h2 = train(mine, data, adam{.lr = 0.01}, o);
+  EXPECT_EQ(mine.parameters(), direct.parameters());
+  EXPECT_EQ(h2.epochs.back().train_loss, h1.epochs.back().train_loss);
+  EXPECT_EQ(evaluate(mine, test), evaluate(direct, test));
+  const auto a = profile(mine, test), b = profile(direct, test);
+  EXPECT_EQ(a.hidden[3], b.hidden[3]);
+  EXPECT_EQ(a.predictions, b.predictions);
+  // Checkpoints need save(path): refused with a clear error, not a compile error.
+  train_options ck = o;
+  ck.checkpoint = temp_path("never.rnnabs");
+  EXPECT_THROW(train(mine, data, adam{.lr = 0.01}, ck), invalid_argument);
+}
+
 TEST(Train, DeterministicForSeedAndThreadCount) {
   const auto data = sum_task<float>(200, 5);
   rnn_config c{.input_size = 2, .hidden_size = 12, .num_classes = 2, .batch_chunk = 8, .dropout = 0.2};

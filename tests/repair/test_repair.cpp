@@ -380,7 +380,7 @@ pipeline_result run_pipeline(int threads) {
   gru_classifier<float> m(rnn_config{.input_size = 6, .vocab_size = 12, .hidden_size = 10, .num_classes = 2}, 9);
   rnnabs::train(m, tr, adam{.lr = 5e-3}, train_options{.epochs = 2, .batch_size = 16, .seed = 2, .progress = false});
   const auto trt = profile(m, tr), tet = profile(m, te);
-  auto model = build_abstraction(trt, {.pca_components = 3, .n_states = 4, .seed = 1, .vocab_size = 12});
+  auto model = build_abstraction(trt, {.pca_components = 3, .n_clusters = 4, .seed = 1, .vocab_size = 12});
   pipeline_result r;
   r.test_states = model.abstraction.states(tet);
   const auto tr_view = labelled_paths::from(trt, model.abstraction.train_states());

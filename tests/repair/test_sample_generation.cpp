@@ -69,7 +69,7 @@ small_world make_world() {
   rnnabs::train(w.model, tr, adam{.lr = 1e-2}, train_options{.epochs = 25, .batch_size = 16, .seed = 1, .progress = false});
   w.train = profile(w.model, tr);
   w.test = profile(w.model, te);
-  w.abs = make_abstraction({.pca_components = 3, .n_states = 4, .seed = 2});
+  w.abs = make_abstraction({.pca_components = 3, .n_clusters = 4, .seed = 2});
   w.abs.fit(w.train);
   w.train_images = tr.features;
   return w;

@@ -487,7 +487,7 @@ TEST(Gmm, ModelsTheStatePartitionerConcept) {
   const matrix<double> X = blobs(200, 2, 2, 3);
   gaussian_mixture g({.n_components = 2});
   g.fit(X);
-  EXPECT_EQ(g.n_states(), 2);
+  EXPECT_EQ(g.n_clusters(), 2);
   EXPECT_EQ(g.predict(X).size(), 200);
 }
 

@@ -112,7 +112,7 @@ TEST(Kmeans, FitFindsTheBlobs) {
   kmeans km({.n_clusters = 5, .n_init = 4, .seed = 1});
   km.fit(X);
   EXPECT_LE(km.inertia(), fx("km_inertia")(0, 0) * (1 + 1e-9));
-  EXPECT_EQ(km.n_states(), 5);
+  EXPECT_EQ(km.n_clusters(), 5);
   EXPECT_EQ(km.predict(X), km.labels());
 }
 

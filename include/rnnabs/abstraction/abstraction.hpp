@@ -84,8 +84,29 @@ class abstraction {
   /// state x label matrix from the per-step labels. The training states stay available (train_states()).
   template <class T>
   abstraction& fit(const traces<T>& tr) {
-    static_assert(check_dimension_reducer<Reducer, T>());
-    static_assert(check_state_partitioner<Partitioner, T>());
+    // The checks' static_asserts say what a user stage lacks; the body is then not instantiated,
+    // so that message is the only error.
+    if constexpr (!check_dimension_reducer<Reducer, T>() || !check_state_partitioner<Partitioner, T>()) {
+      return *this;
+    } else {
+      return fit_checked(tr);
+    }
+  }
+
+  /// Fits the partitioner on already reduced steps `z` (rows: the steps of `tr` in order), with the
+  /// reducer as fitted before (a component sweep reduces once and calls this per candidate).
+  template <class T>
+  abstraction& fit_reduced(const matrix<T>& z, const traces<T>& tr) {
+    if constexpr (!check_state_partitioner<Partitioner, T>()) {
+      return *this;
+    } else {
+      return fit_reduced_checked(z, tr);
+    }
+  }
+
+ private:
+  template <class T>
+  abstraction& fit_checked(const traces<T>& tr) {
     tr.validate("abstraction::fit");
     require(tr.num_classes() >= 1, "abstraction::fit: the traces have no classes");
     matrix<T> z;
@@ -95,24 +116,23 @@ class abstraction {
       z = reducer_.transform(x);
     }
     width_ = tr.width();
-    return fit_reduced(z, tr);
+    return fit_reduced_checked(z, tr);
   }
-
-  /// Fits the partitioner on already reduced steps `z` (rows: the steps of `tr` in order), with the
-  /// reducer as fitted before (a component sweep reduces once and calls this per candidate).
   template <class T>
-  abstraction& fit_reduced(const matrix<T>& z, const traces<T>& tr) {
+  abstraction& fit_reduced_checked(const matrix<T>& z, const traces<T>& tr) {
     tr.validate("abstraction::fit_reduced");
     require(z.rows() == tr.total_steps(), "abstraction::fit_reduced: Z has ", z.rows(), " rows, the traces have ",
             tr.total_steps(), " steps");
     if (width_ == 0) width_ = tr.width();
     partitioner_.fit(z);
     n_labels_ = tr.num_classes();
-    m_ = static_cast<index_t>(partitioner_.n_states()) + 1;
+    m_ = static_cast<index_t>(partitioner_.n_clusters()) + 1;
     train_states_ = split_states(partitioner_.predict(z), tr);
     count_labels(train_states_, tr.step_labels);
     return *this;
   }
+
+ public:
 
   /// Abstract states (1..n) of every step of every sequence of `tr`, in chunks of bounded memory.
   template <class T>

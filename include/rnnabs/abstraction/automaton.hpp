@@ -1,13 +1,13 @@
 #pragma once
-// The automaton of an abstraction (spec §2.5–2.6), stored sparsely, with an inverted index from every
-// transition to the training (sample, step) postings that traverse it.
+// The automaton of an abstraction (RNNRepair, Xie et al., ICML 2021), stored sparsely, with an inverted index
+// from every transition to the training (sample, step) postings that traverse it.
 //
 // A trace of length T, with states s_1..s_T (1..n) and per-step labels l_1..l_T, is extended with the
 // initial pseudo-step (0, 0): transition j = 0..T-1 goes from (S[j], L[j]) to (S[j+1], L[j+1]) and
 // consumes input j (token j, or 0 for feature input). A transition is the 5-tuple
 // (state, label, token, next label, next state); its token-free edge is the 4-tuple without the token.
 // Both are kept as sorted key tables (CSR): count(key) is the number of postings of the key.
-// RNNRepair's dense m x C x V x C x m tensor (~1 GB on a text task, spec §9 A14) is never formed.
+// RNNRepair's dense m x C x V x C x m tensor (~1 GB on a text task) is never formed.
 //
 //   auto a = rnnabs::automaton::from(train_traces, train_states, abs.n_states());
 //   a.count({.from = 0, .label = 0, .token = 0, .next_label = 3, .to = 7});
@@ -182,7 +182,7 @@ class automaton {
   index_t edge_count_at(index_t i) const { return t4_.count(i); }
   std::span<const posting> edge_postings_at(index_t i) const { return t4_.postings(i); }
 
-  // --- marginals (spec §2.6) -------------------------------------------------------------------
+  // --- marginals -------------------------------------------------------------------------------
   /// Steps leaving (state, label), any token.
   index_t out_count(index_t from, index_t label) const {
     check_node(from, label, "automaton::out_count");

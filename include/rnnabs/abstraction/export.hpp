@@ -93,7 +93,7 @@ struct trace_dot_options {
   std::string name = "trace";
 };
 
-/// One input's path through the automaton (spec E17): the states it visits in bold, each step j an
+/// One input's path through the automaton (RNNRepair's trace plot): the states it visits in bold, each step j an
 /// edge "j: token, label -> next label (n)" with n the training steps on that transition, over the
 /// faded state graph. `path` holds the input's transitions (repair::abstract_path builds them).
 inline std::string trace_to_dot(const automaton& a, std::span<const transition> path, const trace_dot_options& o = {}) {

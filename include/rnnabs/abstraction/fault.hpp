@@ -1,5 +1,5 @@
 #pragma once
-// Fault interpretation (spec §4, experiments E5–E6): for failed (or benign) test inputs, the K = 1..K_max
+// Fault interpretation (RNNRepair, Xie et al., ICML 2021, §A.3.2): for failed (or benign) test inputs, the K = 1..K_max
 // nearest training traces under the masked trace distance, and how many of them carry the test's true
 // label or the RNN's (wrong) prediction.
 //
@@ -11,7 +11,7 @@
 // Per K, with cnt_y(x) = #top-K neighbours of x whose training truth is y:
 //   frac_any_*  fraction of targets with >= 1 such neighbour                         (metric 1)
 //   share_*     mean over all targets of cnt(x) / K: the share of the neighbourhood   (metric 2, fixed:
-//               RNNRepair divided the metric-1 fraction by K, spec §9 A3)
+//               RNNRepair divided the metric-1 fraction by K)
 //   mean_cnt_*  mean count over the targets with >= 1 such neighbour (NaN if none)
 //   mean_dist_* mean distance of those neighbours, averaged over the same targets   (metric 3)
 // "truth" uses the test's true label y, "pred" the RNN's prediction ŷ. Ties in distance are broken by
@@ -52,7 +52,7 @@ index_vector failed_tests(const traces<T>& tr) {
 }
 
 /// `count` correctly predicted test samples drawn without replacement with a seeded generator
-/// (RNNRepair drew them unseeded, spec §9 R1), ascending; all of them when there are fewer.
+/// (RNNRepair drew them unseeded), ascending; all of them when there are fewer.
 template <class T>
 index_vector benign_tests(const traces<T>& tr, index_t count, std::uint64_t seed) {
   std::vector<index_t> ok;

@@ -7,8 +7,8 @@
 // with s_t in 1..n the abstract state and l_t the per-step label. normalize_trace maps it to
 //   [ s_t / n, (l_t + 1) / C, P(. | s_t) ]      (every real entry in (0, 1], Π in [0, 1])
 // and padding is *masked*, not shifted: a padded step is all zeros whatever the normalization
-// (RNNRepair shifted padding rows and divided the state by n+1 in one place and n+2 in another,
-// spec §9 A2; here one function does it). The distance between two traces is the mean absolute
+// (RNNRepair shifted padding rows and divided the state by n+1 in one place and n+2 in another;
+// here one function does it). The distance between two traces is the mean absolute
 // difference over the steps of the longer one: d(a, b) = Σ_{t < max(Ta,Tb)} Σ_f |â_tf − b̂_tf| /
 // (max(Ta, Tb) · F), where the shorter trace is zero past its end, so it does not depend on the
 // length the set was padded to.
@@ -23,7 +23,7 @@
 
 namespace rnnabs {
 
-/// Columns of the abstract trace a feature uses (spec §3.3's ablation).
+/// Columns of the abstract trace a feature uses (RNNRepair's feature ablation, §4.1).
 enum class feature_set {
   label,        ///< RL: the per-step label only
   state,        ///< ID: the abstract state only

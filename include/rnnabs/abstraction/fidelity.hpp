@@ -1,10 +1,10 @@
 #pragma once
-// Fidelity of an abstraction (spec §3, experiments E1–E4): the SimNN probe on abstract traces, the
+// Fidelity of an abstraction (RNNRepair's RQ1, Xie et al., ICML 2021): the SimNN probe on abstract traces, the
 // feature ablation, and a sweep over the number of components recording BIC, stability and SimNN
 // train/test accuracy, with a documented rule that proposes the number of components.
 //
 //   auto f = rnnabs::simnn_fidelity(abs, train, abs.train_states(), test, abs.states(test));
-//   auto rows = rnnabs::component_sweep(train, test, {.pca_components = 10, .n_states = {10, 20, 37}});
+//   auto rows = rnnabs::component_sweep(train, test, {.pca_components = 10, .n_clusters = {10, 20, 37}});
 //   rnnabs::index_t k = rnnabs::propose_components(rows);
 #include <chrono>
 #include <cmath>
@@ -29,10 +29,10 @@ struct fidelity_result {
   index_t n_train = 0, n_test = 0;
 };
 
-/// SimNN on abstract traces (spec §3.2): trained on the training samples the RNN predicts correctly
+/// SimNN on abstract traces (RNNRepair's probe): trained on the training samples the RNN predicts correctly
 /// (targets: their truth), scored against the truth of every test sample. The padded length is the
 /// longest *training* trace (longer test traces are cut), so it does not depend on the test set
-/// (spec §9 A15).
+/// (RNNRepair padded train and test together).
 inline fidelity_result simnn_fidelity(const std::vector<matrix<double>>& train_abstract, const index_vector& train_pred,
                                       const index_vector& train_truth, const std::vector<matrix<double>>& test_abstract,
                                       const index_vector& test_pred, const index_vector& test_truth,
@@ -85,7 +85,7 @@ fidelity_result simnn_fidelity(const abstraction<R, P>& abs, const traces<T>& tr
                         abs.n_real_states(), abs.n_labels(), f, o);
 }
 
-/// The feature ablation of spec §3.3: one SimNN per feature set.
+/// The feature ablation of RNNRepair (§4.1): one SimNN per feature set.
 template <class R, class P, class T>
 std::vector<fidelity_result> feature_ablation(const abstraction<R, P>& abs, const traces<T>& train,
                                               const std::vector<index_vector>& train_states, const traces<T>& test,
@@ -107,7 +107,7 @@ std::vector<fidelity_result> feature_ablation(const abstraction<R, P>& abs, cons
 
 struct component_sweep_options {
   index_t pca_components = 10;
-  std::vector<index_t> n_states = {10, 20, 30, 40};
+  std::vector<index_t> n_clusters = {10, 20, 30, 40};
   covariance_type covariance = covariance_type::diag;
   double tol = 1e-3;
   index_t max_iter = 100;
@@ -119,7 +119,7 @@ struct component_sweep_options {
 };
 
 struct component_sweep_row {
-  index_t n_states = 0;  ///< real states n (mixture components)
+  index_t n_clusters = 0;  ///< real states n (the partitioner's clusters)
   double bic = std::numeric_limits<double>::quiet_NaN();
   stability_stats stability;
   double simnn_loss = std::numeric_limits<double>::quiet_NaN();
@@ -136,7 +136,7 @@ template <class T>
 std::vector<component_sweep_row> component_sweep(const traces<T>& train, const traces<T>& test,
                                                  const component_sweep_options& o,
                                                  const std::function<void(const component_sweep_row&)>& on_row = {}) {
-  require(!o.n_states.empty(), "component_sweep: no candidate numbers of states");
+  require(!o.n_clusters.empty(), "component_sweep: no candidate numbers of clusters");
   train.validate("component_sweep (train)");
   test.validate("component_sweep (test)");
   pca_or_identity red(o.pca_components, o.seed);
@@ -147,7 +147,7 @@ std::vector<component_sweep_row> component_sweep(const traces<T>& train, const t
     z = red.transform(x);
   }
   std::vector<component_sweep_row> rows;
-  for (index_t k : o.n_states) {
+  for (index_t k : o.n_clusters) {
     const auto t0 = std::chrono::steady_clock::now();
     default_abstraction abs(red, gaussian_mixture({.n_components = k,
                                                    .covariance = o.covariance,
@@ -157,7 +157,7 @@ std::vector<component_sweep_row> component_sweep(const traces<T>& train, const t
                                                    .precision = o.precision}));
     abs.fit_reduced(z, train);
     component_sweep_row r;
-    r.n_states = k;
+    r.n_clusters = k;
     r.bic = abs.partitioner().bic(z);
     r.stability = abs.stability();
     r.n_iter = abs.partitioner().n_iter();
@@ -193,16 +193,16 @@ inline index_t propose_components(const std::vector<component_sweep_row>& rows, 
     const component_sweep_row* b = &rows.front();
     for (const auto& r : rows)
       if (r.bic < b->bic) b = &r;
-    return b->n_states;
+    return b->n_clusters;
   }
   index_t pick = -1;
   for (const auto& r : rows)
     if (r.simnn_test_accuracy >= best_acc - tolerance && r.stability.weighted_mean >= best_stab - tolerance &&
-        (pick < 0 || r.n_states < pick))
-      pick = r.n_states;
+        (pick < 0 || r.n_clusters < pick))
+      pick = r.n_clusters;
   if (pick < 0)  // no candidate is near the best on both: the most faithful one
     for (const auto& r : rows)
-      if (r.simnn_test_accuracy == best_acc && (pick < 0 || r.n_states < pick)) pick = r.n_states;
+      if (r.simnn_test_accuracy == best_acc && (pick < 0 || r.n_clusters < pick)) pick = r.n_clusters;
   return pick;
 }
 

@@ -1,9 +1,11 @@
 #pragma once
-// One call from training traces to the abstract model: PCA -> diagonal GMM -> states -> automaton.
+// One call from training traces to the abstract model: reduce -> partition -> states -> automaton.
 //
-//   auto model = rnnabs::build_abstraction(train_traces, {.pca_components = 10, .n_states = 37, .seed = 1});
+//   auto model = rnnabs::build_abstraction(train_traces, {.pca_components = 10, .n_clusters = 37, .seed = 1});
 //   model.automaton.postings(0, 0, 3, 7);
 //   auto test_states = model.abstraction.states(test_traces);
+//   // any stages: a user's reducer and partitioner (see rnnabs::dimension_reducer, state_partitioner)
+//   auto mine = rnnabs::build_abstraction(train_traces, rnnabs::abstraction(my_reducer{}, my_partitioner{}));
 #include <chrono>
 #include <cstdint>
 
@@ -14,7 +16,7 @@ namespace rnnabs {
 
 struct abstraction_options {
   index_t pca_components = 10;  ///< k; <= 0 or >= the hidden width: no reduction (identity)
-  index_t n_states = 37;        ///< n: mixture components = real abstract states
+  index_t n_clusters = 37;      ///< n: mixture components = real abstract states (the model has n + 1 with the initial state)
   covariance_type covariance = covariance_type::diag;
   double tol = 1e-3;            ///< EM stopping tolerance (sklearn's default)
   index_t max_iter = 100;
@@ -61,7 +63,7 @@ using default_abstraction = abstraction<pca_or_identity, gaussian_mixture>;
 /// The default abstraction, configured from options (not fitted).
 inline default_abstraction make_abstraction(const abstraction_options& o) {
   return default_abstraction(pca_or_identity(o.pca_components, o.seed),
-                             gaussian_mixture({.n_components = o.n_states,
+                             gaussian_mixture({.n_components = o.n_clusters,
                                                .covariance = o.covariance,
                                                .tol = o.tol,
                                                .max_iter = o.max_iter,
@@ -70,24 +72,38 @@ inline default_abstraction make_abstraction(const abstraction_options& o) {
                                                .precision = o.precision}));
 }
 
-struct abstract_model {
-  default_abstraction abstraction;
+/// A fitted abstraction and the automaton of its training traces, for any pair of stages.
+template <class Reducer = pca_or_identity, class Partitioner = gaussian_mixture>
+struct basic_abstract_model {
+  rnnabs::abstraction<Reducer, Partitioner> abstraction;
   class automaton automaton;
-  double fit_seconds = 0;        ///< PCA + GMM + states
+  double fit_seconds = 0;        ///< reduction + partition + states
   double automaton_seconds = 0;  ///< transitions + index
 };
+/// The default pipeline's model: PCA (or the identity) + GMM.
+using abstract_model = basic_abstract_model<>;
 
-/// Fits the abstraction on the training traces and builds the automaton of their abstract traces.
-template <class T>
-abstract_model build_abstraction(const traces<T>& train, const abstraction_options& o = {}) {
-  abstract_model r{make_abstraction(o), {}, 0, 0};
+/// Fits `stages` (any dimension_reducer + state_partitioner, not yet fitted) on the training traces
+/// and builds the automaton of their abstract traces. vocab_size: tokens of the automaton (0: 1 +
+/// the largest training token).
+template <class T, class Reducer, class Partitioner>
+basic_abstract_model<Reducer, Partitioner> build_abstraction(const traces<T>& train,
+                                                             rnnabs::abstraction<Reducer, Partitioner> stages,
+                                                             index_t vocab_size = 0) {
+  basic_abstract_model<Reducer, Partitioner> r{std::move(stages), {}, 0, 0};
   auto t0 = std::chrono::steady_clock::now();
   r.abstraction.fit(train);
   auto t1 = std::chrono::steady_clock::now();
   r.fit_seconds = std::chrono::duration<double>(t1 - t0).count();
-  r.automaton = automaton::from(train, r.abstraction.train_states(), r.abstraction.n_states(), o.vocab_size);
+  r.automaton = automaton::from(train, r.abstraction.train_states(), r.abstraction.n_states(), vocab_size);
   r.automaton_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   return r;
+}
+
+/// The default pipeline, configured by options: PCA -> GMM -> automaton.
+template <class T>
+abstract_model build_abstraction(const traces<T>& train, const abstraction_options& o = {}) {
+  return build_abstraction(train, make_abstraction(o), o.vocab_size);
 }
 
 }  // namespace rnnabs

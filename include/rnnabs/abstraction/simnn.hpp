@@ -1,5 +1,5 @@
 #pragma once
-// SimNN, the fidelity probe of RNNRepair (spec §3.2): softmax regression (one linear layer, no hidden
+// SimNN, the fidelity probe of RNNRepair (Xie et al., ICML 2021): softmax regression (one linear layer, no hidden
 // layer) on flattened normalized abstract traces, trained full-batch with Adam. High accuracy of the
 // probe on test traces means the abstract traces keep the information the RNN decides on.
 // Deterministic: seeded initialisation (PyTorch's Linear default U(±1/√D)), and gradients summed over

@@ -26,7 +26,7 @@ struct gradient_block_options {
 /// Calls visit(first, G_block) for consecutive blocks of f's samples, where G_block is the block's
 /// per-sample gradients at w (rows = samples first, first + 1, ...). Blocks run in parallel (each
 /// block's gradient serially on one thread); visit must write only to its own rows.
-template <sample_objective F, class Visit>
+template <gradient_objective F, class Visit>
 void for_gradient_blocks(const F& f, const vector<typename F::scalar>& w, index_t block, Visit&& visit) {
   require(block >= 1, "for_gradient_blocks: block must be >= 1, got ", block);
   require(w.size() == f.parameter_count(), "for_gradient_blocks: w has ", w.size(), " entries, the objective has ",
@@ -65,7 +65,7 @@ void block_products(const matrix<T>& g, const matrix<double>& v, const matrix<T>
 }  // namespace detail
 
 /// N x m: row i is ∇ℓ_i(w)ᵀ V, V a P x m matrix (products summed in double).
-template <sample_objective F>
+template <gradient_objective F>
 matrix<double> gradient_products(const F& f, const vector<typename F::scalar>& w, const matrix<double>& v,
                                  gradient_block_options o = {}, vector<double>* norms = nullptr) {
   using T = typename F::scalar;
@@ -84,7 +84,7 @@ matrix<double> gradient_products(const F& f, const vector<typename F::scalar>& w
 }
 
 /// P x m: column k is sample k's own loss gradient at w (the test-gradient matrix of influence methods).
-template <sample_objective F>
+template <gradient_objective F>
 matrix<double> sample_gradients(const F& f, const vector<typename F::scalar>& w) {
   matrix<double> g(f.parameter_count(), f.sample_count());
   for_gradient_blocks(f, w, 128, [&](index_t first, const auto& blk) {
@@ -94,7 +94,7 @@ matrix<double> sample_gradients(const F& f, const vector<typename F::scalar>& w)
 }
 
 /// P x 1: the mean of f's per-sample gradients at w — the gradient of a set of test losses (no regularizer).
-template <sample_objective F>
+template <gradient_objective F>
 matrix<double> mean_sample_gradient(const F& f, const vector<typename F::scalar>& w) {
   return sample_gradients(f, w).rowwise().mean();
 }

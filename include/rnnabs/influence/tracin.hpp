@@ -101,7 +101,7 @@ matrix<double> make_projection(const F& train, const tracin_options& o) {
 }  // namespace detail
 
 /// TracInCP: N x m (m = test samples, or 1 with aggregate).
-template <sample_objective F, sample_objective G>
+template <gradient_objective F, gradient_objective G>
   requires std::same_as<typename F::scalar, typename G::scalar>
 matrix<double> tracin_cp(const F& train, const G& test, const std::vector<checkpoint<typename F::scalar>>& cps,
                          tracin_options o = {}) {
@@ -120,7 +120,7 @@ matrix<double> tracin_cp(const F& train, const G& test, const std::vector<checkp
 }
 
 /// Gradient dot products (or cosines with o.normalize) at one point: N x m.
-template <sample_objective F, sample_objective G>
+template <gradient_objective F, gradient_objective G>
   requires std::same_as<typename F::scalar, typename G::scalar>
 matrix<double> gradient_similarity(const F& train, const G& test, const vector<typename F::scalar>& w,
                                    tracin_options o = {}) {
@@ -128,7 +128,7 @@ matrix<double> gradient_similarity(const F& train, const G& test, const vector<t
 }
 
 /// TracIn over every step of a recorded SGD run (the idealized form): N x m.
-template <sample_objective F, sample_objective G>
+template <gradient_objective F, gradient_objective G>
   requires std::same_as<typename F::scalar, typename G::scalar>
 matrix<double> tracin(const F& train, const G& test, const sgd_trajectory<typename F::scalar>& traj,
                       tracin_options o = {}) {

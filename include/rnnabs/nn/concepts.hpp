@@ -1,6 +1,6 @@
 #pragma once
-// The joints of nn/: a recurrent cell (plug in your own) and a twice-differentiable objective
-// (what influence analysis consumes).
+// The joints of nn/: a recurrent cell (plug in your own) and the objectives influence analysis
+// consumes (per-sample gradients; twice differentiable). The model concepts are in model_concepts.hpp.
 //
 // A cell is pointwise per hidden unit. The layer does the GEMMs (all steps' input projections in
 // one, each step's recurrent projection of every gate in one) and hands the cell, for one unit j of
@@ -15,6 +15,7 @@
 #include <span>
 #include <string_view>
 
+#include "rnnabs/core/concepts.hpp"
 #include "rnnabs/core/types.hpp"
 #include "rnnabs/nn/dual.hpp"
 
@@ -71,55 +72,85 @@ consteval bool check_recurrent_cell() {
   return recurrent_cell<C>;
 }
 
-/// An objective over a flat parameter vector, differentiable twice: what influence functions need.
-/// loss is the mean over the objective's samples (plus its regularizer, if any); loss_gradient and
-/// hessian_vector_product are its derivatives; per_sample_gradients has one row per sample, the
-/// gradient of that sample's own loss (no regularizer).
+/// Per-sample gradients over a flat parameter vector: all that gradient-similarity influence
+/// (TracIn, TracInCP, gradient dot/cosine, gradient products) needs. per_sample_gradients(w) has one
+/// row per sample, the gradient of that sample's own loss (no regularizer); `f.subset(ids)` is the
+/// same objective over samples ids[0], ids[1], ... (its sample k is sample ids[k] of f).
+template <class F>
+concept gradient_objective = requires { typename F::scalar; } &&
+                             requires(const F& f, std::span<const index_t> ids, const vector<typename F::scalar>& w) {
+                               { f.parameter_count() } -> std::convertible_to<index_t>;
+                               { f.sample_count() } -> std::convertible_to<index_t>;
+                               { f.per_sample_gradients(w) } -> detail::eigen_of<typename F::scalar>;
+                               { f.subset(ids) } -> std::same_as<F>;
+                             };
+
+/// An objective over a flat parameter vector, differentiable twice: what Hessian-based influence
+/// (Koh & Liang, SGD influence) needs. loss is the mean over the objective's samples (plus its
+/// regularizer, if any); loss_gradient and hessian_vector_product are its derivatives.
 template <class F, class T = double>
 concept twice_differentiable = requires(const F& f, const vector<T>& w) {
   { f.parameter_count() } -> std::convertible_to<index_t>;
   { f.loss(w) } -> std::convertible_to<T>;
-  { f.loss_gradient(w) } -> std::convertible_to<vector<T>>;
-  { f.hessian_vector_product(w, w) } -> std::convertible_to<vector<T>>;
-  { f.per_sample_gradients(w) } -> std::convertible_to<matrix<T>>;
+  { f.loss_gradient(w) } -> detail::eigen_of<T>;
+  { f.hessian_vector_product(w, w) } -> detail::eigen_of<T>;
+  { f.per_sample_gradients(w) } -> detail::eigen_of<T>;
 };
 
-/// A twice_differentiable objective made of per-sample losses over a data set, which can be
-/// restricted to any subset of its samples (mini-batches, Hessian subsamples, blocks of training
-/// gradients): `f.subset(ids)` is the same objective over samples ids[0], ids[1], ... (its sample k
-/// is sample ids[k] of f), with the same regularizer.
+/// A gradient_objective that is also twice_differentiable: made of per-sample losses over a data
+/// set, restrictable to any subset (mini-batches, Hessian subsamples, blocks of training gradients).
 template <class F>
-concept sample_objective = requires(const F& f, std::span<const index_t> ids) {
-  typename F::scalar;
-  { f.sample_count() } -> std::convertible_to<index_t>;
-  { f.subset(ids) } -> std::same_as<F>;
-} && twice_differentiable<F, typename F::scalar>;
+concept sample_objective = gradient_objective<F> && twice_differentiable<F, typename F::scalar>;
+
+namespace detail {
+template <class F>
+consteval bool check_gradient_members() {
+  static_assert(requires { typename F::scalar; },
+                "rnnabs objective: the type needs `using scalar = float` (or double): the scalar of its parameter "
+                "vectors");
+  if constexpr (requires { typename F::scalar; }) {
+    static_assert(requires(const F& f) {
+      { f.parameter_count() } -> std::convertible_to<index_t>;
+      { f.sample_count() } -> std::convertible_to<index_t>;
+    }, "rnnabs objective: the type needs const members `parameter_count()` and `sample_count()` returning index_t");
+    static_assert(requires(const F& f, const vector<typename F::scalar>& w) {
+      { f.per_sample_gradients(w) } -> detail::eigen_of<typename F::scalar>;
+    }, "rnnabs objective: the type needs a const member `per_sample_gradients(w)` returning a matrix<scalar> "
+       "with one row per sample (the gradient of that sample's loss)");
+    static_assert(requires(const F& f, std::span<const index_t> ids) {
+      { f.subset(ids) } -> std::same_as<F>;
+    }, "rnnabs objective: the type needs a const member `subset(std::span<const index_t> ids)` returning the "
+       "same objective over those samples");
+  }
+  return gradient_objective<F>;
+}
+}  // namespace detail
+
+/// static_asserts that read as a sentence: `static_assert(check_gradient_objective<my_objective>());`.
+template <class F>
+consteval bool check_gradient_objective() {
+  return detail::check_gradient_members<F>();
+}
 
 /// static_asserts that read as a sentence: `static_assert(check_sample_objective<my_objective>());`.
 template <class F>
 consteval bool check_sample_objective() {
-  static_assert(requires { typename F::scalar; },
-                "rnnabs::sample_objective: the type needs `using scalar = float` (or double): the scalar of its "
-                "parameter vectors");
-  static_assert(requires(const F& f) {
-    { f.sample_count() } -> std::convertible_to<index_t>;
-  }, "rnnabs::sample_objective: the type needs a const member `sample_count()` returning an index_t");
-  static_assert(requires(const F& f, std::span<const index_t> ids) {
-    { f.subset(ids) } -> std::same_as<F>;
-  }, "rnnabs::sample_objective: the type needs a const member `subset(std::span<const index_t> ids)` returning "
-     "the same objective over those samples");
-  static_assert(requires(const F& f, const vector<typename F::scalar>& w) {
-    { f.parameter_count() } -> std::convertible_to<index_t>;
-    { f.loss(w) } -> std::convertible_to<typename F::scalar>;
-    { f.loss_gradient(w) } -> std::convertible_to<vector<typename F::scalar>>;
-  }, "rnnabs::sample_objective: the type needs const members `parameter_count()`, `loss(w)` and "
-     "`loss_gradient(w)` over vector<scalar>");
-  static_assert(requires(const F& f, const vector<typename F::scalar>& w) {
-    { f.hessian_vector_product(w, w) } -> std::convertible_to<vector<typename F::scalar>>;
-    { f.per_sample_gradients(w) } -> std::convertible_to<matrix<typename F::scalar>>;
-  }, "rnnabs::sample_objective: the type needs const members `hessian_vector_product(w, v)` and "
-     "`per_sample_gradients(w)` (one row per sample)");
-  return sample_objective<F>;
+  if constexpr (!detail::check_gradient_members<F>()) {
+    return false;
+  } else {
+    using S = typename F::scalar;
+    static_assert(requires(const F& f, const vector<S>& w) {
+      { f.loss(w) } -> std::convertible_to<S>;
+      { f.loss_gradient(w) } -> detail::eigen_of<S>;
+    }, "rnnabs::sample_objective: the type needs const members `loss(w)` returning the scalar and "
+       "`loss_gradient(w)` returning a vector<scalar>");
+    static_assert(requires(const F& f, const vector<S>& w) {
+      { f.hessian_vector_product(w, w) } -> detail::eigen_of<S>;
+    }, "rnnabs::sample_objective: the type needs a const member `hessian_vector_product(w, v)` returning a "
+       "vector<scalar> (Hessian-based influence: Koh & Liang, SGD influence; gradient-only methods such as "
+       "TracIn need just rnnabs::gradient_objective)");
+    return sample_objective<F>;
+  }
 }
 
 }  // namespace rnnabs

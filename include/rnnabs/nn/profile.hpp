@@ -4,7 +4,7 @@
 // final prediction and the truth. NPZ on disk (ragged sequences concatenated, with lengths), so
 // Python reads it with `np.load`.
 //
-//   auto tr = rnnabs::profile(model, test_batch);      // any model with forward(batch, record)
+//   auto tr = rnnabs::profile(model, test_batch);      // any rnnabs::profilable_model (model_concepts.hpp)
 //   rnnabs::save_traces("traces.npz", tr);              // hidden, step_probabilities, ..., lengths
 //   auto again = rnnabs::load_traces<float>("traces.npz");
 #include <algorithm>
@@ -16,7 +16,9 @@
 #include <xtensor/xtensor.hpp>
 
 #include "rnnabs/core/error.hpp"
+#include "rnnabs/core/traces.hpp"
 #include "rnnabs/core/types.hpp"
+#include "rnnabs/nn/model_concepts.hpp"
 #include "rnnabs/nn/sequence_batch.hpp"
 #if defined(RNNABS_HAVE_ZIP)
 #include "rnnabs/io/npz.hpp"
@@ -24,57 +26,12 @@
 
 namespace rnnabs {
 
-template <class T = float>
-struct traces {
-  std::vector<matrix<T>> hidden;              // per sequence: T_i x W hidden states (top layer output)
-  std::vector<matrix<T>> step_probabilities;  // per sequence: T_i x C output distribution at each step
-  std::vector<index_vector> step_labels;      // per sequence: T_i argmax labels per step
-  std::vector<index_vector> tokens;           // per sequence: T_i input token ids (token models); else empty
-  index_vector predictions;                   // n: final prediction
-  index_vector truth;                         // n: true label (-1 where unknown)
-
-  index_t size() const noexcept { return static_cast<index_t>(hidden.size()); }
-  index_t width() const noexcept { return hidden.empty() ? 0 : hidden.front().cols(); }
-  index_t num_classes() const noexcept { return step_probabilities.empty() ? 0 : step_probabilities.front().cols(); }
-  index_t length(index_t i) const { return hidden[static_cast<std::size_t>(i)].rows(); }
-  index_t total_steps() const {
-    index_t s = 0;
-    for (const auto& h : hidden) s += h.rows();
-    return s;
-  }
-
-  /// invalid_argument naming the first inconsistency (sizes, widths, labels outside [0, C)).
-  void validate(std::string_view who) const {
-    const index_t n = size();
-    require(n > 0, who, ": the traces hold no sequence");
-    require(static_cast<index_t>(step_probabilities.size()) == n && static_cast<index_t>(step_labels.size()) == n &&
-                predictions.size() == n && truth.size() == n && (tokens.empty() || static_cast<index_t>(tokens.size()) == n),
-            who, ": inconsistent traces (", n, " hidden sequences, ", step_probabilities.size(), " distributions, ",
-            step_labels.size(), " label sequences, ", predictions.size(), " predictions, ", truth.size(), " truths, ",
-            tokens.size(), " token sequences)");
-    const index_t W = width(), C = num_classes();
-    for (index_t i = 0; i < n; ++i) {
-      const auto k = static_cast<std::size_t>(i);
-      const index_t len = hidden[k].rows();
-      require(len > 0, who, ": sequence ", i, " is empty");
-      require(hidden[k].cols() == W, who, ": sequence ", i, " has hidden width ", hidden[k].cols(), ", expected ", W);
-      require(step_probabilities[k].rows() == len && step_probabilities[k].cols() == C, who, ": sequence ", i,
-              " has a ", step_probabilities[k].rows(), " x ", step_probabilities[k].cols(),
-              " distribution, expected ", len, " x ", C);
-      require(step_labels[k].size() == len, who, ": sequence ", i, " has ", step_labels[k].size(),
-              " step labels for ", len, " steps");
-      for (index_t t = 0; t < len; ++t)
-        require(step_labels[k](t) >= 0 && step_labels[k](t) < C, who, ": step label ", step_labels[k](t), " at step ",
-                t, " of sequence ", i, " is outside [0, ", C, ")");
-      if (!tokens.empty())
-        require(tokens[k].size() == len, who, ": sequence ", i, " has ", tokens[k].size(), " tokens for ", len, " steps");
-    }
-  }
-};
-
 /// Records `m` over `b` (forward with recording; labels of `b` become the truth, -1 when absent).
 template <class Model, class T>
 traces<T> profile(const Model& m, const sequence_batch<T>& b) {
+  if constexpr (!check_profilable_model<Model, T>()) {
+    return {};
+  } else {
   auto out = m.forward(b, /*record=*/true);
   traces<T> tr;
   tr.hidden = std::move(out.hidden);
@@ -94,6 +51,7 @@ traces<T> profile(const Model& m, const sequence_batch<T>& b) {
     tr.truth = index_vector::Constant(b.size(), -1);
   }
   return tr;
+  }
 }
 
 /// Hidden states as one padded N x T_max x W xtensor (steps past a sequence's end are zero).

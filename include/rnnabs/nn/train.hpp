@@ -25,6 +25,7 @@
 #include "rnnabs/core/progress.hpp"
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/core/types.hpp"
+#include "rnnabs/nn/model_concepts.hpp"
 #include "rnnabs/nn/optimizers.hpp"
 #include "rnnabs/nn/rnn_config.hpp"
 #include "rnnabs/nn/sequence_batch.hpp"
@@ -80,10 +81,15 @@ using train_options = basic_train_options<float>;
 /// every-step heads.
 template <class Model, class T>
 std::pair<double, double> evaluate(const Model& m, const sequence_batch<T>& b) {
+  if constexpr (!check_evaluable_model<Model, T>()) {
+    return {};
+  } else {
   const double loss = m.loss(b);
-  const auto out = m.forward(b);
+  const auto out = m.forward(b, false);
   index_t correct = 0, total = 0;
-  if (!b.step_labels.empty() && m.config().head == head_mode::every_step) {
+  bool every_step = !b.step_labels.empty();  // a model without config(): per step when the batch has step labels
+  if constexpr (requires { m.config().head; }) every_step = every_step && m.config().head == head_mode::every_step;
+  if (every_step) {
     for (index_t i = 0; i < b.size(); ++i) {
       const auto& y = b.step_labels[static_cast<std::size_t>(i)];
       const auto& p = out.step_predictions[static_cast<std::size_t>(i)];
@@ -95,6 +101,7 @@ std::pair<double, double> evaluate(const Model& m, const sequence_batch<T>& b) {
     total = b.size();
   }
   return {loss, static_cast<double>(correct) / static_cast<double>(std::max<index_t>(1, total))};
+  }
 }
 
 /// Trains `model` on `data` in place; returns the per-epoch history. invalid_argument on bad options
@@ -103,6 +110,14 @@ std::pair<double, double> evaluate(const Model& m, const sequence_batch<T>& b) {
 template <class Model, class Opt, class T = typename Model::scalar>
   requires optimizer<Opt, T>
 train_history train(Model& model, const sequence_batch<T>& data, Opt opt, const basic_train_options<T>& o) {
+  if constexpr (!check_trainable_model<Model>()) {
+    return {};
+  } else {
+  constexpr bool can_save = requires(const Model& m, const std::filesystem::path& p) { m.save(p); };
+  require(can_save || o.checkpoint.empty(), "train: checkpoints need a model with save(path)");
+  auto save = [&](const std::filesystem::path& p) {
+    if constexpr (can_save) model.save(p);
+  };
   require(o.epochs >= 1, "train: epochs must be >= 1, got ", o.epochs);
   require(o.batch_size >= 1, "train: batch_size must be >= 1, got ", o.batch_size);
   require(o.clip_norm >= 0 && std::isfinite(o.clip_norm), "train: clip_norm must be finite and >= 0, got ",
@@ -166,14 +181,15 @@ train_history train(Model& model, const sequence_batch<T>& data, Opt opt, const 
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     hist.epochs.push_back(rec);
     if (!o.checkpoint.empty() && ((epoch + 1) % o.checkpoint_every == 0 || epoch + 1 == o.epochs))
-      model.save(o.checkpoint);
+      save(o.checkpoint);
     if (o.on_epoch && !o.on_epoch(rec)) {
       hist.stopped_early = true;
-      if (!o.checkpoint.empty()) model.save(o.checkpoint);
+      if (!o.checkpoint.empty()) save(o.checkpoint);
       break;
     }
   }
   return hist;
+  }
 }
 
 }  // namespace rnnabs

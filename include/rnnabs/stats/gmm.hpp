@@ -118,7 +118,7 @@ class gaussian_mixture {
   /// Components moved by the reseed policy during the kept run.
   index_t n_reseeded() const noexcept { return n_reseeded_; }
   index_t n_components() const noexcept { return opt_.n_components; }
-  index_t n_states() const noexcept { return opt_.n_components; }
+  index_t n_clusters() const noexcept { return opt_.n_components; }
   index_t n_features() const noexcept { return p_.means.cols(); }
   index_t n_parameters() const noexcept { return gmm_parameter_count(opt_.covariance, k_(), n_features()); }
   const gmm_options& options() const noexcept { return opt_; }

@@ -146,7 +146,6 @@ class kmeans {
   /// Lloyd iterations of the kept run.
   index_t n_iter() const noexcept { return res_.n_iter; }
   bool converged() const noexcept { return res_.converged; }
-  index_t n_states() const noexcept { return res_.centers.rows(); }
   index_t n_clusters() const noexcept { return opt_.n_clusters; }
   index_t n_features() const noexcept { return res_.centers.cols(); }
   const kmeans_options& options() const noexcept { return opt_; }
