@@ -27,6 +27,7 @@ bool figure(const examples::fs::path& dir, const std::string& name, const std::s
             int truth_col, int pred_col) {
   const std::string b = (dir / "benign.csv").string(), f = (dir / "faults.csv").string();
   const auto col = std::to_string(truth_col), pcol = std::to_string(pred_col);
+  // clang-format off
   return examples::plot(
       dir / (name + ".gp"),
       "set terminal pngcairo size 900,560 font 'sans,11'\nset output '" + (dir / (name + ".png")).string() +
@@ -35,6 +36,7 @@ bool figure(const examples::fs::path& dir, const std::string& name, const std::s
           "plot '" + b + "' every ::1 using 1:" + col + " with lines lw 2 title 'benign: truth', '" + f +
           "' every ::1 using 1:" + col + " with lines lw 2 title 'faults: truth', '" + f + "' every ::1 using 1:" + pcol +
           " with lines lw 2 title 'faults: (wrong) prediction'\n");
+  // clang-format on
 }
 
 int run(int argc, char** argv) {
@@ -82,7 +84,7 @@ int run(int argc, char** argv) {
   const auto& f10 = rf.rows[std::min<std::size_t>(9, rf.rows.size() - 1)];
   const auto& b10 = rb.rows[std::min<std::size_t>(9, rb.rows.size() - 1)];
   const std::string summary = detail::concat(
-      "abstraction faults (RNNRepair E5-E6)\ntraces: ", tr.source, "\nabstraction: PCA ", pca_k, " + GMM ", n_states,
+      "abstraction faults (RNNRepair fault interpretation)\ntraces: ", tr.source, "\nabstraction: PCA ", pca_k, " + GMM ", n_states,
       "\nfailed tests: ", failed.size(), ", benign sample: ", ok.size(), " (seed ", seed, ")\nat K = 10: benign share ",
       "with truth ", b10.share_truth, "; failed share with truth ", f10.share_truth, ", with the wrong prediction ",
       f10.share_pred, "\nfiles: faults.csv, benign.csv", plotted ? ", metric1.png, metric2.png, metric3.png" : "", "\n");

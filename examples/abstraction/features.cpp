@@ -45,6 +45,7 @@ int run(int argc, char** argv) {
                                      });
   csv.save(dir / "features.csv");
   const std::string f = (dir / "features.csv").string();
+  // clang-format off
   const bool plotted = examples::plot(
       dir / "features.gp",
       "set terminal pngcairo size 800,500 font 'sans,11'\nset output '" + (dir / "features.png").string() +
@@ -53,7 +54,8 @@ int run(int argc, char** argv) {
           ", " + std::to_string(n_states) + " states); RNN test accuracy " +
           std::to_string(examples::accuracy(tr.test)).substr(0, 6) + "'\nset ylabel 'accuracy'\n"
           "plot '" + f + "' every ::1 using 3:xtic(1) title 'train', '' every ::1 using 4 title 'test'\n");
-  std::string summary = detail::concat("abstraction features (RNNRepair E4)\ntraces: ", tr.source,
+  // clang-format on
+  std::string summary = detail::concat("abstraction features (RNNRepair feature ablation)\ntraces: ", tr.source,
                                        "\nabstraction: PCA ", pca_k, " + GMM ", n_states, "\nRNN test accuracy: ",
                                        examples::accuracy(tr.test), "\n");
   for (const auto& r : rows)

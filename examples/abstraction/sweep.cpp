@@ -69,6 +69,7 @@ int run(int argc, char** argv) {
             r.simnn_test_accuracy);
   fig.save(dir / "refinement.csv");
   const std::string f = (dir / "refinement.csv").string();
+  // clang-format off
   const bool plotted = examples::plot(
       dir / "refinement.gp",
       "set terminal pngcairo size 900,560 font 'sans,11'\nset output '" + (dir / "refinement.png").string() +
@@ -80,6 +81,7 @@ int run(int argc, char** argv) {
           "' every ::1 using 1:3 with linespoints lw 2 title 'stability (mean purity)', '" + f +
           "' every ::1 using 1:4 with linespoints lw 2 title 'SimNN train acc', '" + f +
           "' every ::1 using 1:5 with linespoints lw 2 title 'SimNN test acc'\n");
+  // clang-format on
 
   // The automaton at the chosen number of components.
   auto t0 = std::chrono::steady_clock::now();
@@ -95,7 +97,7 @@ int run(int argc, char** argv) {
               model.fit_seconds, model.automaton_seconds, examples::seconds_since(t0));
   rnnabs::io::atomic_write_bytes(
       dir / "summary.txt",
-      detail::concat("abstraction sweep (RNNRepair E1-E3)\ntraces: ", tr.source, "\ntrain sequences: ", tr.train.size(),
+      detail::concat("abstraction sweep (RNNRepair RQ1)\ntraces: ", tr.source, "\ntrain sequences: ", tr.train.size(),
                      ", test: ", tr.test.size(), ", RNN test accuracy: ", examples::accuracy(tr.test),
                      "\nPCA components: ", o.pca_components, "\nswept n: ", rows.size(), " values, see sweep.csv",
                      plotted ? " and refinement.png" : "", "\nproposed n: ", proposed, " (tolerance ", tolerance,

@@ -1,4 +1,4 @@
-// explain lemna — LEMNA on a function-start detector (spec §1) at the source's scale: a bidirectional RNN
+// explain lemna — LEMNA (Guo et al., CCS 2018) on a function-start detector at the source's scale: a bidirectional RNN
 // with byte embeddings and a per-byte head, trained on the machine code of several C libraries whose
 // function starts come from ELF symbol tables; LEMNA explanations of detected starts with the three
 // fidelity tests against a random baseline; then explanation-guided patching judged on held-out code.
@@ -47,7 +47,7 @@ sequence_batch<float> to_batch(const std::vector<data::byte_chunk>& chunks) {
   return b;
 }
 
-/// Per-byte confusion counts (spec §1.1 perf_measure; FN_true leaves out starts at t <= 10 or byte 0xFF),
+/// Per-byte confusion counts (as LEMNA's released perf_measure; FN_true leaves out starts at t <= 10 or byte 0xFF),
 /// and against an earlier prediction: bytes fixed (wrong before, right now) and broken (right before, wrong now).
 struct confusion {
   index_t tp = 0, fp = 0, fn = 0, tn = 0, fn_true = 0, fixed = 0, broken = 0;
@@ -175,12 +175,12 @@ int study(const options& o) {
   model_t model(cfg, o.seed);
   double train_s = 0;
   csv_table th({"epoch", "learning_rate", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds"});
-  cache_record want("bidirectional RNN function-start detector (explain lemna)");
-  want.add("cell", o.cell).add("vocab", cfg.vocab_size).add("embed", o.embed).add("hidden", o.hidden).add("layers", o.layers)
+  cache_record made_from("bidirectional RNN function-start detector (explain lemna)");
+  made_from.add("cell", o.cell).add("vocab", cfg.vocab_size).add("embed", o.embed).add("hidden", o.hidden).add("layers", o.layers)
       .add("bidirectional", cfg.bidirectional).add("classes", cfg.num_classes).add("dropout", o.dropout).add("epochs", o.epochs)
       .add("batch", o.batch).add("optimizer", "adam").add("lr", o.lr).add("lr_decay", o.lr_decay).add("clip", 5)
       .add("seed", o.seed).add("chunk", o.chunk).add("data.train", fingerprint_of(train_b));
-  if (!o.no_cache && cache_lookup(cache, want)) {
+  if (!o.no_cache && cache_lookup(cache, made_from)) {
     model = model_t::load(cache);
     std::printf("model      loaded %s\n", cache.c_str());
   } else {
@@ -194,7 +194,7 @@ int study(const options& o) {
       return true;
     };
     const auto ts = std::chrono::steady_clock::now();
-    cache_store(cache, want, [&](const fs::path& p) {
+    cache_store(cache, made_from, [&](const fs::path& p) {
       train(model, train_b, adam{.lr = o.lr}, to);
       train_s = seconds_since(ts);
       th.save(dir / "training.csv");

@@ -1,5 +1,5 @@
 #pragma once
-// The abstract model of RNNRepair (spec §2), generic over its two stages:
+// The abstract model of RNNRepair (Xie et al., ICML 2021), generic over its two stages:
 //   hidden states (Σ T_i x W) --Reducer--> (Σ T_i x k) --Partitioner--> component c --> state c + 1
 // State 0 is the virtual initial state ("before the first input"); real states are 1..n, so there
 // are m = n + 1 states. PCA + diagonal GMM is the default; any rnnabs::dimension_reducer /
@@ -27,7 +27,7 @@
 
 namespace rnnabs {
 
-/// A dimension_reducer that keeps the data as it is (the "k >= H: skip PCA" case of the spec).
+/// A dimension_reducer that keeps the data as it is (RNNRepair skips PCA when k >= H).
 class identity_reducer {
  public:
   template <class Derived>

@@ -26,7 +26,7 @@ struct abstraction_options {
   em_precision precision = em_precision::double_precision;  ///< arithmetic of the EM iterations
 };
 
-/// PCA reducer that becomes the identity when k <= 0 or k >= width (spec §2.1: "if k >= H, skip PCA").
+/// PCA reducer that becomes the identity when k <= 0 or k >= width (as RNNRepair skips PCA when k >= H).
 class pca_or_identity {
  public:
   pca_or_identity() = default;

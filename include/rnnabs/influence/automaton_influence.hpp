@@ -1,10 +1,10 @@
 #pragma once
-// RNNRepair's model-based influence (spec §5.3, "Proposed"): a training sample influences a test
+// RNNRepair's model-based influence (Xie et al., ICML 2021, "Proposed"): a training sample influences a test
 // input as much as it shares the test's abstract transitions. For a test trace with states S and
 // per-step labels L (extended by the initial pseudo-step (0, 0), as the automaton), its token-free
 // edges are (S[j], L[j]) → (S[j+1], L[j+1]) for j = 0 … T−1; the score of training sample i is
 //   overlap(i) = |{edges of the test that i also traverses}| / |{edges of the test}|      ∈ [0, 1].
-// Fixed against the released code (spec §9 A4): the last transition is used (it skipped j = T−1),
+// Fixed against the released code: the last transition is used (it skipped j = T−1),
 // each distinct edge counts once (it double-counted repeats), and the divisor is the test's own
 // number of edges (it was a hard-coded 27). Both old behaviours stay available as options.
 // The transition → training-sample postings of the automaton make this a sparse lookup per edge.

@@ -51,6 +51,18 @@ concept ihvp_solver = requires(S& s, const matrix<double>& u) {
   { s.report() } -> std::convertible_to<ihvp_report>;
 };
 
+/// static_assert(check_ihvp_solver<S>()) says what is missing.
+template <class S>
+consteval bool check_ihvp_solver() {
+  static_assert(requires(S& s, const matrix<double>& u) {
+    { s.solve(u) } -> std::convertible_to<matrix<double>>;
+  }, "rnnabs::ihvp_solver: the type needs a member `solve(const matrix<double>& U)` returning (H + λI)⁻¹ U");
+  static_assert(requires(S& s) {
+    { s.report() } -> std::convertible_to<ihvp_report>;
+  }, "rnnabs::ihvp_solver: the type needs a member `report()` returning an rnnabs::ihvp_report");
+  return ihvp_solver<S>;
+}
+
 namespace detail {
 
 /// (H + λI) v in double through the objective's own scalar.

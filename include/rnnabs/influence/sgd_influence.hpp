@@ -7,7 +7,7 @@
 // with H_t the Hessian of B_t's mean loss at θ_t. score[i] is the first-order change of the test loss
 // when i is left out of its batches (divisor |B_t| kept) — positive: i helps, negative: i hurts.
 // RNNRepair's copy scaled the Hessian step by an extra 1/|B| and took the test gradient on the wrong
-// samples (spec §9 A5); here the recursion is Hara's, and both the all-epochs estimate and the
+// samples (0..n−1, not the targets); here the recursion is Hara's, and both the all-epochs estimate and the
 // last-epoch one it used are reported.
 //
 //   rnnabs::sgd_trajectory<float> traj;
@@ -131,14 +131,23 @@ class sgd_trajectory {
     require<io_error>(fin.rows() == 1 && fin.cols() == theta.cols() && lr.size() == s && ep.size() == s &&
                           off.size() == s + 1 && off(s) == static_cast<double>(ids.size()),
                       where, ": inconsistent entries");
+    // Whole numbers in range before any cast (a cast of NaN or 1e300 to index_t is undefined).
+    const auto whole = [](double v, double hi) { return std::isfinite(v) && v == std::trunc(v) && v >= 0 && v <= hi; };
+    const auto n_ids = static_cast<double>(ids.size());
     sgd_trajectory t;
     for (index_t k = 0; k < s; ++k) {
       sgd_step<T> st;
+      require<io_error>(whole(ep(k), 9.0e15), where, ": bad epoch ", ep(k), " of step ", k);
       st.epoch = static_cast<index_t>(ep(k));
       st.learning_rate = lr(k);
+      require<io_error>(whole(off(k), n_ids) && whole(off(k + 1), n_ids) && off(k) <= off(k + 1), where,
+                        ": corrupt batch offsets [", off(k), ", ", off(k + 1), ") of step ", k, " (", ids.size(),
+                        " batch ids)");
       const auto b = static_cast<index_t>(off(k)), e = static_cast<index_t>(off(k + 1));
-      require<io_error>(b <= e, where, ": corrupt batch offsets");
-      for (index_t j = b; j < e; ++j) st.batch.push_back(static_cast<index_t>(ids(j)));
+      for (index_t j = b; j < e; ++j) {
+        require<io_error>(whole(ids(j), 9.0e15), where, ": bad batch id ", ids(j));
+        st.batch.push_back(static_cast<index_t>(ids(j)));
+      }
       st.parameters = theta.row(k).transpose();
       t.steps_.push_back(std::move(st));
     }

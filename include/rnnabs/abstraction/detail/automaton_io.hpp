@@ -75,6 +75,10 @@ inline automaton automaton::load(const std::filesystem::path& path) {
   a.has_tokens_ = meta(3) != 0;
   require<io_error>(a.m_ >= 2 && a.c_ >= 1 && a.v_ >= 1 && a.fits_keys(), origin, ": bad sizes m = ", a.m_,
                     ", C = ", a.c_, ", V = ", a.v_);
+  // The derived tables have m^2 and V + 1 entries: sizes from the file, so within the reader limit.
+  io::detail::check_alloc(static_cast<std::uint64_t>(a.m_) * static_cast<std::uint64_t>(a.m_), sizeof(index_t), origin,
+                          "the state-edge table of 'meta'");
+  io::detail::check_alloc(static_cast<std::uint64_t>(a.v_) + 1, sizeof(index_t), origin, "the token table of 'meta'");
   const matrix<index_t> len = ints("lengths"), alive = ints("alive"), tr = ints("transitions"), off = ints("offsets"),
                         ps = ints("posting_sample"), st = ints("posting_step");
   const index_t n = len.rows(), K = tr.rows(), P = ps.rows();
@@ -99,7 +103,13 @@ inline automaton automaton::load(const std::filesystem::path& path) {
   }
   std::vector<posting> post(static_cast<std::size_t>(P));
   std::vector<index_t> start(static_cast<std::size_t>(n) + 1, 0);
-  for (index_t i = 0; i < n; ++i) start[static_cast<std::size_t>(i) + 1] = start[static_cast<std::size_t>(i)] + len(i);
+  for (index_t i = 0; i < n; ++i)  // positive lengths (checked above); their sum must not overflow
+    require<io_error>(!__builtin_add_overflow(start[static_cast<std::size_t>(i)], len(i),
+                                              &start[static_cast<std::size_t>(i) + 1]),
+                      origin, ": the sample lengths overflow");
+  // One step index entry per step of every sample: the lengths come from the file.
+  io::detail::check_alloc(static_cast<std::uint64_t>(start.back()), sizeof(std::uint64_t) + 1, origin,
+                          "the step index of 'lengths'");
   std::vector<std::uint64_t> k4(static_cast<std::size_t>(start.back()));
   std::vector<char> seen(static_cast<std::size_t>(start.back()), 0);
   for (index_t k = 0; k < K; ++k) {
