@@ -120,6 +120,7 @@ int run(const settings& s, const std::string& data_dir, const examples::fs::path
   std::printf("profile   traces of %ld test sequences (%ld x %ld hidden per sequence) in %.1fs\n", tr.size(),
               tr.length(0), tr.width(), examples::seconds_since(t0));
 
+  // clang-format off
   const bool plotted = examples::plot(
       dir / "accuracy.gp",
       "set terminal pngcairo size 800,500 font 'sans,11'\nset output '" + (dir / "accuracy.png").string() +
@@ -127,6 +128,7 @@ int run(const settings& s, const std::string& data_dir, const examples::fs::path
           "set title 'Fashion-MNIST row-by-row " + std::string(Cell::name()) + "'\n"
           "plot '" + (dir / "history.csv").string() + "' every ::1 using 1:($4*100) with linespoints lw 2 title 'train', "
           "'' every ::1 using 1:($6*100) with linespoints lw 2 title 'test'\n");
+  // clang-format on
   const auto& last = hist.epochs.back();
   const std::string summary = rnnabs::detail::concat(
       "model: ", Cell::name(), "(", cfg.hidden_size, ") -> ", classes, " classes", binary ? " (binary)" : "", "\n",

@@ -53,6 +53,7 @@ namespace examples {
 class fingerprint {
  public:
   fingerprint& bytes(const void* data, std::size_t n) {
+    if (n == 0) return *this;  // (data may be null then: an empty matrix)
     const auto* p = static_cast<const unsigned char*>(data);
     count_ += n;
     if (fill_ > 0) {  // complete a word begun by the previous call
@@ -249,7 +250,10 @@ class cache_record {
       return std::string(buf, r.ptr);
     } else {  // a range of values
       std::string s;
-      for (const auto& x : v) s += (s.empty() ? "" : ",") + to_text(x);
+      for (const auto& x : v) {
+        if (!s.empty()) s += ',';
+        s += to_text(x);
+      }
       return s;
     }
   }
@@ -289,7 +293,7 @@ struct cache_difference {
   std::string name;
   std::optional<std::string> stored, wanted;
   std::string describe() const {
-    const auto show = [](const std::optional<std::string>& v) { return v ? "'" + *v + "'" : std::string("(absent)"); };
+    const auto show = [](const std::optional<std::string>& v) { return v ? std::string("'").append(*v).append("'") : std::string("(absent)"); };
     return name + ": " + show(stored) + " in the cache, " + show(wanted) + " now";
   }
 };
@@ -350,7 +354,7 @@ inline bool cache_lookup(const std::filesystem::path& file, const cache_record& 
   std::string why;
   const auto stored = read_cache_record(file);
   if (!fs::exists(cache_record_path(file), ec)) {
-    why = "it has no record of what it was made from (" + cache_record_path(file).string() + " is missing)";
+    why = std::string("it has no record of what it was made from (").append(cache_record_path(file).string()).append(" is missing)");
   } else if (!stored) {
     why = cache_record_path(file).string() + " is not a readable cache record";
   } else {
@@ -364,7 +368,7 @@ inline bool cache_lookup(const std::filesystem::path& file, const cache_record& 
       return true;
     }
   }
-  const std::string msg = "cache: " + file.string() + " is not used: " + why;
+  const std::string msg = std::string("cache: ").append(file.string()).append(" is not used: ").append(why);
   if (c.on_mismatch == cache_policy::error)
     throw rnnabs::io_error(msg + " (remove it, or run with the options it was made with)");
   if (c.log) *c.log << msg << "; rebuilding it" << std::endl;

@@ -183,11 +183,13 @@ int run(int argc, char** argv) {
   examples::csv_table ll({"iteration", "complete_data_loglik"});
   for (std::size_t i = 0; i < f.log_likelihood_trace.size(); ++i) ll.add(i + 1, f.log_likelihood_trace[i]);
   ll.save(examples::fs::path(out) / "loglik.csv");
+  // clang-format off
   examples::plot(examples::fs::path(out) / "loglik.gp",
                  "set terminal pngcairo size 800,480\nset output '" + (examples::fs::path(out) / "loglik.png").string() +
                      "'\nset datafile separator ','\nset xlabel 'Gibbs sweep'\nset ylabel 'complete-data log-likelihood'\n"
                      "plot '" + (examples::fs::path(out) / "loglik.csv").string() +
                      "' every ::1 using 1:2 with lines title 'DMM chain'\n");
+  // clang-format on
   rnnabs::io::atomic_write_bytes(
       examples::fs::path(out) / "summary.txt",
       detail::concat("classes ", classes[0], " vs ", classes[1], "\nrmse ", rmse, "\ncoverage90 ", cover, "\ndeduction ", rd.deduction.explainer,

@@ -102,10 +102,12 @@ int run(int argc, char** argv) {
   }
   t.encode();  // the same ids, one word more in the embedding
 
+  // clang-format off
   csv_table rcsv({"round", "seed", "poisoned", "clean_accuracy", "attack_success_uniform", "trigger_contexts",
                   "trigger_readers", "targets", "usable", "guided_success", "random_success", "fixes",
                   "fixed_ours", "fixed_random", "removed_mean", "clean_accuracy_ours", "clean_accuracy_random",
                   "attack_success_ours", "attack_success_random", "seconds"});
+  // clang-format on
   csv_table fcsv({"round", "test_id", "removed", "removed_random", "fixed_ours", "fixed_random", "clean_accuracy_ours",
                   "clean_accuracy_random", "attack_success_ours", "attack_success_random"});
   csv_table acsv({"round", "test_id", "length", "in_context_points", "guided_point", "random_point", "influential",
