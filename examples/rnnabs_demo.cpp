@@ -19,6 +19,7 @@
 
 #include "common/cache.hpp"
 #include "common/results.hpp"
+#include "common/text.hpp"
 
 namespace {
 
@@ -119,7 +120,7 @@ int main(int argc, char** argv) {
         train(model, train_set, adam{.lr = 2e-3}, o);
         model.save(p);
       });
-      model_source = detail::concat("trained now (", epochs, " epochs, ", examples::seconds_since(t0),
+      model_source = examples::concat("trained now (", epochs, " epochs, ", examples::seconds_since(t0),
                                     " s), cached in ", (cdir / "model.rnnabs").string());
     }
 
@@ -196,7 +197,7 @@ int main(int argc, char** argv) {
                 failed.size(), ok.size(), examples::seconds_since(t0), 100 * b10.share_truth, 100 * f10.share_truth,
                 100 * f10.share_pred);
 
-    const std::string summary = detail::concat(
+    const std::string summary = examples::concat(
         "rnnabs demo: Fashion-MNIST LSTM(128) -> traces -> PCA ", pca_k, " -> diagonal GMM -> automaton\n",
         "model: ", model_source, "; test accuracy ", 100 * rnn_acc, " %\n", "sweep over n: see sweep.csv",
         plotted ? " and refinement.png" : "", "; proposed n = ", n, "\n", "fidelity at n = ", n,

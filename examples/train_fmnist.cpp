@@ -21,6 +21,7 @@
 #include "abstraction/common.hpp"
 #include "common/cache.hpp"
 #include "common/results.hpp"
+#include "common/text.hpp"
 
 namespace {
 
@@ -130,7 +131,7 @@ int run(const settings& s, const std::string& data_dir, const examples::fs::path
           "'' every ::1 using 1:($6*100) with linespoints lw 2 title 'test'\n");
   // clang-format on
   const auto& last = hist.epochs.back();
-  const std::string summary = rnnabs::detail::concat(
+  const std::string summary = examples::concat(
       "model: ", Cell::name(), "(", cfg.hidden_size, ") -> ", classes, " classes", binary ? " (binary)" : "", "\n",
       "optimizer: ", opt, ", epochs run: ", hist.epochs.size(), ", batch ", o.batch_size, ", seed ", s.seed, "\n",
       "test accuracy: ", 100 * last.val_accuracy, " %\n", "training time: ", train_s, " s (", hist.steps,

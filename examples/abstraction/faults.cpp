@@ -11,6 +11,7 @@
 #include <rnnabs/abstraction/model.hpp>
 
 #include "common.hpp"
+#include "../common/text.hpp"
 
 namespace examples::abstraction_faults {
 
@@ -83,7 +84,7 @@ int run(int argc, char** argv) {
             plotted;
   const auto& f10 = rf.rows[std::min<std::size_t>(9, rf.rows.size() - 1)];
   const auto& b10 = rb.rows[std::min<std::size_t>(9, rb.rows.size() - 1)];
-  const std::string summary = detail::concat(
+  const std::string summary = examples::concat(
       "abstraction faults (RNNRepair fault interpretation)\ntraces: ", tr.source, "\nabstraction: PCA ", pca_k, " + GMM ", n_states,
       "\nfailed tests: ", failed.size(), ", benign sample: ", ok.size(), " (seed ", seed, ")\nat K = 10: benign share ",
       "with truth ", b10.share_truth, "; failed share with truth ", f10.share_truth, ", with the wrong prediction ",

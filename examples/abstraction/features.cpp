@@ -8,6 +8,7 @@
 #include <rnnabs/abstraction/fidelity.hpp>
 
 #include "common.hpp"
+#include "../common/text.hpp"
 
 namespace examples::abstraction_features {
 
@@ -55,11 +56,11 @@ int run(int argc, char** argv) {
           std::to_string(examples::accuracy(tr.test)).substr(0, 6) + "'\nset ylabel 'accuracy'\n"
           "plot '" + f + "' every ::1 using 3:xtic(1) title 'train', '' every ::1 using 4 title 'test'\n");
   // clang-format on
-  std::string summary = detail::concat("abstraction features (RNNRepair feature ablation)\ntraces: ", tr.source,
+  std::string summary = examples::concat("abstraction features (RNNRepair feature ablation)\ntraces: ", tr.source,
                                        "\nabstraction: PCA ", pca_k, " + GMM ", n_states, "\nRNN test accuracy: ",
                                        examples::accuracy(tr.test), "\n");
   for (const auto& r : rows)
-    summary += detail::concat(to_string(r.features), ": SimNN train ", r.train_accuracy, ", test ", r.test_accuracy, "\n");
+    summary += examples::concat(to_string(r.features), ": SimNN train ", r.train_accuracy, ", test ", r.test_accuracy, "\n");
   summary += plotted ? "files: features.csv, features.png\n" : "files: features.csv\n";
   rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("results   %s\n", dir.c_str());

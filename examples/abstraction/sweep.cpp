@@ -11,6 +11,7 @@
 #include <rnnabs/abstraction/fidelity.hpp>
 
 #include "common.hpp"
+#include "../common/text.hpp"
 
 namespace examples::abstraction_sweep {
 
@@ -97,7 +98,7 @@ int run(int argc, char** argv) {
               model.fit_seconds, model.automaton_seconds, examples::seconds_since(t0));
   rnnabs::io::atomic_write_bytes(
       dir / "summary.txt",
-      detail::concat("abstraction sweep (RNNRepair RQ1)\ntraces: ", tr.source, "\ntrain sequences: ", tr.train.size(),
+      examples::concat("abstraction sweep (RNNRepair RQ1)\ntraces: ", tr.source, "\ntrain sequences: ", tr.train.size(),
                      ", test: ", tr.test.size(), ", RNN test accuracy: ", examples::accuracy(tr.test),
                      "\nPCA components: ", o.pca_components, "\nswept n: ", rows.size(), " values, see sweep.csv",
                      plotted ? " and refinement.png" : "", "\nproposed n: ", proposed, " (tolerance ", tolerance,

@@ -16,6 +16,7 @@
 #include <rnnabs/nn/train.hpp>
 
 #include "../common/results.hpp"
+#include "../common/text.hpp"
 
 namespace examples::abstraction_tomita {
 
@@ -118,7 +119,7 @@ int run(int argc, char** argv) {
   rnnabs::io::atomic_write_bytes(dir / "tomita.md", md);
   rnnabs::io::atomic_write_bytes(
       dir / "summary.txt",
-      detail::concat("abstraction tomita\n", n_train, " training strings (lengths 1..", max_len, "), ", n_test,
+      examples::concat("abstraction tomita\n", n_train, " training strings (lengths 1..", max_len, "), ", n_test,
                      " held-out strings (lengths 1..", test_max_len, ") per grammar; LSTM(", hidden, "), ", epochs,
                      " epochs, every prefix labelled; identity reduction + diagonal GMM\n\n", md,
                      "\nfiles: tomita.csv, tomita.md\n"));

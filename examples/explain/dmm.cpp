@@ -25,6 +25,7 @@
 #include <rnnabs/explain/fidelity.hpp>
 
 #include "../common/results.hpp"
+#include "../common/text.hpp"
 
 namespace examples::explain_dmm {
 
@@ -192,7 +193,7 @@ int run(int argc, char** argv) {
   // clang-format on
   rnnabs::io::atomic_write_bytes(
       examples::fs::path(out) / "summary.txt",
-      detail::concat("classes ", classes[0], " vs ", classes[1], "\nrmse ", rmse, "\ncoverage90 ", cover, "\ndeduction ", rd.deduction.explainer,
+      examples::concat("classes ", classes[0], " vs ", classes[1], "\nrmse ", rmse, "\ncoverage90 ", cover, "\ndeduction ", rd.deduction.explainer,
                      " lime ", rl.deduction.explainer, " random ", rd.deduction.random, "\naugmentation ",
                      rd.augmentation.explainer, " lime ", rl.augmentation.explainer, " random ", rd.augmentation.random,
                      "\nsynthetic ", rd.synthetic.explainer, " lime ", rl.synthetic.explainer, " random ",

@@ -26,6 +26,7 @@
 #include <rnnabs/explain/fidelity.hpp>
 
 #include "../common/results.hpp"
+#include "../common/text.hpp"
 
 namespace examples::explain_dmm_men {
 
@@ -258,7 +259,7 @@ int run(int argc, char** argv) {
         F(i, px) = fill_scale * tv(px);
         N(i, px) = new_scale * tv(px);
       }
-      const index_vector rp = detail::random_subset(gr, 784, kf);
+      const index_vector rp = random_subset(gr, 784, kf);
       for (const index_t px : rp) Ar(i, px) = 0, Fr(i, px) = 1, Nr(i, px) = 1;
     }
     s[0][0] += acc(A), s[0][1] += acc(Ar), s[1][0] += acc(F), s[1][1] += acc(Fr), s[2][0] += acc(N), s[2][1] += acc(Nr);
@@ -274,7 +275,7 @@ int run(int argc, char** argv) {
     const double a = s[t][0] / static_cast<double>(reps), b = s[t][1] / static_cast<double>(reps);
     std::printf("  %-14s %8.3f %8.3f   %s\n", names[t], a, b, want[t]);
     ft.add(names[t], a, b, m, reps, kf);
-    summary += detail::concat(names[t], " ", a, " random ", b, "\n");
+    summary += examples::concat(names[t], " ", a, " random ", b, "\n");
   }
   ft.save(dir / "fidelity.csv");
   rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);

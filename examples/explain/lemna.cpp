@@ -34,6 +34,7 @@
 
 #include "../common/cache.hpp"
 #include "../common/results.hpp"
+#include "../common/text.hpp"
 
 namespace examples::explain_lemna {
 
@@ -147,12 +148,12 @@ int study(const options& o) {
     };
     corpus_csv.add(csv_text(p.source.path.string()), p.source.package, p.objects, p.chunks, p.functions, in(split.train),
                    in(split.test));
-    corpus_lines += detail::concat("  ", name, ": ", p.objects, " objects, ", p.chunks, " chunks, ", p.functions,
+    corpus_lines += examples::concat("  ", name, ": ", p.objects, " objects, ", p.chunks, " chunks, ", p.functions,
                                    " function starts (train ", in(split.train), " / test ", in(split.test), " chunks)\n");
   }
   for (const auto& m : ac.missing) {
     std::fprintf(stderr, "note: %s not found (apt-get install %s): skipped\n", m.path.c_str(), m.package.c_str());
-    corpus_lines += detail::concat("  ", m.path.string(), ": missing (", m.package, "), skipped\n");
+    corpus_lines += examples::concat("  ", m.path.string(), ": missing (", m.package, "), skipped\n");
   }
   corpus_csv.save(dir / "corpus.csv");
   std::vector<data::byte_chunk> patch_src, held;
@@ -169,7 +170,7 @@ int study(const options& o) {
   rnn_config cfg{.input_size = o.embed, .vocab_size = 257, .hidden_size = o.hidden, .bidirectional = true,
                        .num_classes = 2, .head = head_mode::every_step, .dropout = o.dropout};
   cfg.num_layers = o.layers;
-  const fs::path cache = dir / detail::concat("model_", o.cell, "_emb", o.embed, "_h", o.hidden, "_l", o.layers, "_ep", o.epochs, "_lr",
+  const fs::path cache = dir / examples::concat("model_", o.cell, "_emb", o.embed, "_h", o.hidden, "_l", o.layers, "_ep", o.epochs, "_lr",
                                               o.lr, "_decay", o.lr_decay, "_drop", o.dropout, "_b", o.batch, "_s", o.seed,
                                               "_train", train_b.size(), "x", o.chunk, ".rnnabs");
   model_t model(cfg, o.seed);
@@ -203,9 +204,9 @@ int study(const options& o) {
   }
   const auto test_pred = predict_bytes(model, test_b);
   const confusion ct = count(test_b, test_pred);
-  const std::string model_line = detail::concat(
+  const std::string model_line = examples::concat(
       "BiRNN(", o.cell, ", embedding ", o.embed, ", ", o.layers, " layer(s) of ", o.hidden, " x 2), ", o.epochs, " epochs (Adam ", o.lr, " x ",
-      o.lr_decay, "^epoch, dropout ", o.dropout, ", batch ", o.batch, ")", train_s > 0 ? detail::concat(", trained in ", train_s, " s") : std::string(" (cached)"),
+      o.lr_decay, "^epoch, dropout ", o.dropout, ", batch ", o.batch, ")", train_s > 0 ? examples::concat(", trained in ", train_s, " s") : std::string(" (cached)"),
       ": test precision ", ct.precision(), " recall ", ct.recall(), " F1 ", ct.f1(), " (TP ", ct.tp, " FP ", ct.fp, " FN ",
       ct.fn, ")");
   std::printf("model      %s\n", model_line.c_str());
@@ -271,7 +272,7 @@ int study(const options& o) {
       {"deduction", &fid.deduction}, {"augmentation", &fid.augmentation}, {"synthetic", &fid.synthetic}};
   const char* want[] = {"low", "high", "high"};
   for (int r = 0; r < 3; ++r) {
-    fid_table += detail::concat(rows[r].first, " | ", rows[r].second->explainer, " | ", rows[r].second->random, " | ", want[r], "\n");
+    fid_table += examples::concat(rows[r].first, " | ", rows[r].second->explainer, " | ", rows[r].second->random, " | ", want[r], "\n");
     ft.add(rows[r].first, rows[r].second->explainer, rows[r].second->random, rows[r].second->cases, o.n_features);
   }
   ft.save(dir / "fidelity.csv");
@@ -354,13 +355,13 @@ int study(const options& o) {
         runs.add(arms[a], s, a < 2 ? static_cast<index_t>(add.size()) : 0, sp == 0 ? "held-out" : "patch-source", c.fp,
                  c.fn, c.fn_true, c.precision(), c.recall(), c.f1(), c.fixed, c.broken, sec);
       }
-      pbar.update(++pdone, detail::concat(arms[a], " seed ", s, ": held-out FP ", ch.fp, " FN ", ch.fn, " broken ", ch.broken));
+      pbar.update(++pdone, examples::concat(arms[a], " seed ", s, ": held-out FP ", ch.fp, " FN ", ch.fn, " broken ", ch.broken));
       runs.save(dir / "patching_runs.csv");
     }
   }
   csv_table pt({"arm", "split", "fp_mean", "fp_sd", "fn_mean", "fn_sd", "precision_mean", "recall_mean", "f1_mean",
                 "f1_sd", "fixed_mean", "broken_mean", "broken_sd"});
-  std::string patch_table = detail::concat(
+  std::string patch_table = examples::concat(
       "arm | split | FP | FN | precision | recall | F1 | bytes fixed | bytes broken\n", "before | held-out | ", held0.fp,
       " | ", held0.fn, " | ", held0.precision(), " | ", held0.recall(), " | ", held0.f1(), " | | \n",
       "before | patch-source | ", src0.fp, " | ", src0.fn, " | ", src0.precision(), " | ", src0.recall(), " | ", src0.f1(),
@@ -371,11 +372,11 @@ int study(const options& o) {
       const char* split_name = sp == 0 ? "held-out" : "patch-source";
       pt.add(arms[a], split_name, g[0].mean(), g[0].sd(), g[1].mean(), g[1].sd(), g[2].mean(), g[3].mean(), g[4].mean(),
              g[4].sd(), g[5].mean(), g[6].mean(), g[6].sd());
-      patch_table += detail::concat(arms[a], " | ", split_name, " | ", g[0].text(1), " | ", g[1].text(1), " | ", g[2].text(4),
+      patch_table += examples::concat(arms[a], " | ", split_name, " | ", g[0].text(1), " | ", g[1].text(1), " | ", g[2].text(4),
                                     " | ", g[3].text(4), " | ", g[4].text(4), " | ", g[5].text(1), " | ", g[6].text(1), "\n");
     }
   pt.save(dir / "patching.csv");
-  const std::string summary = detail::concat(
+  const std::string summary = examples::concat(
       "explain lemna: ", ac.corpus.objects, " objects, ", ac.corpus.chunks.size(), " chunks, ", ac.corpus.functions,
       " function starts; split by object: train ", split.train.size(), ", test ", split.test.size(), " (patch source ",
       patch_src.size(), ", held-out ", held.size(), ")\n", corpus_lines, model_line, "\n\nfidelity (PCR over ",

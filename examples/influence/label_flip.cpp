@@ -28,6 +28,7 @@
 #include <rnnabs/nn/image_sequences.hpp>
 
 #include "../common/results.hpp"
+#include "../common/text.hpp"
 
 namespace examples::influence_label_flip {
 
@@ -117,7 +118,7 @@ vector<double> koh_liang_scores(const batch_objective<model_t>& f, const vector<
     try {
       cg_ihvp solver(fh, w, {.damping = damping, .tol = 1e-4, .max_iter = s.cg_iters});
       const auto r = koh_liang(f, w, gt, solver);
-      note = detail::concat("damping ", damping, "; ", r.report.iterations, " CG iterations; residual ", r.report.residual);
+      note = examples::concat("damping ", damping, "; ", r.report.iterations, " CG iterations; residual ", r.report.residual);
       return r.scores.col(0);
     } catch (const numerical_error& e) {
       if (attempt >= 4) throw;
@@ -270,7 +271,7 @@ int run(int argc, char** argv) {
         sc.add(i, int(fl[static_cast<std::size_t>(i)]), int(ef[static_cast<std::size_t>(i)]), score["random"](i),
                score["proposed"](i), score["similarity"](i), score["koh_liang"](i), score["sgd_all"](i),
                score["sgd_last"](i), score["tracin"](i));
-      sc.save(dir / detail::concat("scores_", seed, ".csv"));
+      sc.save(dir / examples::concat("scores_", seed, ".csv"));
     }
     // Recall curves.
     std::map<std::string, std::vector<index_t>> order;
@@ -334,12 +335,12 @@ int run(int argc, char** argv) {
   std::string panels;
   for (int panel = 0; panel < 3; ++panel) {
     const char* title[] = {"Fraction of total flips fixed", "Fraction of influential flips fixed", "Fraction of errors repaired"};
-    panels += detail::concat("set title '", title[panel], "'\nset xlabel 'Fraction of train data checked'\nplot ");
+    panels += examples::concat("set title '", title[panel], "'\nset xlabel 'Fraction of train data checked'\nplot ");
     bool first = true;
     for (std::size_t k = 0; k < methods.size(); ++k) {  // a method keeps its colour in every panel
       const auto& m = methods[k];
       if (panel == 2 && !fixed.count(m)) continue;
-      panels += detail::concat(first ? "" : ", ", "'", panel == 2 ? fm : rm, "' using 2:(strcol(1) eq '", m, "' ? $",
+      panels += examples::concat(first ? "" : ", ", "'", panel == 2 ? fm : rm, "' using 2:(strcol(1) eq '", m, "' ? $",
                                panel == 0 ? 3 : panel == 1 ? 4 : 3, " : 1/0) with linespoints lw 2 lc ", k + 1,
                                " pt ", k + 1, " title '", m, "'");
       first = false;
@@ -351,7 +352,7 @@ int run(int argc, char** argv) {
       "set terminal pngcairo size 1800,500 font 'sans,11' noenhanced\nset output '" + (dir / "flip_fix.png").string() +
           "'\nset datafile separator ','\nset key bottom right\nset grid\nset yrange [0:1]\nset multiplot layout 1,3\n" +
           panels + "unset multiplot\n");
-  std::string summary = detail::concat("influence label-flip: Fashion-MNIST ", s.classes[0], " vs ", s.classes[1], ", ",
+  std::string summary = examples::concat("influence label-flip: Fashion-MNIST ", s.classes[0], " vs ", s.classes[1], ", ",
                                        100 * s.ratio, "% of label-1 flipped, ", used, " of ", s.seeds.size(),
                                        " seeds used, ", s.epochs, " epochs\nmean recall of effective flips at 10% / 20% "
                                        "of the data checked:\n");
@@ -361,9 +362,9 @@ int run(int argc, char** argv) {
       e10 += c[1];
       e20 += c[3];
     }
-    summary += detail::concat("  ", m, ": ", e10 / static_cast<double>(used), " / ", e20 / static_cast<double>(used), "\n");
+    summary += examples::concat("  ", m, ": ", e10 / static_cast<double>(used), " / ", e20 / static_cast<double>(used), "\n");
   }
-  summary += detail::concat("files: recall.csv, recall_mean.csv, retrain.csv, retrain_mean.csv, seeds.csv, scores_<seed>.csv",
+  summary += examples::concat("files: recall.csv, recall_mean.csv, retrain.csv, retrain_mean.csv, seeds.csv, scores_<seed>.csv",
                             plotted ? ", flip_fix.png" : "", "\ntotal time ", examples::seconds_since(t_all), " s\n");
   io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("%sresults in %s\n", summary.c_str(), dir.c_str());

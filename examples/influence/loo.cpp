@@ -22,6 +22,7 @@
 #include <rnnabs/nn/image_sequences.hpp>
 
 #include "../common/results.hpp"
+#include "../common/text.hpp"
 
 namespace examples::influence_loo {
 
@@ -87,7 +88,7 @@ struct table {
     t.save(dir / (model + "_" + method + ".csv"));
     const double p = pearson(predicted, actual), s = spearman(predicted, actual);
     corr.add(model, method, p, s, predicted.size(), reference);
-    text += detail::concat("  ", model, " ", method, ": Pearson ", p, ", Spearman ", s, " (", predicted.size(),
+    text += examples::concat("  ", model, " ", method, ": Pearson ", p, ", Spearman ", s, " (", predicted.size(),
                            " samples; vs ", reference, ")\n");
     std::printf("%-7s %-18s Pearson %7.4f  Spearman %7.4f   vs %s\n", model.c_str(), method.c_str(), p, s,
                 reference.c_str());
@@ -205,7 +206,7 @@ void lstm_part(const settings& s, const data::labelled_images& tr, const data::l
     act(static_cast<index_t>(k)) = descend(f.subset(all_but(f.sample_count(), ids[k]))) - warm_base;
   }
   out.add(dir, "lstm", "koh_liang_explicit", ids, pred, act,
-          detail::concat("warm-started retraining (", s.warm_steps, " full-batch GD steps; damping ", damping, ")"));
+          examples::concat("warm-started retraining (", s.warm_steps, " full-batch GD steps; damping ", damping, ")"));
 }
 
 int run(int argc, char** argv) {
@@ -238,7 +239,7 @@ int run(int argc, char** argv) {
   t.corr.save(dir / "correlations.csv");
   const std::string summary = "influence loo: Fashion-MNIST 2 vs 4, predicted vs actual removal effects on the "
                               "highest-loss test point\n" + t.text +
-                              detail::concat("total time ", examples::seconds_since(t0), " s\n");
+                              examples::concat("total time ", examples::seconds_since(t0), " s\n");
   io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("results in %s (%.1fs)\n", dir.c_str(), examples::seconds_since(t0));
   return 0;

@@ -22,6 +22,7 @@
 #include <rnnabs/repair.hpp>
 
 #include "text_task.hpp"
+#include "../common/text.hpp"
 
 namespace examples::repair_backdoor {
 
@@ -240,16 +241,16 @@ int run(int argc, char** argv) {
   acsv.save(dir / "attacks.csv");
   const fs::path bars = dir / "backdoor.dat";
   rnnabs::io::atomic_write_bytes(
-      bars, rnnabs::detail::concat("\"attack success\" ", guided.mean(), " ", guided.sd(), " ", random.mean(), " ",
+      bars, examples::concat("\"attack success\" ", guided.mean(), " ", guided.sd(), " ", random.mean(), " ",
                                    random.sd(), "\n\"fix rate\" ", fix_ours.mean(), " ", fix_ours.sd(), " ",
                                    fix_rand.mean(), " ", fix_rand.sd(), "\n"));
   plot(dir / "backdoor.gp",
-       rnnabs::detail::concat("set terminal pngcairo size 800,500\nset output '", (dir / "backdoor.png").string(),
+       examples::concat("set terminal pngcairo size 800,500\nset output '", (dir / "backdoor.png").string(),
                               "'\nset style data histogram\nset style histogram errorbars gap 2 lw 1\n"
                               "set style fill solid 0.6 border -1\nset yrange [0:1.05]\nset key top right\n"
                               "set title 'Backdoor: guided (automaton) vs random, mean ± sd over rounds'\n"
                               "plot '", bars.string(), "' using 2:3:xtic(1) title 'guided / ours', '' using 4:5 title 'random'\n"));
-  const std::string summary = rnnabs::detail::concat(
+  const std::string summary = examples::concat(
       "repair backdoor: ", t.source, "\n", "train ", t.train.size(), ", test ", t.test.size(), "; trigger '", trigger_word,
       "' in ", poison_count, " training texts of class '", t.train.class_names[static_cast<std::size_t>(poison_class)],
       "'; GRU(", o.hidden, "), ", o.epochs, " epochs; abstraction PCA ", pca, ", GMM ", components, "; ", rounds,

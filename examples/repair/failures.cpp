@@ -11,6 +11,7 @@
 #include <rnnabs/repair/paths.hpp>
 
 #include "image_task.hpp"
+#include "../common/text.hpp"
 
 namespace examples::repair_failures {
 
@@ -42,7 +43,7 @@ int run(int argc, char** argv) {
     const double acc = accuracy_of(pred.back(), t.test.labels);
     const index_t wrong = (pred.back().array() != t.test.labels.array()).count();
     models.add(m, o.model_epochs[static_cast<std::size_t>(m)], o.seed + static_cast<std::uint64_t>(m), acc, wrong);
-    model_lines += detail::concat("  model ", m, ": LSTM(", o.hidden, "), ", o.model_epochs[static_cast<std::size_t>(m)],
+    model_lines += examples::concat("  model ", m, ": LSTM(", o.hidden, "), ", o.model_epochs[static_cast<std::size_t>(m)],
                                   " epochs, seed ", o.seed + static_cast<std::uint64_t>(m), ": test accuracy ", acc, ", ",
                                   wrong, " failures\n");
   }
@@ -51,7 +52,7 @@ int run(int argc, char** argv) {
   const auto right = common_successes(pred, t.test.labels);
 
   std::vector<std::string> header{"test_id", "truth"};
-  for (index_t m = 0; m < M; ++m) header.push_back(detail::concat("prediction_", m));
+  for (index_t m = 0; m < M; ++m) header.push_back(examples::concat("prediction_", m));
   csv_table fcsv(header);
   std::map<index_t, index_t> by_class;
   for (const index_t i : fails) {
@@ -80,17 +81,17 @@ int run(int argc, char** argv) {
     one.labels = index_vector::Constant(1, t.test.labels(f));
     const auto te = profile(model, one);
     const auto path = labelled_paths::from(te, abs.abstraction.states(te)).path(0);
-    const std::string stem = detail::concat("trace_", f, "_", te.predictions(0), "_", te.truth(0));
+    const std::string stem = examples::concat("trace_", f, "_", te.predictions(0), "_", te.truth(0));
     io::atomic_write_bytes(dir / (stem + ".gv"), trace_to_dot(abs.automaton, path, {.min_count = 500, .name = stem}));
     const bool drawn = render_dot(dir / (stem + ".gv"), dir / (stem + ".png"));
-    trace_line = detail::concat("trace picture: test ", f, " (truth ", te.truth(0), ", model 0 says ", te.predictions(0),
+    trace_line = examples::concat("trace picture: test ", f, " (truth ", te.truth(0), ", model 0 says ", te.predictions(0),
                                 ") through model 0's automaton (PCA ", pca, ", GMM ", components, " states; edges of >= 500 ",
                                 "training steps drawn faded): ", stem, drawn ? ".gv/.png" : ".gv", " (", seconds_since(t0),
                                 " s)\n");
   }
   std::string classes;
-  for (const auto& [c, n] : by_class) classes += detail::concat(classes.empty() ? "" : ", ", c, ": ", n);
-  const std::string summary = detail::concat(
+  for (const auto& [c, n] : by_class) classes += examples::concat(classes.empty() ? "" : ", ", c, ": ", n);
+  const std::string summary = examples::concat(
       "repair failures: ", M, " models on ", t.train.size(), " Fashion-MNIST training images, ", t.test.size(),
       " test images\n", model_lines, "common failures (all ", M, " wrong): ", fails.size(), " (by true class: ", classes,
       "); all ", M, " right: ", right.size(), "\n", "failures.png: the first ", shown.size(), " in test order\n", trace_line,

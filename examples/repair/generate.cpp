@@ -11,6 +11,7 @@
 #include <rnnabs/abstraction/model.hpp>
 
 #include "image_task.hpp"
+#include "../common/text.hpp"
 
 namespace examples::repair_generate {
 
@@ -114,10 +115,10 @@ int run(int argc, char** argv) {
                            t.train.features[static_cast<std::size_t>(a[k].target)],
                            t.train.features[static_cast<std::size_t>(a[k].source)], a[k].image, b[k].image});
     }
-    per_model += detail::concat("  model ", m, ": ", a.size(), " samples; abstraction fit ", fit_s, " s (profiling included), guided ",
+    per_model += examples::concat("  model ", m, ": ", a.size(), " samples; abstraction fit ", fit_s, " s (profiling included), guided ",
                                 guided_s, " s; distance to the target trace guided ", dg.text(4), ", random ", dr.text(4),
                                 "; guided samples the model mislabels: ", fooled, "\n");
-    bar.update(static_cast<long>(m + 1), detail::concat("model ", m, ": ", a.size(), " samples"));
+    bar.update(static_cast<long>(m + 1), examples::concat("model ", m, ": ", a.size(), " samples"));
   }
   cache_record made("repair samples (repair generate)");
   made.add("data", image_task_data_record(t)).add("hidden", o.hidden).add("model_epochs", o.model_epochs)
@@ -130,7 +131,7 @@ int run(int argc, char** argv) {
   std::vector<matrix<float>> flat;
   for (const auto& row : triples) flat.insert(flat.end(), row.begin(), row.end());
   save_grid(dir / "triples.png", flat, 5);
-  const std::string summary = detail::concat(
+  const std::string summary = examples::concat(
       "repair generate: ", M, " models, ", n_common, " common failures, ", fails.size(), " repaired; ",
       right.size(), " test images all models get right (where retraining counts side effects)\n",
       "candidates per failure and model: ", k_nearest, " source(s) x ", per_source, " (rotations every ", rotation_step,

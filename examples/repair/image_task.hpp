@@ -25,6 +25,7 @@
 
 #include "../common/cache.hpp"
 #include "../common/results.hpp"
+#include "../common/text.hpp"
 
 namespace examples {
 
@@ -89,7 +90,7 @@ inline rnnabs::lstm_classifier<float> image_model(const image_task_options& o, c
   require(o.n_models() >= 2, "the common failures need at least 2 models (--model-epochs), got ", o.n_models());
   const index_t epochs = o.model_epochs[static_cast<std::size_t>(m)];
   const std::uint64_t seed = o.seed + static_cast<std::uint64_t>(m);
-  const fs::path file = fs::path(o.models) / detail::concat("lstm", o.hidden, "_e", epochs, "_s", seed, "_n",
+  const fs::path file = fs::path(o.models) / examples::concat("lstm", o.hidden, "_e", epochs, "_s", seed, "_n",
                                                              t.train.size(), ".rnnabs");
   const auto to = image_train_options(epochs, seed);
   cache_record want("LSTM classifier of Fashion-MNIST rows (repair's models)");

@@ -18,6 +18,7 @@
 #include <rnnabs/repair/image_ops.hpp>
 
 #include "image_task.hpp"
+#include "../common/text.hpp"
 
 namespace examples::repair_retrain {
 
@@ -140,7 +141,7 @@ int run(int argc, char** argv) {
       };
       train(model, data, adam{.lr = 2e-3}, opts);
       run_s.add(seconds_since(t0) - eval_s);
-      bar.update(++done, detail::concat(arms[a], " seed ", seed, ": fixed ", fixed[a].back().values.back(), ", broken ",
+      bar.update(++done, examples::concat(arms[a], " seed ", seed, ": fixed ", fixed[a].back().values.back(), ", broken ",
                                         broken[a].back().values.back()));
       runs.save(dir / "runs.csv");  // kept current: a long study can be read while it runs
     }
@@ -158,7 +159,7 @@ int run(int argc, char** argv) {
     for (std::size_t k = 0; k < epochs.size(); ++k) {
       sum.add(arms[a], epochs[k], fixed[a][k].mean(), fixed[a][k].sd(), fitted[a][k].mean(), fitted[a][k].sd(),
               acc[a][k].mean(), acc[a][k].sd(), broken[a][k].mean(), broken[a][k].sd(), fixed[a][k].values.size());
-      table += detail::concat(arms[a], " | ", epochs[k], " | ", fixed[a][k].text(3), " | ", fitted[a][k].text(3), " | ",
+      table += examples::concat(arms[a], " | ", epochs[k], " | ", fixed[a][k].text(3), " | ", fitted[a][k].text(3), " | ",
                               acc[a][k].text(4), " | ", broken[a][k].text(1), "\n");
     }
   for (std::size_t k = 0; k < epochs.size(); ++k) {
@@ -176,17 +177,17 @@ int run(int argc, char** argv) {
     std::string plots;
     for (std::size_t a = 0; a < arms.size(); ++a) {
       const int col = 2 + 4 * static_cast<int>(a) + offset;
-      plots += detail::concat(a ? ", " : "", "'", cp, "' every ::1 using ($1+", 0.08 * (static_cast<double>(a) - 1.5), "):", col,
+      plots += examples::concat(a ? ", " : "", "'", cp, "' every ::1 using ($1+", 0.08 * (static_cast<double>(a) - 1.5), "):", col,
                               ":", col + 1, " with yerrorlines title '", arms[a], "'");
     }
     plot(dir / (name + ".gp"),
-         detail::concat("set terminal pngcairo size 800,500\nset output '", (dir / (name + ".png")).string(),
+         examples::concat("set terminal pngcairo size 800,500\nset output '", (dir / (name + ".png")).string(),
                         "'\nset datafile separator ','\nset key outside right\nset grid\nset xlabel 'training epochs'\n"
                         "set ylabel '", ylabel, "'\nset yrange [0:*]\nset title '", title, "'\nplot ", plots, "\n"));
   };
   curve_plot("fixed", "fraction of the common failures fixed", "Sample-level repair (mean ± sd over seeds)", 0);
   curve_plot("broken", "test inputs all original models got right, now wrong", "Side effects (mean ± sd over seeds)", 2);
-  const std::string summary = detail::concat(
+  const std::string summary = examples::concat(
       "repair retrain: ", t.train.size(), " training images + ", guided.size(), " added samples for ",
       guided.testid.size(), " common failures (", samples, "); LSTM(", o.hidden, "), Adam 2e-3, batch 128, clip 5\n",
       arms.size(), " arms x ", seeds, " seeds (", first_seed, "..", first_seed + static_cast<std::uint64_t>(seeds - 1), ") = ",

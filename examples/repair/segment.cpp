@@ -16,6 +16,7 @@
 #include <rnnabs/repair.hpp>
 
 #include "text_task.hpp"
+#include "../common/text.hpp"
 
 namespace examples::repair_segment {
 
@@ -77,8 +78,8 @@ int run(int argc, char** argv) {
              csv_text(t.vocab.text(test_view.tokens[static_cast<std::size_t>(tp.target)])));
   }
   tcsv.save(dir / "targets.csv");
-  const std::string rules = rnnabs::detail::concat(
-      targets.size(), " failures", target_class >= 0 ? rnnabs::detail::concat(" of class ", target_class) : "", ": ",
+  const std::string rules = examples::concat(
+      targets.size(), " failures", target_class >= 0 ? examples::concat(" of class ", target_class) : "", ": ",
       plan.planned(), " repaired, ", plan.count(skip_reason::oov_fault_token), " skipped (faulty token <unk>), ",
       plan.count(skip_reason::no_candidates), " skipped (no training sample of the true class reaches the pre-fault node); ",
       with_oov, " targets hold <unk> elsewhere (kept)");
@@ -102,7 +103,7 @@ int run(int argc, char** argv) {
                  r.short_of_top_n, r.mean_match_length, r.outcome.target_accuracy(), r.outcome.rest_accuracy(),
                  r.outcome.accuracy(), r.outcome.broken, r.outcome.were_right, r.outcome.also_fixed, r.seconds);
         bar.update(static_cast<long>(++done),
-                   rnnabs::detail::concat("top_n ", r.top_n, " ", to_string(r.strategy), ": targets ",
+                   examples::concat("top_n ", r.top_n, " ", to_string(r.strategy), ": targets ",
                                           r.outcome.targets_fixed, "/", r.outcome.targets, ", broken ", r.outcome.broken));
       });
   // --- control: no edit, other training seeds — what retraining alone fixes and breaks -------------
@@ -166,7 +167,7 @@ int run(int argc, char** argv) {
   const auto line_plot = [&](const std::string& name, const std::string& ylabel, const std::string& yrange,
                               const std::string& title, int guided_col, int mean_col) {
     plot(dir / (name + ".gp"),
-         rnnabs::detail::concat("set terminal pngcairo size 800,500\nset output '", (dir / (name + ".png")).string(),
+         examples::concat("set terminal pngcairo size 800,500\nset output '", (dir / (name + ".png")).string(),
                                 "'\nset datafile separator ','\nset key top left\nset xlabel 'top n (edits per target)'\n"
                                 "set offsets graph 0.05, graph 0.05, 0, 0\nset ylabel '", ylabel, "'\nset yrange ", yrange,
                                 "\nset title '", title, "'\nplot '", sp, "' every ::1 using 1:", guided_col,
@@ -176,13 +177,13 @@ int run(int argc, char** argv) {
   line_plot("repair", "accuracy on the repaired targets", "[0:1]", "Segment-level repair: guided vs random selection", 2, 3);
   line_plot("side_effects", "previously correct test inputs now wrong", "[0:*]",
             "Side effects of the repair on the rest of the test set", 8, 9);
-  const std::string summary = rnnabs::detail::concat(
+  const std::string summary = examples::concat(
       "repair segment: ", t.source, "\n", "train ", t.train.size(), ", test ", t.test.size(), ", vocabulary ",
       t.vocab.size(), "; GRU(", o.hidden, "), ", o.epochs, " epochs, seed ", o.seed, ": test accuracy ", acc0, "\n",
       "abstraction: PCA ", pca, ", GMM ", components, " states; ", abs.automaton.n_transitions(), " transitions\n",
       rules, "\n", "retrains: ", rows.size(), " (", top_n.size(), " top_n x (1 guided + ", repeats, " random)) + ", controls,
       controls > 0 ? " controls + 1 reproduction check; " : " controls; ", retrain_s, " s for the ", rows.size(), " (", retrain_s / static_cast<double>(rows.size()), " s each)\n\n",
-      table, "\n", controls > 0 ? rnnabs::detail::concat(
+      table, "\n", controls > 0 ? examples::concat(
           "control (no edit, training seeds ", o.seed + 1, "..", o.seed + static_cast<std::uint64_t>(controls),
           "): targets fixed ", c_fix.text(), ", rest accuracy ", c_rest.text(4), ", broken ", c_broken.text(1),
           "\n(retrained with the original seed and no edit: ", reproduced ? "the original predictions exactly" : "DIFFERENT predictions",

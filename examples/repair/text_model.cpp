@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "text_task.hpp"
+#include "../common/text.hpp"
 
 namespace examples::repair_text_model {
 
@@ -158,12 +159,12 @@ int run(int argc, char** argv) {
   const double lr_s = seconds_since(t1);
 
   plot(dir / "accuracy.gp",
-       rnnabs::detail::concat("set terminal pngcairo size 800,500\nset output '", (dir / "accuracy.png").string(),
+       examples::concat("set terminal pngcairo size 800,500\nset output '", (dir / "accuracy.png").string(),
                               "'\nset datafile separator ','\nset key bottom right\nset xlabel 'epoch'\n"
                               "set ylabel 'test accuracy'\nset title 'GRU text classifier vs bag-of-words logistic regression'\n"
                               "plot '", (dir / "epochs.csv").string(), "' every ::1 using 1:5 with linespoints title 'GRU', ",
                               lr_acc, " with lines dashtype 2 title 'BoW logistic regression'\n"));
-  const std::string summary = rnnabs::detail::concat(
+  const std::string summary = examples::concat(
       "repair text-model: ", t.source, "\n",
       "train ", t.train.size(), " (", class_sizes_text(t.train), "), test ", t.test.size(), " (", class_sizes_text(t.test),
       "), vocabulary ", t.vocab.size(), " words (min_freq ", o.min_freq, ", max ", o.max_tokens, " tokens)\n",

@@ -15,6 +15,7 @@
 #include <rnnabs/nn/text_sequences.hpp>
 
 #include "../common/results.hpp"
+#include "../common/text.hpp"
 
 namespace examples {
 
@@ -80,7 +81,7 @@ struct text_task {
 inline std::string class_sizes_text(const rnnabs::data::text_dataset& d) {
   std::string s;
   const auto n = d.class_sizes();
-  for (std::size_t c = 0; c < n.size(); ++c) s += rnnabs::detail::concat(c ? ", " : "", d.class_names[c], " ", n[c]);
+  for (std::size_t c = 0; c < n.size(); ++c) s += examples::concat(c ? ", " : "", d.class_names[c], " ", n[c]);
   return s;
 }
 
@@ -98,7 +99,7 @@ inline text_task load_text_task(const text_task_options& o) {
     auto split = data::train_test_split(data::load_fortunes(o.fortunes, g), o.test_fraction, o.split_seed);
     t.train = std::move(split.train);
     t.test = std::move(split.test);
-    t.source = rnnabs::detail::concat("fortunes (", o.fortunes, "): computing = computers + linux + perl, people = people + love + men-women");
+    t.source = examples::concat("fortunes (", o.fortunes, "): computing = computers + linux + perl, people = people + love + men-women");
   } else if (o.test_data.empty()) {
     auto split = data::train_test_split(data::load_labelled_text(o.data, to), o.test_fraction, o.split_seed);
     t.train = std::move(split.train);
@@ -133,7 +134,7 @@ inline text_task load_text_task(const text_task_options& o) {
               t.source.c_str(), t.train.size(), class_sizes_text(t.train).c_str(), t.test.size(),
               class_sizes_text(t.test).c_str(), t.vocab.size(), o.min_freq, t.test_oov.oov_tokens,
               t.test_oov.texts_with_oov,
-              rnnabs::detail::concat("; all-OOV texts left out: ", t.train_dropped_all_oov, " train, ", t.test_dropped_all_oov,
+              examples::concat("; all-OOV texts left out: ", t.train_dropped_all_oov, " train, ", t.test_dropped_all_oov,
                                      " test").c_str());
   return t;
 }

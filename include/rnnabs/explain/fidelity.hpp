@@ -1,5 +1,5 @@
 #pragma once
-// Fidelity tests of explanations (LEMNA §1.5, DMM §2.6, DMM-MEN §3.5 of the spec), each against a random
+// Fidelity tests of explanations (as in LEMNA's and DMM / DMM-MEN's released code), each against a random
 // baseline that selects the same number of features uniformly WITHOUT replacement (the released code drew
 // with replacement). The metric is the positive classification rate (PCR): the fraction of cases whose
 // score after the modification exceeds `threshold`.
@@ -12,7 +12,7 @@
 // item i at position targets(i); at_position(g, t) turns it into a black_box_scorer for LEMNA.
 // Feature vectors: any black_box_scorer over matrix<T>.
 // Also here: a LIME baseline explainer (Bernoulli masks, cosine-distance kernel, weighted ridge, features by
-// |coefficient|), and the crafting of patch samples from explanations (spec §1.6).
+// |coefficient|), and the crafting of patch samples from explanations (LEMNA's patching).
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
@@ -80,10 +80,12 @@ struct feature_case {
 
 /// The three tests on feature vectors: nullify = set to null_value; the augmentation base is `seed_x`; the
 /// synthetic base is null_value.
+// clang-format off
 template <class T, class F>
   requires black_box_scorer<F, matrix<T>>
 fidelity_report feature_fidelity(const F& f, const std::vector<feature_case<T>>& cases, const vector<T>& null_value,
                                  const vector<T>& seed_x, const fidelity_options& o = {});
+// clang-format on
 
 struct lime_options {
   index_t n_samples = 500;
@@ -92,14 +94,16 @@ struct lime_options {
   std::uint64_t seed = 0;
 };
 
-/// LIME baseline (spec §2.6 item 7): Bernoulli(½) masks (row 0 all ones), nullified features set to null_value,
+/// LIME baseline (Ribeiro et al. 2016): Bernoulli(½) masks (row 0 all ones), nullified features set to null_value,
 /// weighted ridge fit; returns features ordered by |coefficient| descending, and the coefficients.
+// clang-format off
 template <class T, class F>
   requires black_box_scorer<F, matrix<T>>
 std::pair<index_vector, vector<double>> lime_explain(const F& f, const vector<T>& x, const vector<T>& null_value,
                                                      const lime_options& o = {});
+// clang-format on
 
-/// Patch sample crafted from an explained error (spec §1.6): the sequence with the top positions set to
+/// Patch sample crafted from an explained error (LEMNA's patching): the sequence with the top positions set to
 /// `value`, the target restored to its original token, and per-step labels with those positions forced to 0
 /// (the target keeps `target_label`, which the released code overwrote when the target was among them).
 struct patch_sample {
@@ -123,15 +127,14 @@ inline patch_sample craft_patch(const index_vector& seq, const index_vector& lab
 
 // ---- implementation -------------------------------------------------------------------------------
 
-namespace detail {
+/// min(k, n) distinct indices of 0..n-1 drawn from g (the random baseline of the fidelity tests).
 inline index_vector random_subset(rng& g, index_t n, index_t k) {
   std::vector<index_t> idx;
-  choose_distinct(g, idx, n, std::min(k, n));
+  detail::choose_distinct(g, idx, n, std::min(k, n));
   index_vector out(std::min(k, n));
   for (index_t i = 0; i < out.size(); ++i) out(i) = idx[static_cast<std::size_t>(i)];
   return out;
 }
-}  // namespace detail
 
 template <position_scorer G>
 fidelity_report sequence_fidelity(const G& g, const std::vector<sequence_case>& cases, const index_vector& seed_seq,
@@ -151,7 +154,7 @@ fidelity_report sequence_fidelity(const G& g, const std::vector<sequence_case>& 
     targets(c) = cs.target;
     const index_t k = std::min(o.n_features, cs.ranked_positions.size());
     const index_vector sel = cs.ranked_positions.head(k);
-    const index_vector rnd = detail::random_subset(r, L, k);
+    const index_vector rnd = random_subset(r, L, k);
     for (int v = 0; v < 2; ++v) {
       const index_vector& F = v == 0 ? sel : rnd;
       index_vector ded = cs.sequence, aug(L), syn = index_vector::Constant(L, o.null_token);
@@ -183,10 +186,12 @@ fidelity_report sequence_fidelity(const G& g, const std::vector<sequence_case>& 
   return rep;
 }
 
+// clang-format off
 template <class T, class F>
   requires black_box_scorer<F, matrix<T>>
 fidelity_report feature_fidelity(const F& f, const std::vector<feature_case<T>>& cases, const vector<T>& null_value,
                                  const vector<T>& seed_x, const fidelity_options& o) {
+  // clang-format on
   require(!cases.empty(), "feature_fidelity: no cases");
   require(o.n_features >= 1, "feature_fidelity: n_features must be >= 1, got ", o.n_features);
   const index_t p = null_value.size();
@@ -199,7 +204,7 @@ fidelity_report feature_fidelity(const F& f, const std::vector<feature_case<T>>&
     require(cs.x.size() == p, "feature_fidelity: case ", c, " has ", cs.x.size(), " features, expected ", p);
     const index_t k = std::min(o.n_features, cs.ranked_features.size());
     const index_vector sel = cs.ranked_features.head(k);
-    const index_vector rnd = detail::random_subset(r, p, k);
+    const index_vector rnd = random_subset(r, p, k);
     for (int v = 0; v < 2; ++v) {
       const index_vector& S = v == 0 ? sel : rnd;
       batch[static_cast<std::size_t>(0 + v)].row(c) = cs.x.transpose();
@@ -227,10 +232,12 @@ fidelity_report feature_fidelity(const F& f, const std::vector<feature_case<T>>&
   return rep;
 }
 
+// clang-format off
 template <class T, class F>
   requires black_box_scorer<F, matrix<T>>
 std::pair<index_vector, vector<double>> lime_explain(const F& f, const vector<T>& x, const vector<T>& null_value,
                                                      const lime_options& o) {
+  // clang-format on
   const auto s = perturb_features(x, null_value, {.n_samples = o.n_samples, .keep_probability = 0.5, .seed = o.seed});
   const index_t n = s.mask.rows(), p = x.size();
   const vector<double> y = score_batch(f, s.inputs, n, "lime_explain");
