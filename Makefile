@@ -4,6 +4,8 @@
 #                   and a Debug ASan+UBSan build of the tests + ctest
 #   make bench      Google Benchmark microbenchmarks, briefly (ARGS=--benchmark_filter=...)
 #   make compare    side-by-side rnnabs vs scikit-learn (ARGS="--quick", "--cases selftest", ...)
+#   make fuzz       libFuzzer targets of every loader (clang): build into build-fuzz, run each for
+#                   SECONDS (default 60) s; crashes kept in build-fuzz/crashes, non-zero exit on a finding
 #   make install    PREFIX=/usr/local (headers + CMake package config)
 #   make clean      remove the build trees
 # Variables: BUILD (release tree, default build), ASAN_BUILD (default build-asan),
@@ -13,9 +15,10 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
 ARGS       ?=
+SECONDS    ?= 60
 export BUILD ASAN_BUILD JOBS CMAKE_ARGS
 
-.PHONY: demo test bench compare install clean deps
+.PHONY: demo test bench compare install clean deps fuzz
 .DEFAULT_GOAL := test
 
 demo:
@@ -33,6 +36,10 @@ compare:
 	cmake --build $(BUILD) -j$(JOBS) --target rnnabs_compare
 	benchmarks/compare/run --build $(BUILD) $(ARGS)
 
+fuzz:
+	scripts/install-deps.sh build
+	FUZZ_SECONDS=$(SECONDS) scripts/fuzz.sh run $(ARGS)
+
 install:
 	scripts/install-deps.sh build
 	scripts/configure.sh $(BUILD)-install install >/dev/null
@@ -42,4 +49,4 @@ deps:
 	scripts/install-deps.sh build
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-logs $(BUILD)-install $(ASAN_BUILD)
+	rm -rf $(BUILD) $(BUILD)-logs $(BUILD)-install $(ASAN_BUILD) build-fuzz

@@ -3,8 +3,10 @@
 #   1. release  ($BUILD, default build)           Release, -Werror; tests + examples + benchmarks built,
 #                                                  tests + smoke runs + consumer project run
 #   2. sanitize ($ASAN_BUILD, default build-asan)  Debug -O1 + ASan + UBSan; tests only
+#   3. fuzz     (build-fuzz)                      the libFuzzer targets of the loaders (scripts/fuzz.sh smoke):
+#                                                  built with clang, each run over its seeds + a few thousand inputs
 # Env: JOBS (parallel compile jobs and ctest -j; default: cores), SKIP_SANITIZE=1 (release only),
-#      CTEST_ARGS (extra ctest arguments, e.g. "-R Gmm").
+#      SKIP_FUZZ=1 (no fuzz smoke), CTEST_ARGS (extra ctest arguments, e.g. "-R Gmm").
 # Both configurations run even when the first fails; the exit status is non-zero if either failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +58,11 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   config sanitize "$ASAN_BUILD"
+fi
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  # Each loader's fuzz target over its seed corpus plus FUZZ_RUNS mutations (make fuzz runs longer).
+  phase "fuzz: build" env FUZZ_JOBS="$JOBS" scripts/fuzz.sh build
+  phase "fuzz: smoke" env FUZZ_NO_BUILD=1 scripts/fuzz.sh smoke
 fi
 t_end=$(now)
 

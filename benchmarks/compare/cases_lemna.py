@@ -5,8 +5,8 @@ The released code (Explaining-DL lemna_beta.py) fits, for every explained byte, 
 on 501 perturbed windows of 41 raw token values (rows: kept tokens, 0 = nullified), through R's genlasso
 path algorithm. r-base / genlasso are not in Debian, so the peer is a NumPy ADMM of exactly that objective
 (split z = D b, cached inverse of X'X + rho D'D, columns scaled by 1/256 for conditioning as in the
-ADMM that cross-checked the genlasso golden values), run until the primal and dual residuals are below 1e-12 relative. It then ranks the
-window cells by coefficient, as the released code does.
+ADMM that cross-checked the genlasso golden values), run until the primal and dual residuals are below
+1e-12 relative. It then ranks the window cells by coefficient, as the released code does.
 rnnabs times lemna::explain_samples on the same design in the same configuration (raw values, K = 1, no
 intercept, lambda = sqrt(n ln p)): fused lasso + ranking. The timed quantity on both sides is the median
 over REPEATS explanations of the surrogate step (the black-box queries are the same on both sides and are

@@ -4,6 +4,7 @@
 // out of this umbrella when its target is not linked.
 #include "rnnabs/io/atomic_file.hpp"
 #include "rnnabs/io/dtype.hpp"
+#include "rnnabs/io/limits.hpp"
 #include "rnnabs/io/npy.hpp"
 #include "rnnabs/io/text.hpp"
 #if defined(RNNABS_HAVE_ZIP)

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <rnnabs/abstraction/automaton.hpp>
 #include <rnnabs/abstraction/export.hpp>
+#include <rnnabs/io/npz.hpp>
+#include <unistd.h>
 
 #include "common.hpp"
 
@@ -175,6 +177,37 @@ TEST(Automaton, SaveLoadRoundTrip) {
   EXPECT_EQ(b.n_live_samples(), 58);
   EXPECT_THROW(automaton::load(std::filesystem::temp_directory_path() / "rnnabs_no_such_automaton.npz"), io_error);
   std::filesystem::remove(path);
+}
+
+// Fuzzing finding (docs/fuzzing.md, archive #1): automaton::load summed the 'lengths' member and
+// allocated a step index of that many entries (a crafted file asked for 4 TiB, std::bad_alloc /
+// an ASan allocation-size abort), and a sum that overflows was undefined behaviour. The size
+// tables derived from 'meta' (m^2 and V + 1 entries) are now bounded by io::max_alloc_bytes too.
+TEST(Automaton, LoadRejectsHugeLengthsAndSizesWithIoError) {
+  const auto p = make_paths(6, 4, 4, 2, 3, 5);
+  const auto a = automaton::build(p.states, p.labels, p.tokens, 4, 2, 3);
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("rnnabs_test_automaton_fuzz_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  a.save(dir / "good.npz");
+  const auto members = io::npz_read(dir / "good.npz");
+  const auto with = [&](const std::string& name, const xt::xarray<std::int64_t>& v) {
+    auto m = members;
+    m[name] = io::to_npy_array(v);
+    const auto f = dir / (name + ".npz");
+    io::save_npz(f, m);
+    return f;
+  };
+  EXPECT_NO_THROW(automaton::load(dir / "good.npz"));
+  xt::xarray<std::int64_t> len = xt::xarray<std::int64_t>::from_shape({6});
+  len.fill(std::int64_t{1} << 40);  // 6 * 2^40 steps: far over the limit
+  EXPECT_THROW(automaton::load(with("lengths", len)), io_error);
+  len.fill(std::int64_t{1} << 62);  // the sum overflows int64
+  EXPECT_THROW(automaton::load(with("lengths", len)), io_error);
+  // meta = [m, C, V, tokens]: m = 2^31 passes the 64-bit key test but needs an m^2 edge table.
+  EXPECT_THROW(automaton::load(with("meta", xt::xarray<std::int64_t>{std::int64_t{1} << 31, 1, 1, 0})), io_error);
+  EXPECT_THROW(automaton::load(with("meta", xt::xarray<std::int64_t>{2, 1, std::int64_t{1} << 59, 1})), io_error);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Automaton, DotAndJsonParseBack) {

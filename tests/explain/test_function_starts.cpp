@@ -5,6 +5,7 @@
 #include "../common/error_of.hpp"
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <rnnabs/data/function_starts.hpp>
 
@@ -95,6 +96,73 @@ TEST(Elf, TruncatedAndCorruptFilesRaiseIoError) {
   }
   EXPECT_THROW(data::function_starts_from_archive(tmp), io_error);
   std::filesystem::remove(tmp);
+}
+
+// A minimal little-endian ELF64 image: the 64-byte header, then `sections` section headers at 64.
+std::vector<std::uint8_t> tiny_elf(const std::vector<std::array<std::uint64_t, 7>>& sections, std::uint16_t shstrndx) {
+  // each section: {sh_name, sh_type, sh_flags, sh_offset, sh_size, sh_link, sh_entsize}
+  std::vector<std::uint8_t> b(64 + 64 * sections.size(), 0);
+  const auto put = [&](std::size_t at, std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  b[0] = 0x7f, b[1] = 'E', b[2] = 'L', b[3] = 'F', b[4] = 2, b[5] = 1, b[6] = 1;
+  put(16, 1, 2);   // ET_REL
+  put(18, 62, 2);  // x86-64
+  put(40, 64, 8);  // e_shoff
+  put(58, 64, 2);  // e_shentsize
+  put(60, sections.size(), 2);
+  put(62, shstrndx, 2);
+  for (std::size_t i = 0; i < sections.size(); ++i) {
+    const std::size_t h = 64 + 64 * i;
+    const auto& s = sections[i];
+    put(h, s[0], 4), put(h + 4, s[1], 4), put(h + 8, s[2], 8), put(h + 24, s[3], 8), put(h + 32, s[4], 8),
+        put(h + 40, s[5], 4), put(h + 56, s[6], 8);
+  }
+  return b;
+}
+
+// Fuzzing finding (docs/fuzzing.md, elf #1): the section-name and symbol-name string tables were read
+// without checking their range when the table section was SHT_NULL or SHT_NOBITS (only other types
+// had their contents checked), so a crafted object read far out of bounds (ASan heap-buffer-overflow,
+// SEGV; UBSan pointer overflow). Now every string table's range is checked before it is read.
+TEST(Elf, StringTablesOutsideTheFileAreIoErrors) {
+  // Section 1, the section-name table, is NOBITS (type 8) with an offset far past the end.
+  EXPECT_THROW(io::parse_elf(tiny_elf({{0, 0, 0, 0, 0, 0, 0}, {0, 8, 0, 0x7fffffff, 0x1000, 0, 0}}, 1), "nobits"),
+               io_error);
+  // ... or SHT_NULL (type 0) spanning past the end of a 192-byte image.
+  EXPECT_THROW(io::parse_elf(tiny_elf({{0, 0, 0, 0, 0, 0, 0}, {0, 0, 0, 100, 200, 0, 0}}, 1), "null"), io_error);
+  // A valid name table (section 2 at 0: the ELF magic holds a NUL at 7), and a symbol table (section 1,
+  // one 24-byte symbol at 64) whose string table (link 3) is NOBITS past the end.
+  EXPECT_THROW(
+      io::parse_elf(
+          tiny_elf(
+              {{0, 0, 0, 0, 0, 0, 0}, {0, 2, 0, 64, 24, 3, 24}, {0, 3, 0, 0, 16, 0, 0}, {0, 8, 0, 1u << 30, 64, 0, 0}},
+              2),
+          "symbols"),
+      io_error);
+  // The same image with an in-file string table parses.
+  EXPECT_NO_THROW(io::parse_elf(
+      tiny_elf({{0, 0, 0, 0, 0, 0, 0}, {0, 2, 0, 64, 24, 3, 24}, {0, 3, 0, 0, 16, 0, 0}, {0, 3, 0, 0, 16, 0, 0}}, 2),
+      "ok"));
+}
+
+// Fuzzing finding (docs/fuzzing.md, elf #2): parse_ar read the number of a BSD "#1/<len>" name and of a
+// GNU "/<offset>" name with std::stoull, so "#1/x" escaped as std::invalid_argument (and "#1/-1"
+// wrapped to 2^64 - 1). Now the digits are parsed strictly and anything else is an io_error.
+TEST(Elf, ArMemberNamesWithBadNumbersAreIoErrors) {
+  const auto ar = [](const std::string& name, const std::string& data) {
+    std::string h = name;
+    h.resize(16, ' ');
+    h += std::string(12, ' ') + std::string(6, ' ') + std::string(6, ' ') + std::string(8, ' ');
+    std::string size = std::to_string(data.size());
+    size.resize(10, ' ');
+    const std::string s = "!<arch>\n" + h + size + "`\n" + data + (data.size() % 2 ? "\n" : "");
+    return std::vector<std::uint8_t>(s.begin(), s.end());
+  };
+  EXPECT_EQ(io::parse_ar(ar("#1/4", "abcdDATA"), "ok.a").at(0).name, "abcd");
+  for (const char* bad : {"#1/x", "#1/", "#1/-1", "#1/+4", "#1/4x"})
+    EXPECT_THROW(io::parse_ar(ar(bad, "abcdDATA"), "bad.a"), io_error) << bad;
+  EXPECT_THROW(io::parse_ar(ar("/999999999999999", "x"), "bad.a"), io_error);  // no long-name table
 }
 
 TEST(FunctionStarts, CorpusLabelsAndSplit) {

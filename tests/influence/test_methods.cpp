@@ -209,6 +209,39 @@ TEST(InfluenceSgd, TrajectorySavesAndLoads) {
   EXPECT_THROW(sgd_trajectory<double>::load(path), io_error);
 }
 
+// Found while writing the fuzz harness for the archive loaders (docs/fuzzing.md): load cast the
+// float64 batch offsets, ids and epochs to index_t unchecked (NaN, 1e300: undefined behaviour) and
+// read batch_ids[offsets[k] .. offsets[k+1]) without checking that range against batch_ids
+// (offsets need not be monotone: only the last one was compared with the id count): out of bounds.
+TEST(InfluenceSgd, TrajectoryLoadRejectsCorruptOffsetsWithIoError) {
+  sgd_trajectory<double> t;
+  vector<double> w = vector<double>::Zero(2), g = vector<double>::Ones(2);
+  const std::vector<index_t> b0{0, 1}, b1{2};
+  t.record(step_record<double>{0, 0, &b0, &w, &g, 0.1, 0.0});
+  w -= 0.1 * g;
+  t.record(step_record<double>{0, 1, &b1, &w, &g, 0.1, 0.0});
+  t.finish(w - 0.1 * g);
+  const auto dir = std::filesystem::temp_directory_path() / ("rnnabs_traj_fuzz_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  t.save(dir / "good.npz");
+  const auto good = io::npz_read(dir / "good.npz");
+  const auto with = [&](const std::string& name, const xt::xarray<double>& v) {
+    auto m = good;
+    m[name] = io::to_npy_array(v);
+    const auto f = dir / (name + ".npz");
+    io::save_npz(f, m);
+    return f;
+  };
+  EXPECT_EQ(sgd_trajectory<double>::load(dir / "good.npz").steps().size(), 2u);
+  // 3 ids; offsets 0, 1000, 3: step 0 would read ids[0..1000).
+  EXPECT_THROW(sgd_trajectory<double>::load(with("batch_offsets", {0.0, 1000.0, 3.0})), io_error);
+  EXPECT_THROW(sgd_trajectory<double>::load(with("batch_offsets", {0.0, std::nan(""), 3.0})), io_error);
+  EXPECT_THROW(sgd_trajectory<double>::load(with("batch_offsets", {0.0, 1.5, 3.0})), io_error);
+  EXPECT_THROW(sgd_trajectory<double>::load(with("batch_ids", {0.0, 1e300, 2.0})), io_error);
+  EXPECT_THROW(sgd_trajectory<double>::load(with("epochs", {0.0, -std::numeric_limits<double>::infinity()})), io_error);
+  std::filesystem::remove_all(dir);
+}
+
 // ---- TracIn ------------------------------------------------------------------------------------------
 
 TEST(InfluenceTracin, MatchesDirectSums) {

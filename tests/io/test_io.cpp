@@ -1,6 +1,7 @@
 // Tests of io/ (npy, npz, idx, atomic writes, archives) and data/ (MNIST-format loaders).
 // Reference files come from NumPy: tests/fixtures/make_io_fixtures.py writes tests/fixtures/io/.
 #include <gtest/gtest.h>
+#include <zlib.h>
 #include <unistd.h>
 
 #include <Eigen/Core>
@@ -15,6 +16,8 @@
 #include <tuple>
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnpy.hpp>
+
+#include "../common/error_of.hpp"
 
 namespace io_io_tests {
 
@@ -285,8 +288,29 @@ TEST(NpyBad, ShapeSizeMismatchAndOverflow) {
   // 2^32 * 2^32 * 8 bytes overflows 64 bits: must be reported, not wrapped to a small size.
   EXPECT_THROW(io::parse_npy(npy_with_header(hdr("(4294967296, 4294967296)"), 0), "m"), io_error);
   EXPECT_THROW(io::parse_npy(npy_with_header(hdr("(2305843009213693952,)"), 0), "m"), io_error);  // 2^61 * 8
-  // A zero dimension makes any other dimension legal.
-  EXPECT_NO_THROW(io::parse_npy(npy_with_header(hdr("(0, 4294967296, 4294967296)"), 0), "m"));
+  // A zero dimension holds no element, but the other dimensions must still fit the address space
+  // (as in NumPy: the product of the non-zero dimensions times the item size must fit intp).
+  EXPECT_NO_THROW(io::parse_npy(npy_with_header(hdr("(0, 1048576, 1048576)"), 0), "m"));
+  EXPECT_THROW(io::parse_npy(npy_with_header(hdr("(0, 4294967296, 4294967296)"), 0), "m"), io_error);
+}
+
+// Fuzzing finding (docs/fuzzing.md, npy #1): a zero-length axis made checked_count accept any other
+// axes, and as<T>() then overflowed xtensor's stride computation (signed overflow, UBSan).
+TEST(NpyBad, ZeroAxisWithHugeOtherAxesIsRejected) {
+  const std::string fuzz_header =
+      "{'descr': '>u2', 'fortran_order': True, 'shape':(0,1111111      , 21,104, 2,21,1042,11111111104,104, 2, ), }";
+  EXPECT_THROW(io::parse_npy(npy_with_header(fuzz_header, 0), "m"), io_error);
+  EXPECT_THROW(
+      io::parse_npy(npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 1152921504606846976), }", 0),
+                    "m"),
+      io_error);  // 2^60 * 8 bytes > 2^63
+  // What is accepted converts without overflow: xtensor strides and Eigen sizes fit.
+  const auto a = io::parse_npy(
+      npy_with_header("{'descr': '<f8', 'fortran_order': True, 'shape': (0, 1099511627776), }", 0), "m");
+  EXPECT_EQ(a.as<double>().size(), 0u);
+  const matrix<float> m = io::to_matrix<float>(a);
+  EXPECT_EQ(m.rows(), 0);
+  EXPECT_EQ(m.cols(), index_t{1} << 40);
 }
 
 TEST_F(IoTest, MissingFileAndDirectory) {
@@ -504,6 +528,78 @@ TEST_F(IoTest, IdxBadInput) {
 }
 
 // ---- archives ----------------------------------------------------------------------------------------
+
+// ---- the allocation limit (io/limits.hpp) -----------------------------------------------------
+
+std::string gzip_bytes(const std::string& raw) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&zs, raw.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+  zs.avail_in = static_cast<uInt>(raw.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+bool over_limit(const std::string& message) { return message.find("over the allocation limit") != std::string::npos; }
+
+TEST(IoLimit, DefaultSetAndScoped) {
+  EXPECT_EQ(io::max_alloc_bytes(), io::default_max_alloc_bytes);
+  EXPECT_EQ(io::default_max_alloc_bytes, std::uint64_t{4} << 30);
+  {
+    io::max_alloc_scope s(1000);
+    EXPECT_EQ(io::max_alloc_bytes(), 1000u);
+  }
+  EXPECT_EQ(io::max_alloc_bytes(), io::default_max_alloc_bytes);
+  EXPECT_THROW(io::set_max_alloc_bytes(0), invalid_argument);
+  EXPECT_EQ(io::set_max_alloc_bytes(io::default_max_alloc_bytes), io::default_max_alloc_bytes);
+}
+
+TEST_F(IoTest, EveryReaderChecksTheLimitBeforeAllocating) {
+  using rnnabs_tests::error_of;
+  io::max_alloc_scope s(1 << 20);  // 1 MiB
+  // NPY: 2 MiB of data.
+  const xt::xarray<double> big = xt::zeros<double>({std::size_t{1} << 18});
+  const std::string npy = io::serialize_npy(io::to_npy_array(big));
+  EXPECT_TRUE(over_limit(error_of([&] { (void)io::parse_npy(npy, "big.npy"); })));
+  // NPZ: a deflated member of 8 MiB of zeros (8 KiB on disk, a small deflate bomb): refused on its
+  // declared size, before a byte is inflated.
+  {
+    io::max_alloc_scope unlimited(io::default_max_alloc_bytes);
+    io::npy_array zeros;
+    zeros.type = dtype::u1;
+    zeros.shape = {std::size_t{8} << 20};
+    zeros.data.assign(zeros.shape[0], '\0');
+    io::save_npz(dir_ / "bomb.npz", {{"z", zeros}}, /*compress=*/true);
+  }
+  EXPECT_LT(fs::file_size(dir_ / "bomb.npz"), 64u << 10);
+  const std::string npz_error = error_of([&] { (void)io::npz_read(dir_ / "bomb.npz"); });
+  EXPECT_TRUE(over_limit(npz_error)) << npz_error;
+  EXPECT_NE(npz_error.find("member 'z.npy'"), std::string::npos) << npz_error;
+  // IDX, raw and gzip: a header asking for 1000 x 1000 x 1000 bytes is refused on its word, not
+  // after reading (or inflating) what arrives.
+  const std::string idx_header{'\0', '\0', '\x08', '\x03', 0, 0, 3, '\xe8', 0, 0, 3, '\xe8', 0, 0, 3, '\xe8'};
+  write_all(dir_ / "big.idx", idx_header + std::string(4096, '\0'));
+  EXPECT_TRUE(over_limit(error_of([&] { (void)io::load_idx_array(dir_ / "big.idx"); })));
+  write_all(dir_ / "big.idx.gz", gzip_bytes(idx_header + std::string(std::size_t{4} << 20, '\0')));
+  EXPECT_TRUE(over_limit(error_of([&] { (void)io::load_idx_array(dir_ / "big.idx.gz"); })));
+  // Embeddings: 2^20 wanted rows x 16 values (128 MiB) from the first vector's dimension.
+  write_all(dir_ / "vectors.txt", "the 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n");
+  EXPECT_TRUE(over_limit(error_of([&] {
+    (void)io::read_embeddings_text(dir_ / "vectors.txt", {{"the", 0}}, 1 << 20);
+  })));
+  EXPECT_EQ(io::read_embeddings_text(dir_ / "vectors.txt", {{"the", 0}}, 1000).dim, 16u);
+  // Under a larger limit the same files get their ordinary answers.
+  io::max_alloc_scope larger(std::uint64_t{16} << 20);
+  EXPECT_EQ(io::npz_read(dir_ / "bomb.npz").at("z").size(), std::size_t{8} << 20);
+  EXPECT_EQ(io::parse_npy(npy, "big.npy").size(), big.size());
+  const std::string idx_error = error_of([&] { (void)io::load_idx_array(dir_ / "big.idx.gz"); });
+  EXPECT_TRUE(over_limit(idx_error)) << idx_error;  // 1e9 bytes > 16 MiB still
+}
 
 TEST_F(IoTest, ArchiveRoundTrip) {
   io::archive a("pca", 2);

@@ -459,6 +459,31 @@ TEST(NnIo, StateDictNpzUsesPyTorchNamesAndShapes) {
   EXPECT_TRUE(other.parameters() == m.parameters());
 }
 
+// Found while writing the fuzz harness for the archive loaders (docs/fuzzing.md): load built the
+// parameter layout from the config scalars of the file before any size check, so hidden_size = 1e12
+// overflowed index_t in make_rnn_layout and num_layers = 1e14 looped ~1e14 times; the parameter
+// count of the config is now bounded by io::max_alloc_bytes first.
+TEST(NnIo, LoadRejectsHugeConfigsWithIoError) {
+  temp_dir d;
+  rnn_classifier<lstm_cell, float> m(rnn_config{.input_size = 2, .hidden_size = 3, .num_classes = 2}, 1);
+  m.save(d.path / "ok.npz");
+  const auto good = io::npz_read(d.path / "ok.npz");
+  const auto with = [&](const std::string& name, double v) {
+    auto a = good;
+    a[name] = io::to_npy_array(xt::xarray<double>(v));
+    const auto f = d.path / (name + ".npz");
+    io::save_npz(f, a);
+    return f;
+  };
+  using lstm = rnn_classifier<lstm_cell, float>;
+  EXPECT_NO_THROW(lstm::load(d.path / "ok.npz"));
+  for (const char* name :
+       {"config.hidden_size", "config.num_layers", "config.input_size", "config.vocab_size", "config.num_classes"})
+    EXPECT_THROW(lstm::load(with(name, 1e14)), io_error) << name;
+  // Within the limit but not what the tensors hold: the shape check still answers.
+  EXPECT_THROW(lstm::load(with("config.hidden_size", 4)), io_error);
+}
+
 TEST(NnIo, BadStateDictsAreIoErrors) {
   temp_dir d;
   const rnn_config c = make_config({});

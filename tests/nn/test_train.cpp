@@ -272,4 +272,28 @@ TEST(Profile, TracesMatchForwardAndRoundTripThroughNpz) {
   fs::remove(path);
 }
 
+// Found while writing the fuzz harness for the archive loaders (docs/fuzzing.md): load_traces summed
+// the 'lengths' member with Eigen's sum(), a signed overflow (undefined behaviour) for lengths such as
+// 2^62 + 2^62 that could even wrap to the real step count.
+TEST(Profile, LoadTracesRejectsOverflowingLengthsWithIoError) {
+  traces<float> tr;
+  for (int i = 0; i < 2; ++i) {
+    tr.hidden.push_back(matrix<float>::Zero(2, 3));
+    tr.step_probabilities.push_back(matrix<float>::Constant(2, 2, 0.5f));
+    tr.step_labels.push_back(index_vector::Zero(2));
+  }
+  tr.predictions = index_vector::Zero(2);
+  tr.truth = index_vector::Zero(2);
+  const auto path = temp_path("traces_fuzz.npz");
+  save_traces(path, tr);
+  EXPECT_EQ(load_traces<float>(path).size(), 2);
+  auto m = io::npz_read(path);
+  // 4 x (2^62 + 1) = 2^64 + 4 wraps to 4, the real number of steps.
+  constexpr std::int64_t q = (std::int64_t{1} << 62) + 1;
+  m["lengths"] = io::to_npy_array(xt::xarray<std::int64_t>{q, q, q, q});
+  io::save_npz(path, m);
+  EXPECT_THROW(load_traces<float>(path), io_error);
+  fs::remove(path);
+}
+
 }  // namespace nn_train_tests

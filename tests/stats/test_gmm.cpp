@@ -5,6 +5,7 @@
 #include <limits>
 #include <rnnabs/io/npz.hpp>
 #include <rnnabs/stats/gmm.hpp>
+#include <unistd.h>
 
 namespace stats_gmm_tests {
 
@@ -480,6 +481,42 @@ TEST(Gmm, SaveLoadRoundTrip) {
     EXPECT_EQ(h.options().precision, em_precision::single_precision);
   }
   EXPECT_THROW(gaussian_mixture::load(fs::temp_directory_path() / "rnnabs_no_such_file.npz"), io_error);
+}
+
+// Found while writing the fuzz harness for the archive loaders (docs/fuzzing.md): load parsed the
+// 'seed' string with std::stoull (std::invalid_argument / std::out_of_range escaped) and cast the
+// float64 counts (max_iter, n_init, n_iter) to index_t unchecked (NaN or 1e300: undefined behaviour).
+TEST(Gmm, LoadRejectsCorruptSeedAndCountsWithIoError) {
+  gaussian_mixture g({.n_components = 2, .seed = 8});
+  g.fit(blobs(100, 2, 2, 3));
+  const fs::path dir = fs::temp_directory_path() / ("rnnabs_gmm_fuzz_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  g.save(dir / "good.npz");
+  const npz good = io::npz_read(dir / "good.npz");
+  const auto with = [&](const std::string& name, const io::npy_array& a) {
+    npz m = good;
+    m[name] = a;
+    const fs::path f = dir / (name + ".npz");
+    io::save_npz(f, m);
+    return f;
+  };
+  const auto text = [](const std::string& s) {
+    io::npy_array a;
+    a.type = io::dtype::u1;
+    a.shape = {s.size()};
+    a.data = s;
+    return a;
+  };
+  const auto scalar = [](double v) { return io::to_npy_array(xt::xarray<double>(v)); };
+  EXPECT_NO_THROW(gaussian_mixture::load(dir / "good.npz"));
+  EXPECT_THROW(gaussian_mixture::load(with("seed", text("x8"))), io_error);
+  EXPECT_THROW(gaussian_mixture::load(with("seed", text("99999999999999999999999"))), io_error);
+  EXPECT_THROW(gaussian_mixture::load(with("seed", text(""))), io_error);
+  EXPECT_THROW(gaussian_mixture::load(with("max_iter", scalar(std::nan("")))), io_error);
+  EXPECT_THROW(gaussian_mixture::load(with("n_init", scalar(1e300))), io_error);
+  EXPECT_THROW(gaussian_mixture::load(with("n_iter", scalar(-1))), io_error);
+  EXPECT_THROW(gaussian_mixture::load(with("init", scalar(2.5))), io_error);
+  fs::remove_all(dir);
 }
 
 TEST(Gmm, ModelsTheStatePartitionerConcept) {

@@ -2,14 +2,17 @@
 // determinism across thread counts, float input, the covariance kernel and bad input.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
+#include <unistd.h>
 
 #include <rnnabs/core/concepts.hpp>
 #include <rnnabs/core/parallel.hpp>
 #include <rnnabs/core/rng.hpp>
 #include <rnnabs/core/tensor_bridge.hpp>
 #include <rnnabs/io/npy.hpp>
+#include <rnnabs/io/npz.hpp>
 #include <rnnabs/stats/pca.hpp>
 
 namespace stats_pca_tests {
@@ -216,6 +219,23 @@ TEST(Pca, SaveLoadRoundTrip) {
   EXPECT_EQ(q.noise_variance(), p.noise_variance());
   EXPECT_EQ(q.transform(X), p.transform(X));
   EXPECT_THROW(pca::load(fs::path(RNNABS_TEST_DATA) / "pca" / "pca_X.npy"), io_error);
+}
+
+// Found while writing the fuzz harness for the archive loaders (docs/fuzzing.md): load cast the
+// float64 'n_samples' scalar to index_t unchecked (NaN, 1e300, -1: undefined behaviour).
+TEST(Pca, LoadRejectsABadSampleCountWithIoError) {
+  pca p(2);
+  p.fit(fx("pca_X"));
+  const fs::path path = fs::temp_directory_path() / ("rnnabs_test_pca_fuzz_" + std::to_string(::getpid()) + ".npz");
+  p.save(path);
+  const auto good = io::npz_read(path);
+  for (const double bad : {std::nan(""), 1e300, -1.0, 2.5}) {
+    auto m = good;
+    m["n_samples"] = io::to_npy_array(xt::xarray<double>(bad));
+    io::save_npz(path, m);
+    EXPECT_THROW(pca::load(path), io_error) << bad;
+  }
+  fs::remove(path);
 }
 
 TEST(Pca, BadInputThrowsTypedErrors) {

@@ -23,9 +23,11 @@ void require_row_major_2d(const E& e, const char* who) {
 }  // namespace detail
 
 /// Eigen view of a row-major 2-d xtensor container (xtensor<T,2> or xarray<T>); no copy.
+// clang-format off
 template <class C>
   requires requires(C& c) { c.data(); c.shape(); }
 auto as_eigen(C& c) {
+  // clang-format on
   using T = std::remove_const_t<std::remove_pointer_t<decltype(c.data())>>;
   detail::require_row_major_2d(c, "as_eigen");
   using M = std::conditional_t<std::is_const_v<C>, const matrix<T>, matrix<T>>;
@@ -33,9 +35,11 @@ auto as_eigen(C& c) {
 }
 
 /// Eigen view of one 1-d xtensor container as a column vector; no copy.
+// clang-format off
 template <class C>
   requires requires(C& c) { c.data(); c.shape(); }
 auto as_eigen_vector(C& c) {
+  // clang-format on
   using T = std::remove_const_t<std::remove_pointer_t<decltype(c.data())>>;
   require(c.dimension() == 1, "as_eigen_vector: expected a 1-d tensor, got ", c.dimension(), " dimensions");
   using V = std::conditional_t<std::is_const_v<C>, const vector<T>, vector<T>>;

@@ -5,8 +5,8 @@
 // The grouping, fixed once (measured on Debian 12's fortunes-min/fortunes 1:1.99.1-7.3, max 60 tokens):
 //   class 0 "computing"  computers + linux + perl       1,357 entries
 //   class 1 "people"     people + love + men-women      1,830 entries        3,187 in all
-// Entries longer than 60 tokens are left out (as the Toxic preparation kept comments under 200
-// characters, spec §1.6), and an entry whose token list repeats an earlier one is kept once, so no
+// Entries longer than 60 tokens are left out (as RNNRepair's Toxic preparation kept comments under 200
+// characters), and an entry whose token list repeats an earlier one is kept once, so no
 // text is both in training and in test. A bag-of-words logistic regression reaches about 89 % on
 // the 80/20 split (see docs/repair.md), so the classes can be learned but are not trivial.
 //

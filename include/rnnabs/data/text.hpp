@@ -291,7 +291,7 @@ struct text_options {
   std::string text_column = "text";    ///< CSV: header name of the text column
   std::string label_column = "label";  ///< CSV: header name of the label column
   /// The classes in id order. Empty: the distinct labels of the file, in byte order. Given: a label
-  /// not in the list is an io_error (so class ids never depend on label frequencies, spec §9 A12).
+  /// not in the list is an io_error (class ids never depend on label frequencies, as torchtext's did).
   std::vector<std::string> classes{};
   index_t max_tokens = 0;  ///< > 0: longer texts are dropped (or cut, with truncate)
   bool truncate = false;
@@ -347,7 +347,7 @@ inline text_dataset load_labelled_text(const std::filesystem::path& path, const 
 
 /// Pretrained embeddings for a vocabulary from a GloVe-format text file: a V x d matrix whose rows are
 /// the file's vectors for the words it holds, N(0, 1) draws (from `seed`) for the others, and zero for
-/// <pad> and <unk> (RNNRepair's initialisation, spec §1.4). `found` receives how many words had a vector.
+/// <pad> and <unk> (RNNRepair's initialisation). `found` receives how many words had a vector.
 template <class T = float>
 matrix<T> load_embeddings(const std::filesystem::path& path, const vocabulary& v, std::uint64_t seed,
                           index_t* found = nullptr) {

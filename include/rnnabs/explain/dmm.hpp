@@ -9,7 +9,7 @@
 //             2010; τ' = 1/τ ∈ (0,1)), c_j ~ Cat(w), w ~ Dir(α_e), λ1_k ~ Gamma(L, v/2), λ2_k ~ Gamma(R, v/2)
 //
 // The intercept b_j has a vague N(0, σ_j² · intercept_prior_variance) prior (set fit_intercept = false for
-// the released code's no-intercept model). Fixed against the released R code (spec §2.7, §3.3, §3.6):
+// the released code's no-intercept model). Fixed against the released R code:
 // σ² is drawn before β (blocked NIG draw); every conditional uses the current values; DMM-MEN's σ² step is
 // an independence Metropolis–Hastings step with the exact shape a + (n_j + p)/2 and its λ step a log-normal
 // random walk whose ratio includes the Gamma priors, the β-prior's dependence on λ2 and the Jacobian, and
@@ -47,7 +47,7 @@ struct dp_mixture_fit {
   std::vector<matrix<double>> draw_coef;     // J × (p+1) each, the intercept last
 
   /// Posterior predictive quantiles of y at each row of X (n × probs.size()), from `n_draws` simulations per
-  /// row: a stored draw s uniformly, a component j ~ Cat(π^(s)), y ~ N(b_j + x β_j, σ_j²) (spec §2.5 item 4).
+  /// row: a stored draw s uniformly, a component j ~ Cat(π^(s)), y ~ N(b_j + x β_j, σ_j²) (as the released code).
   matrix<double> predictive_quantiles(const matrix<double>& X, const std::vector<double>& probs,
                                       index_t n_draws = 8000, std::uint64_t seed = 0) const;
 
@@ -141,7 +141,7 @@ class dmm_men {
   dmm_men_options opt_;
 };
 
-/// log p(τ' | σ², λ1, λ2) of the Bayesian elastic net (spec §3.3.1), in log space; τ' ∈ (0, 1)^p.
+/// log p(τ' | σ², λ1, λ2) of the Bayesian elastic net (Li & Lin 2010), in log space; τ' ∈ (0, 1)^p.
 inline double log_tau_density(const vector<double>& tau, double sigma2, double lambda1, double lambda2);
 
 /// Responsibilities under (π, β, b, σ²) for one sample (the express.cc `loopexp3` computation).

@@ -10,7 +10,7 @@
 //
 // This is the Lagrangian form of the paper's constraint Σ|β_{j+1} − β_j| ≤ S (the constraint form itself is the
 // option tv_bound = S: each M-step then finds the λ whose solution has TV = S); with K = 1, raw-value design,
-// no intercept and λ_tv = √(n ln p) it is exactly the released code's genlasso call (spec §1.2–1.3).
+// no intercept and λ_tv = √(n ln p) it is exactly the released code's genlasso call.
 // Defaults are the recommended mode: mask design with intercept (the fusion penalty then acts on effects,
 // not on byte values), K = 3 components (the paper used 6; see docs/explain.md for the trade-off).
 //
@@ -107,14 +107,18 @@ class lemna {
 
   /// Explains the score of `seq` at `target`: `f` scores a token_batch (one score per sequence, e.g. the
   /// probability of the explained class at `target`).
+  // clang-format off
   template <class F>
     requires black_box_scorer<F, token_batch>
   lemna_explanation explain_sequence(const F& f, const index_vector& seq, index_t target) const;
+  // clang-format on
 
   /// Explains the score of feature vector x: `f` scores a matrix<T> (one row per input).
+  // clang-format off
   template <class T, class F>
     requires black_box_scorer<F, matrix<T>>
   lemna_explanation explain_features(const F& f, const vector<T>& x, const vector<T>& null_value) const;
+  // clang-format on
 
   /// The surrogate step alone, on samples already scored (design: (n+1) × p, row 0 = the instance).
   lemna_explanation explain_samples(const matrix<double>& design, const vector<double>& scores,

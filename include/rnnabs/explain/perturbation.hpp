@@ -6,7 +6,7 @@
 // uses k ~ U{1, …, 2h} over all 2h+1 cells) by setting them to `null_token`, and writes the window back at
 // the right place: position t−h+i ← W_r[i] for every i with 0 ≤ t−h+i < L. Cells outside the sequence are not
 // features at all (the released code kept them as all-zero columns and, near the sequence ends, wrote the
-// window back shifted — spec §1.2; here both are fixed).
+// window back shifted; here both are fixed).
 // Features (tabular, images): each sample keeps every feature independently with probability
 // `keep_probability` (LIME), or nullifies k ~ U{1, …, p−1} of them (LEMNA-style); nullified features take the
 // caller's null value.

@@ -11,6 +11,8 @@
 #error "rnnabs/io/archive.hpp needs zlib + minizip: link the CMake target rnnabs::zip (it defines RNNABS_HAVE_ZIP)"
 #endif
 #include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <concepts>
 #include <cstring>
 #include <filesystem>
@@ -100,6 +102,24 @@ class archive {
     require<io_error>(a.size() == 1, where(), ": entry '", name, "' has shape ", detail::shape_text(a.shape),
                       ", not a scalar");
     return a.as<double>().data()[0];
+  }
+  /// A scalar entry holding a whole number in [lo, hi] (a count, an iteration number, a code);
+  /// io_error for NaN, a fraction or a value outside the range (a plain cast would be undefined).
+  index_t get_integer(const std::string& name, index_t lo, index_t hi) const {
+    const double v = get_scalar(name);
+    require<io_error>(std::isfinite(v) && v == std::trunc(v) && v >= static_cast<double>(lo) &&
+                          v <= static_cast<double>(hi) && v < 9.2e18 && v > -9.2e18,
+                      where(), ": entry '", name, "' is ", v, ", expected a whole number in [", lo, ", ", hi, "]");
+    return static_cast<index_t>(v);
+  }
+  /// A string entry holding an unsigned decimal number (e.g. a 64-bit seed).
+  std::uint64_t get_uint64_string(const std::string& name) const {
+    const std::string s = get_string(name);
+    std::uint64_t v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    require<io_error>(!s.empty() && ec == std::errc() && p == s.data() + s.size(), where(), ": entry '", name, "' ('",
+                      s.substr(0, 40), "') is not an unsigned 64-bit number");
+    return v;
   }
   std::string get_string(const std::string& name) const {
     const auto& a = entry(name);

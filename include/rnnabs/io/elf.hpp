@@ -103,6 +103,8 @@ class elf_reader {
     return v;
   }
   std::string cstr(std::uint64_t table_off, std::uint64_t table_size, std::uint64_t idx, std::string_view what) const {
+    // The table may be a section whose range was not checked (SHT_NULL / SHT_NOBITS): check it here.
+    need(table_off, table_size, "string table");
     require<io_error>(idx < table_size, "parse_elf: '", name_, "': ", what, " name index ", idx,
                       " is outside its string table (", table_size, " bytes)");
     const auto* p = b_.data() + table_off + idx;
@@ -211,6 +213,17 @@ inline std::vector<ar_member> parse_ar(std::span<const std::uint8_t> b, std::str
     while (!s.empty() && s.back() == ' ') s.pop_back();
     return s;
   };
+  // A decimal field of a member header (digits only; std::stoull would throw std::out_of_range or
+  // std::invalid_argument, and accept signs and leading blanks).
+  auto number = [&](const std::string& digits, std::size_t at, std::string_view what) {
+    std::uint64_t v = 0;
+    bool ok = !digits.empty();
+    for (const char c : digits)
+      ok = ok && c >= '0' && c <= '9' && !__builtin_mul_overflow(v, 10u, &v) &&
+           !__builtin_add_overflow(v, static_cast<std::uint64_t>(c - '0'), &v);
+    require<io_error>(ok, "parse_ar: '", name, "': bad ", what, " '", digits, "' at offset ", at);
+    return static_cast<std::size_t>(v);
+  };
   while (off < b.size()) {
     if (b[off] == '\n') {  // padding byte
       ++off;
@@ -238,12 +251,12 @@ inline std::vector<ar_member> parse_ar(std::span<const std::uint8_t> b, std::str
       longnames = std::string_view(reinterpret_cast<const char*>(b.data() + data), size);
       nm.clear();
     } else if (nm.size() > 1 && nm[0] == '/' && nm[1] >= '0' && nm[1] <= '9') {
-      const std::size_t k = std::stoull(nm.substr(1));
+      const std::size_t k = number(nm.substr(1), off, "long name offset");
       require<io_error>(k < longnames.size(), "parse_ar: '", name, "': long name offset ", k, " outside the table");
       const std::size_t e = longnames.find_first_of("/\n", k);
       nm = std::string(longnames.substr(k, e == std::string_view::npos ? std::string_view::npos : e - k));
     } else if (nm.rfind("#1/", 0) == 0) {  // BSD: the name follows the header
-      skip = std::stoull(nm.substr(3));
+      skip = number(nm.substr(3), off, "BSD name length");
       require<io_error>(skip <= size, "parse_ar: '", name, "': BSD name longer than its member");
       nm = std::string(reinterpret_cast<const char*>(b.data() + data), skip);
       while (!nm.empty() && nm.back() == '\0') nm.pop_back();

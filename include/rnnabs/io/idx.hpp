@@ -15,6 +15,7 @@
 
 #include "rnnabs/core/error.hpp"
 #include "rnnabs/io/detail/gzip.hpp"
+#include "rnnabs/io/limits.hpp"
 #include "rnnabs/io/npy.hpp"
 
 namespace rnnabs::io {
@@ -48,6 +49,7 @@ inline npy_array load_idx_array(const std::filesystem::path& path) {
   std::size_t need = 0;
   require<io_error>(detail::checked_count(a.shape, itemsize(a.type), need), origin, ": shape ",
                     detail::shape_text(a.shape), " overflows the address space");
+  detail::check_alloc(need, 1, origin, rnnabs::detail::concat("data of shape ", detail::shape_text(a.shape)));
   // Grow in chunks so a lying header cannot make us allocate before the data is there.
   constexpr std::size_t chunk = std::size_t{1} << 24;
   while (a.data.size() < need) {

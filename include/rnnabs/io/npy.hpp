@@ -24,6 +24,7 @@
 #include "rnnabs/io/detail/file.hpp"
 #include "rnnabs/io/detail/npy_header.hpp"
 #include "rnnabs/io/dtype.hpp"
+#include "rnnabs/io/limits.hpp"
 
 namespace rnnabs::io {
 
@@ -145,6 +146,7 @@ inline npy_array parse_npy(std::string_view bytes, std::string_view origin) {
   std::size_t need = 0;
   require<io_error>(detail::checked_count(h.shape, itemsize(h.type), need), origin, ": shape ",
                     detail::shape_text(h.shape), " overflows the address space");
+  detail::check_alloc(need, 1, origin, rnnabs::detail::concat("data of shape ", detail::shape_text(h.shape)));
   const std::size_t have = bytes.size() - start - header_len;
   require<io_error>(have >= need, origin, ": truncated .npy file (shape ", detail::shape_text(h.shape), " of ",
                     dtype_name(h.type), " needs ", need, " data bytes, the file has ", have, ")");

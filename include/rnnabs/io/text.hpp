@@ -19,6 +19,7 @@
 
 #include "rnnabs/core/error.hpp"
 #include "rnnabs/io/detail/file.hpp"
+#include "rnnabs/io/limits.hpp"
 
 namespace rnnabs::io {
 
@@ -255,6 +256,8 @@ inline embedding_rows read_embeddings_text(const std::filesystem::path& path,
     if (r.dim == 0) {
       require<io_error>(!v.empty(), who, ": ", path, ": line ", n, " has no vector");
       r.dim = v.size();
+      detail::check_alloc(rows, r.dim * sizeof(double), rnnabs::detail::concat(who, ": ", path),
+                          rnnabs::detail::concat(rows, " wanted rows of ", r.dim, " values (line ", n, ")"));
       r.values.assign(rows * r.dim, 0.0);
     }
     require<io_error>(v.size() == r.dim, who, ": ", path, ": line ", n, " has ", v.size(), " values, expected ",

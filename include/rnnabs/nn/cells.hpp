@@ -1,5 +1,5 @@
 #pragma once
-// The built-in cells, with PyTorch's equations and gate order (rnnrepair spec §1.8). Each models
+// The built-in cells, with PyTorch's equations and gate order (torch.nn.LSTM / torch.nn.GRU). Each models
 // rnnabs::recurrent_cell: pointwise per hidden unit, templates on the scalar S (T or dual<T>).
 #include <array>
 #include <string_view>

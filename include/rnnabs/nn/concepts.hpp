@@ -59,7 +59,7 @@ consteval bool check_recurrent_cell() {
   static_assert(requires {
     { C::name() } -> std::convertible_to<std::string_view>;
   }, "rnnabs::recurrent_cell: the type needs `static constexpr std::string_view name()`");
-  static_assert(detail::cell_pointwise_for<C, double>,
+  static_assert(detail::cell_pointwise_for<C, float> && detail::cell_pointwise_for<C, double>,
                 "rnnabs::recurrent_cell: the type needs `template <class S> static void forward(xg, hg, prev, "
                 "next, cache)` and `backward(cache, prev, dnext, dxg, dhg, dprev)` over std::array<S, N>");
   static_assert(detail::cell_pointwise_for<C, dual<double>>,
@@ -69,6 +69,13 @@ consteval bool check_recurrent_cell() {
                 "rnnabs::recurrent_cell: forward/backward must also run on rnnabs::pack<T, W> (W units at once): "
                 "use rnnabs::pointwise::{sigmoid, tanh, exp, log, relu, step} and arithmetic, not std:: functions "
                 "or branches on values");
+  static_assert(detail::cell_pointwise_for<C, dual<pack<double, pack_width<double>>>>,
+                "rnnabs::recurrent_cell: forward/backward must also run on rnnabs::dual<pack<double, W>> (the "
+                "Hessian-vector product, W units at once)");
+  static_assert(requires {
+    requires C::gates >= 1;
+    requires C::states >= 1;
+  }, "rnnabs::recurrent_cell: gates and states must be >= 1");
   return recurrent_cell<C>;
 }
 

@@ -22,6 +22,7 @@ struct dual {
   constexpr dual(T value, T tangent) : v(value), d(tangent) {}
 };
 
+// clang-format off
 template <class T> constexpr dual<T> operator+(dual<T> a, dual<T> b) { return {a.v + b.v, a.d + b.d}; }
 template <class T> constexpr dual<T> operator-(dual<T> a, dual<T> b) { return {a.v - b.v, a.d - b.d}; }
 template <class T> constexpr dual<T> operator-(dual<T> a) { return {-a.v, -a.d}; }
@@ -39,6 +40,7 @@ template <class T> struct is_dual<dual<T>> : std::true_type {};
 /// The value part (the number itself for a plain scalar).
 template <class T> constexpr T value_of(T x) { return x; }
 template <class T> constexpr T value_of(dual<T> x) { return x.v; }
+// clang-format on
 
 /// Functions a cell or loss may use; each is exact for T and for dual<T>.
 namespace pointwise {
@@ -50,6 +52,7 @@ T sigmoid(T x) {
   const T e = std::exp(x);
   return e / (T(1) + e);
 }
+// clang-format off
 template <class T> dual<T> sigmoid(dual<T> x) {
   const T s = sigmoid(x.v);
   return {s, x.d * s * (T(1) - s)};
@@ -85,6 +88,7 @@ template <class T, int W> dual<pack<T, W>> relu(const dual<pack<T, W>>& x) {
 template <class T, int W> dual<pack<T, W>> step(const dual<pack<T, W>>& x) {
   return {step(x.v), pack<T, W>(T(0))};
 }
+// clang-format on
 
 }  // namespace pointwise
 }  // namespace rnnabs

@@ -18,6 +18,20 @@ concept optimizer = requires(O o, vector<T>& theta, const vector<T>& g) {
   o.step(theta, g, 0.1);
 };
 
+/// static_assert(check_optimizer<O, T>()) says what is missing.
+template <class O, class T>
+consteval bool check_optimizer() {
+  // clang-format off
+  static_assert(requires(O o) {
+    { o.lr } -> std::convertible_to<double>;
+  }, "rnnabs::optimizer: the type needs a member `double lr` (the base learning rate)");
+  static_assert(requires(O o, vector<T>& theta, const vector<T>& g) { o.step(theta, g, 0.1); },
+                "rnnabs::optimizer: the type needs a member `step(vector<T>& theta, const vector<T>& gradient, double "
+                "rate)` updating theta in place");
+  // clang-format on
+  return optimizer<O, T>;
+}
+
 namespace detail {
 template <class T>
 void check_step(const vector<T>& theta, const vector<T>& g, Eigen::VectorXd& state, const char* who) {
@@ -124,5 +138,7 @@ inline auto cosine_decay(long epochs, double floor = 0) {
     return floor + (1 - floor) * 0.5 * (1 + std::cos(3.14159265358979323846 * x));
   };
 }
+
+static_assert(check_optimizer<sgd, float>() && check_optimizer<adam, double>() && check_optimizer<rmsprop, float>());
 
 }  // namespace rnnabs

@@ -124,8 +124,10 @@ traces<T> load_traces(const std::filesystem::path& path) {
   tr.truth = ints("truth");
   const bool has_tokens = all.count("tokens") > 0;
   const index_vector tok = has_tokens ? ints("tokens") : index_vector();
-  const index_t S = len.sum();
   require<io_error>(len.size() > 0 && (len.array() > 0).all(), origin, ": lengths must be positive");
+  index_t S = 0;  // lengths from the file: their sum must not overflow
+  for (index_t i = 0; i < len.size(); ++i)
+    require<io_error>(!__builtin_add_overflow(S, len(i), &S), origin, ": the lengths overflow");
   require<io_error>(hid.rows() == S && prob.rows() == S && lab.size() == S && (!has_tokens || tok.size() == S), origin,
                     ": member sizes disagree with the lengths (", S, " steps in all)");
   require<io_error>(hid.allFinite() && prob.allFinite(), origin, ": non-finite hidden states or probabilities");

@@ -18,6 +18,7 @@ struct pack {
   void store(T* p) const { Eigen::Map<array> m(p); m = a; }
 };
 
+// clang-format off
 template <class T, int W> pack<T, W> operator+(const pack<T, W>& x, const pack<T, W>& y) { return pack<T, W>(x.a + y.a); }
 template <class T, int W> pack<T, W> operator-(const pack<T, W>& x, const pack<T, W>& y) { return pack<T, W>(x.a - y.a); }
 template <class T, int W> pack<T, W> operator*(const pack<T, W>& x, const pack<T, W>& y) { return pack<T, W>(x.a * y.a); }
@@ -26,12 +27,14 @@ template <class T, int W> pack<T, W> operator-(const pack<T, W>& x) { return pac
 template <class T, int W> pack<T, W>& operator+=(pack<T, W>& x, const pack<T, W>& y) { x.a += y.a; return x; }
 template <class T, int W> pack<T, W>& operator-=(pack<T, W>& x, const pack<T, W>& y) { x.a -= y.a; return x; }
 template <class T, int W> pack<T, W>& operator*=(pack<T, W>& x, const pack<T, W>& y) { x.a *= y.a; return x; }
+// clang-format on
 
 /// Lanes per pack for T: one 512-bit register of floats or doubles.
 template <class T>
 inline constexpr int pack_width = 64 / static_cast<int>(sizeof(T));
 
 namespace pointwise {
+// clang-format off
 template <class T, int W> pack<T, W> sigmoid(const pack<T, W>& x) { return pack<T, W>(x.a.logistic()); }
 template <class T, int W> pack<T, W> tanh(const pack<T, W>& x) { return pack<T, W>(x.a.tanh()); }
 template <class T, int W> pack<T, W> exp(const pack<T, W>& x) { return pack<T, W>(x.a.exp()); }
@@ -40,6 +43,7 @@ template <class T, int W> pack<T, W> relu(const pack<T, W>& x) { return pack<T, 
 template <class T, int W> pack<T, W> step(const pack<T, W>& x) {
   return pack<T, W>((x.a > T(0)).template cast<T>());
 }
+// clang-format on
 }  // namespace pointwise
 
 }  // namespace rnnabs

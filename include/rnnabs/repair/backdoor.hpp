@@ -1,5 +1,5 @@
 #pragma once
-// The backdoor study of RNNRepair (§B.5, spec §6.5), corrected: poison training texts of one class
+// The backdoor study of RNNRepair (Xie et al., ICML 2021, §B.5), corrected: poison training texts of one class
 // with a trigger token, find from the automaton the abstract contexts in which the trigger was
 // learned, use them to place the trigger in test inputs (guided vs random positions), and fix the
 // model by retraining without the training samples that taught the trigger in those contexts.
@@ -10,9 +10,10 @@
 //   auto where = rnnabs::place_trigger(ctx, test_view.path(i), seed);   // guided / random position, R_x
 //   auto base = rnnabs::random_removal(where.influential, ctx.samples, automaton.n_samples(), seed);
 //
-// Corrections (spec §9): insertion points cover every position 0..T, so length-1 texts work (A12);
-// the random removal set is drawn without replacement (A12); callers evaluate the retrained model
-// (A11) on inputs kept in their order (A10) — rnnabs never reorders a batch.
+// Corrections of RNNRepair's code: insertion points cover every position 0..T, so length-1 texts work
+// (it drew from 1..len−1); the random removal set is drawn without replacement; callers evaluate the
+// retrained model (it evaluated the backdoored one) on inputs kept in their order (it sorted them by
+// length) — rnnabs never reorders a batch.
 #include <algorithm>
 #include <cstdint>
 #include <map>

@@ -1,5 +1,5 @@
 #pragma once
-// Single-channel image transformations, the building blocks of the image mutators (RNNRepair §6.1,
+// Single-channel image transformations, the building blocks of the image mutators (RNNRepair's,
 // after DeepHunter). An image is an H x W row-major matrix of float, double (intensities in
 // [0, max_value], 1 by default) or std::uint8_t (0..255). Parameters given in gray levels (brightness,
 // noise) are on the 0..255 scale and rescaled to max_value.

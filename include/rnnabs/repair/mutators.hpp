@@ -1,5 +1,5 @@
 #pragma once
-// The nine image mutators of RNNRepair §6.1 (after DeepHunter, Xie et al., ISSTA 2019) with their
+// The nine image mutators of RNNRepair's code (after DeepHunter, Xie et al., ISSTA 2019) with their
 // parameter grids, and DeepHunter's constrained mutation.
 //
 //   id  mutator       grid                                   class
@@ -13,14 +13,14 @@
 //   7   pixel change  p in {1..9} random pixels               pixel value
 //   8   noise         p in {1, 2, 3}: Gaussian, salt-and-pepper, multiplicative                  pixel value
 // The classes are DeepHunter's: geometric ("affine") transformations move pixels, pixel-value ones
-// change intensities. RNNRepair put contrast, brightness and blur among the affine ones (§9 A13).
+// change intensities. RNNRepair put contrast, brightness and blur among the affine ones.
 //
 // Constrained mutation (DeepHunter's Algorithm 2, `mutate`): up to `tries` times, draw a mutator and a
 // parameter; a geometric mutant is kept only if no geometric mutator was applied in the image's lineage
 // before (at most one), and becomes the new reference; a pixel-value mutant is kept when, against the
 // reference, L0 < alpha · pixels or L∞ < beta · 255 (DeepHunter's f(I, I'): L∞ ≤ 255 if L0 < α·size,
 // else L∞ < β·255 — the same rule). Differences are signed (RNNRepair subtracted uint8 images, which
-// wraps around: 3 − 5 = 254, §9 A13) and in gray levels.
+// wraps around: 3 − 5 = 254) and in gray levels.
 //
 //   rnnabs::rng g(1);
 //   auto r = rnnabs::mutate(image, g);                 // r.image, r.op, r.parameter, r.accepted
@@ -50,7 +50,7 @@ constexpr std::string_view to_string(mutator m) {
 /// DeepHunter's classes: true for the four geometric (affine) mutators.
 constexpr bool is_geometric(mutator m) { return static_cast<int>(m) <= static_cast<int>(mutator::rotation); }
 
-/// The parameter grid of a mutator (RNNRepair §6.1).
+/// The parameter grid of a mutator (RNNRepair's code).
 inline std::vector<double> parameter_grid(mutator m) {
   std::vector<double> g;
   const auto range = [&](int lo, int hi, double step) {

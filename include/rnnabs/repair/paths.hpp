@@ -3,7 +3,7 @@
 // states, per-step labels, tokens, truth and final prediction, and its path through the automaton.
 //
 // A path is the list of transitions of one sequence, extended with the initial pseudo-step (0, 0)
-// as everywhere in rnnabs (spec §0): transition j goes from (S[j], L[j]) to (S[j+1], L[j+1]) and
+// as everywhere in rnnabs (RNNRepair's convention): transition j goes from (S[j], L[j]) to (S[j+1], L[j+1]) and
 // consumes token j, so the node (S[j], L[j]) is where the model stands before reading token j.
 //
 //   auto train_view = rnnabs::labelled_paths::from(train_traces, abs.train_states());
@@ -82,7 +82,7 @@ struct labelled_paths {
 };
 
 /// Which samples of an automaton reach each node, and the first step at which they do: the inverted
-/// index (node -> samples) that RNNRepair rebuilt by scanning every transition per query (spec §9 A14).
+/// index (node -> samples) that RNNRepair rebuilt by scanning every transition per query.
 class node_reach {
  public:
   /// One sample reaching a node: after consuming token `step` (so a token inserted at step + 1 is

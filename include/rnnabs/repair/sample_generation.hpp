@@ -1,5 +1,5 @@
 #pragma once
-// Sample-level repair data (RNNRepair §4.3, spec §6.2), corrected: for an input the model gets wrong
+// Sample-level repair data (RNNRepair, Xie et al., ICML 2021, §4.3), corrected: for an input the model gets wrong
 // (true label y, prediction ŷ), make a training image of class y whose *abstract behaviour* is as
 // close as possible to the faulty one, so that retraining on it teaches the model to tell them apart.
 //   1. distances  the failure's abstract trace against the correctly predicted training samples'
@@ -15,7 +15,7 @@
 // The failures are RNNRepair's *common* failures: the test inputs that every one of M >= 2 models gets
 // wrong (`common_failures`).
 // The model's own abstraction must be used (RNNRepair applied one model's PCA and GMM to another
-// model's traces, §9 A7): pass each model with the abstraction fitted on its training traces.
+// model's traces): pass each model with the abstraction fitted on its training traces.
 //
 //   auto failures = rnnabs::common_failures(test_predictions_of_each_model, test_labels);
 //   auto out = rnnabs::generate_repair_samples(model, abs, train_images, train_traces, test_traces, failures, {});

@@ -1,5 +1,5 @@
 #pragma once
-// Segment-level repair (RNNRepair §4.4, spec §6.4), corrected. For a test input the model gets
+// Segment-level repair (RNNRepair, Xie et al., ICML 2021, §4.4), corrected. For a test input the model gets
 // wrong, with true label y:
 //   1. fault point  the last step j whose token flips the running prediction from y (or from the
 //                   start) to a wrong label: L[j+1] != y and (j = 0 or L[j] = y) (fault_point)
@@ -8,11 +8,11 @@
 //   3. matching     per candidate, the longest suffix of the test's transitions 0..j-1 that occurs in
 //                   the candidate's path as a sequence of (state, label, token, label, state) tuples
 //                   (longest_suffix_match: KMP over the reversed paths, O(j + T_c)); never a
-//                   substring search on joined strings, where "3-1-…" matched inside "13-1-…" (A9)
+//                   substring search on joined strings, where "3-1-…" matched inside "13-1-…" (RNNRepair)
 //   4. insertion    the faulty token goes right after the matched segment (leftmost occurrence of
 //                   the longest match), where the candidate stands in the same abstract node; with no
 //                   match it goes right after the candidate's first arrival in (S[j], L[j]) (the
-//                   reason it is a candidate), never "before the last token" (A9)
+//                   reason it is a candidate), never "before the last token" (RNNRepair)
 //   5. selection    guided: the top_n candidates by match length (ties: lower sample id); random:
 //                   top_n drawn without replacement from rng::stream(seed, target) (all of them when
 //                   fewer than top_n), each with its own insertion point

@@ -1,5 +1,5 @@
 #pragma once
-// The segment-repair experiment (spec §6.4) as a reusable protocol: for each top_n, plan guided
+// The segment-repair experiment of RNNRepair (§4.4) as a reusable protocol: for each top_n, plan guided
 // edits once and random edits for several selection seeds, insert them into the training tokens,
 // retrain a fresh model per setting through the caller's callback, and judge every retrained model
 // on the whole test set (targets fixed, and the side effects on the other inputs).
@@ -50,6 +50,7 @@ struct segment_study_row {
 
 /// Retrain: invocable with the edited training batch, returning the retrained model's predictions on
 /// the test set, in the order of `test`.
+// clang-format off
 template <class T, class Retrain>
   requires std::invocable<Retrain&, const sequence_batch<T>&> &&
            std::convertible_to<std::invoke_result_t<Retrain&, const sequence_batch<T>&>, index_vector>
@@ -58,6 +59,7 @@ std::vector<segment_study_row> segment_repair_study(const labelled_paths& train,
                                                     const sequence_batch<T>& train_batch, Retrain&& retrain,
                                                     const segment_study_options& o,
                                                     const std::function<void(const segment_study_row&)>& on_row = {}) {
+  // clang-format on
   constexpr const char* who = "segment_repair_study";
   require(!o.top_n.empty(), who, ": no top_n value");
   require(o.random_repeats >= 0, who, ": random_repeats must be >= 0, got ", o.random_repeats);

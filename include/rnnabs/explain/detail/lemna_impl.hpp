@@ -267,9 +267,11 @@ inline lemna_explanation lemna::explain_samples(const matrix<double>& design, co
   return e;
 }
 
+// clang-format off
 template <class F>
   requires black_box_scorer<F, token_batch>
 lemna_explanation lemna::explain_sequence(const F& f, const index_vector& seq, index_t target) const {
+  // clang-format on
   const auto s = perturb_window(seq, target, {.half_width = opt_.half_width, .n_samples = opt_.n_samples,
                                               .null_token = opt_.null_token, .seed = opt_.seed,
                                               .pin_target = opt_.pin_target});
@@ -277,9 +279,11 @@ lemna_explanation lemna::explain_sequence(const F& f, const index_vector& seq, i
   return explain_samples(s.design(opt_.design), y, s.positions, target);
 }
 
+// clang-format off
 template <class T, class F>
   requires black_box_scorer<F, matrix<T>>
 lemna_explanation lemna::explain_features(const F& f, const vector<T>& x, const vector<T>& null_value) const {
+  // clang-format on
   const auto s = perturb_features(x, null_value,
                                   {.n_samples = opt_.n_samples, .keep_probability = opt_.keep_probability,
                                    .seed = opt_.seed});

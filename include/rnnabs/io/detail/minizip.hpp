@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "rnnabs/core/error.hpp"
+#include "rnnabs/io/limits.hpp"
 
 namespace rnnabs::io::detail {
 
@@ -117,6 +118,8 @@ class unzip_handle {
       require<io_error>(info.compression_method == 0 || info.compression_method == Z_DEFLATED, origin_,
                         ": member '", member, "' uses compression method ", info.compression_method,
                         " (supported: 0 stored, 8 deflate)");
+      // The declared size bounds what is read below (a deflate bomb stops there): check it first.
+      check_alloc(info.uncompressed_size, 1, origin_, "member '" + member + "'");
       check(unzOpenCurrentFile(z_), "opening member '" + member + "'");
       std::string bytes;
       std::string buf(1 << 16, '\0');

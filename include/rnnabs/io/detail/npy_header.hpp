@@ -28,11 +28,14 @@ inline std::string shape_text(const std::vector<std::size_t>& shape) {
   return s + ")";
 }
 
-/// Element count of `shape`; false when the product overflows size_t.
+/// Bytes of `shape` (element count x width); false when the shape does not fit the address space.
+/// Zero-length axes are counted as 1 for that test: a shape such as (0, 2^40, 2^40) holds no element,
+/// but xtensor's strides and Eigen's index_t sizes of its other axes would still overflow.
 inline bool checked_count(const std::vector<std::size_t>& shape, std::size_t width, std::size_t& bytes) {
-  std::size_t n = width;
+  std::size_t n = width, span = width == 0 ? 1 : width;
   for (auto s : shape)
-    if (__builtin_mul_overflow(n, s, &n)) return false;
+    if (__builtin_mul_overflow(n, s, &n) || __builtin_mul_overflow(span, s == 0 ? 1 : s, &span)) return false;
+  if (span > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) return false;
   bytes = n;
   return true;
 }

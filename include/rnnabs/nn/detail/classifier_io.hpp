@@ -105,6 +105,16 @@ rnn_classifier<Cell, T> rnn_classifier<Cell, T>::load(const std::filesystem::pat
   } catch (const invalid_argument& e) {
     throw io_error(detail::concat(origin, ": bad config: ", e.what()));
   }
+  {  // The parameter count follows from the config read above: bound it before building the layout.
+    const long double dirs = c.bidirectional ? 2 : 1, h = static_cast<long double>(c.hidden_size),
+                      gh = static_cast<long double>(Cell::gates) * h, out = dirs * h;
+    const long double n = (c.token_input() ? static_cast<long double>(c.vocab_size) * c.input_size : 0) +
+                          dirs * gh * (static_cast<long double>(c.input_size) + h + 2) +
+                          (static_cast<long double>(c.num_layers) - 1) * dirs * gh * (out + h + 2) +
+                          static_cast<long double>(c.num_classes) * (out + 1);
+    io::detail::check_alloc(n < 1.8e19L ? static_cast<std::uint64_t>(n) : ~std::uint64_t{0}, sizeof(T), origin,
+                            "the parameters of its config");
+  }
   rnn_classifier m;
   m.cfg_ = c;
   m.names_ = names;

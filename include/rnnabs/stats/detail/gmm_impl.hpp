@@ -278,13 +278,11 @@ inline gaussian_mixture gaussian_mixture::load(const std::filesystem::path& path
   o.covariance = parse_covariance_type(a.get_string("covariance_type"));
   o.reg_covar = a.get_scalar("reg_covar");
   o.tol = a.get_scalar("tol");
-  o.max_iter = static_cast<index_t>(a.get_scalar("max_iter"));
-  o.n_init = static_cast<index_t>(a.get_scalar("n_init"));
-  const double init = a.get_scalar("init"), policy = a.get_scalar("on_degenerate");
-  require<io_error>(init >= 0 && init <= 3 && policy >= 0 && policy <= 2, "gaussian_mixture::load: ", path.string(),
-                    ": unknown init (", init, ") or on_degenerate (", policy, ") code");
-  o.init = static_cast<gmm_init>(static_cast<int>(init));
-  o.on_degenerate = static_cast<degenerate_policy>(static_cast<int>(policy));
+  constexpr index_t big = index_t{1} << 53;  // counts stored as float64 scalars
+  o.max_iter = a.get_integer("max_iter", 0, big);
+  o.n_init = a.get_integer("n_init", 0, big);
+  o.init = static_cast<gmm_init>(a.get_integer("init", 0, 3));
+  o.on_degenerate = static_cast<degenerate_policy>(a.get_integer("on_degenerate", 0, 2));
   o.min_weight = a.get_scalar("min_weight");
   if (a.contains("precision")) {  // absent from files written before the option existed: double
     const double prec = a.get_scalar("precision");
@@ -292,7 +290,7 @@ inline gaussian_mixture gaussian_mixture::load(const std::filesystem::path& path
                       prec);
     o.precision = static_cast<em_precision>(static_cast<int>(prec));
   }
-  o.seed = std::stoull(a.get_string("seed"));
+  o.seed = a.get_uint64_string("seed");
   gaussian_mixture g;
   g.p_.weights = a.get_vector("weights");
   g.p_.means = a.get("means");
@@ -309,7 +307,7 @@ inline gaussian_mixture gaussian_mixture::load(const std::filesystem::path& path
   require<io_error>(bad.empty(), "gaussian_mixture::load: ", path.string(), ": covariance of component ",
                     bad.empty() ? 0 : bad.front(), " is not positive definite");
   g.converged_ = a.get_scalar("converged") != 0;
-  g.n_iter_ = static_cast<index_t>(a.get_scalar("n_iter"));
+  g.n_iter_ = a.get_integer("n_iter", 0, big);
   g.lower_bound_ = a.get_scalar("lower_bound");
   g.fitted_ = true;
   return g;

@@ -101,7 +101,7 @@ inline pca pca::load(const std::filesystem::path& path) {
   try {
     return from_fitted(o, a.get("components"), a.get_vector("mean"), a.get_vector("explained_variance"),
                        a.get_vector("explained_variance_ratio"), a.get_vector("singular_values"),
-                       a.get_scalar("noise_variance"), static_cast<index_t>(a.get_scalar("n_samples")));
+                       a.get_scalar("noise_variance"), a.get_integer("n_samples", 0, index_t{1} << 53));
   } catch (const invalid_argument& e) {  // a file whose content does not hold together
     throw io_error(rnnabs::detail::concat("pca::load: ", path.string(), ": ", e.what()));
   }
