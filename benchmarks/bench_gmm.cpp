@@ -60,8 +60,7 @@ void run(benchmark::State& st, covariance_type c, int what) {
             detail::tile_normalize(k, s.P.weights(tb), sc);
             detail::basic_gmm_partial<double> part(acc);
             for (index_t t = tb; t < te; ++t) {
-              if (s.model.full)
-                detail::tile_accumulate(s.model, s.P.tile(t), sc, part);
+              if (s.model.full) detail::tile_accumulate(s.model, s.P.tile(t), sc, part);
               else  // the form em_pass uses: raw moments where they cancel little
                 detail::tile_accumulate_split(s.model, s.P, s.P.tile(t), sp, sc, part);
             }
@@ -85,8 +84,8 @@ void run(benchmark::State& st, covariance_type c, int what) {
       benchmark::Counter::kIsRate);
 }
 
-#define RNNABS_GMM_BENCH(name, cov, what)                                                            \
-  void name(benchmark::State& st) { run(st, cov, what); }                                           \
+#define RNNABS_GMM_BENCH(name, cov, what)                 \
+  void name(benchmark::State& st) { run(st, cov, what); } \
   BENCHMARK(name)->Args({200000, 10, 32})->Args({1680000, 10, 37})->Unit(benchmark::kMillisecond)->UseRealTime()
 
 RNNABS_GMM_BENCH(BM_gmm_estep_diag, covariance_type::diag, 0);

@@ -29,9 +29,8 @@ sequence_batch<float> rows(index_t n, std::uint64_t seed) {
 }
 
 const model_t& binary_lstm() {
-  static const model_t m(rnn_config{.input_size = 28, .hidden_size = 100, .num_classes = 2,
-                                    .loss = loss_kind::softmax_bce},
-                         1);
+  static const model_t m(
+      rnn_config{.input_size = 28, .hidden_size = 100, .num_classes = 2, .loss = loss_kind::softmax_bce}, 1);
   return m;
 }
 
@@ -74,9 +73,9 @@ void gradient_dots(benchmark::State& st) {
     benchmark::DoNotOptimize(out.data());
   }
   st.SetItemsProcessed(st.iterations() * 256);
-  st.counters["flop_rate"] = benchmark::Counter(2.0 * 256 * static_cast<double>(p) * static_cast<double>(m) *
-                                                    static_cast<double>(st.iterations()),
-                                                benchmark::Counter::kIsRate);
+  st.counters["flop_rate"] = benchmark::Counter(
+      2.0 * 256 * static_cast<double>(p) * static_cast<double>(m) * static_cast<double>(st.iterations()),
+      benchmark::Counter::kIsRate);
 }
 
 void gradient_products_all(benchmark::State& st) {

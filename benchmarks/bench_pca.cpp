@@ -110,7 +110,11 @@ void kmeans_lloyd_iteration(benchmark::State& st) {
   }
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()) * n);
 }
-BENCHMARK(kmeans_lloyd_iteration)->Args({200000, 37})->Args({1680000, 37})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(kmeans_lloyd_iteration)
+    ->Args({200000, 37})
+    ->Args({1680000, 37})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // Lloyd to convergence (sklearn's rule) from k-means++ centres, plain (arg 2 = 0) or with Hamerly's
 // bounds (1): the same labels and centres, bit for bit; the counter gives the iterations.

@@ -42,10 +42,10 @@ bool metric_figure(const fs::path& dir, const std::string& name, const std::stri
       dir / (name + ".gp"),
       "set terminal pngcairo size 900,560 font 'sans,11'\nset output '" + (dir / (name + ".png")).string() +
           "'\nset datafile separator ','\nset key right center\nset grid\nset title '" + title +
-          "'\nset xlabel 'top-K nearest training traces'\nset ylabel '" + ylabel + "'\nplot '" + b + "' every ::1 using 1:" +
-          std::to_string(col) + " with lines lw 2 title 'benign: truth', '" + f + "' every ::1 using 1:" +
-          std::to_string(col) + " with lines lw 2 title 'faults: truth', '" + f + "' every ::1 using 1:" +
-          std::to_string(pcol) + " with lines lw 2 title 'faults: (wrong) prediction'\n");
+          "'\nset xlabel 'top-K nearest training traces'\nset ylabel '" + ylabel + "'\nplot '" + b +
+          "' every ::1 using 1:" + std::to_string(col) + " with lines lw 2 title 'benign: truth', '" + f +
+          "' every ::1 using 1:" + std::to_string(col) + " with lines lw 2 title 'faults: truth', '" + f +
+          "' every ::1 using 1:" + std::to_string(pcol) + " with lines lw 2 title 'faults: (wrong) prediction'\n");
 }
 
 }  // namespace
@@ -99,11 +99,20 @@ int main(int argc, char** argv) {
     std::string model_source;
     const fs::path model_file = cdir / "model.rnnabs";
     examples::cache_record model_record("LSTM classifier of Fashion-MNIST rows (rnnabs_demo)");
-    model_record.add("cell", "lstm").add("input", 28).add("hidden", 128).add("classes", 10).add("epochs", epochs)
-        .add("batch", 128).add("optimizer", "adam").add("lr", 2e-3).add("clip", 5).add("seed", seed)
+    model_record.add("cell", "lstm")
+        .add("input", 28)
+        .add("hidden", 128)
+        .add("classes", 10)
+        .add("epochs", epochs)
+        .add("batch", 128)
+        .add("optimizer", "adam")
+        .add("lr", 2e-3)
+        .add("clip", 5)
+        .add("seed", seed)
         .add("data.train", examples::fingerprint_of(train_set));
-    if (examples::cache_lookup(model_file, model_record,
-                               {.on_mismatch = strict_cache ? examples::cache_policy::error : examples::cache_policy::rebuild})) {
+    if (examples::cache_lookup(
+            model_file, model_record,
+            {.on_mismatch = strict_cache ? examples::cache_policy::error : examples::cache_policy::rebuild})) {
       model = lstm_classifier<float>::load(model_file);
       model_source = "cached " + model_file.string();
     } else {
@@ -121,7 +130,7 @@ int main(int argc, char** argv) {
         model.save(p);
       });
       model_source = examples::concat("trained now (", epochs, " epochs, ", examples::seconds_since(t0),
-                                    " s), cached in ", (cdir / "model.rnnabs").string());
+                                      " s), cached in ", (cdir / "model.rnnabs").string());
     }
 
     // 2. Traces.
@@ -156,9 +165,12 @@ int main(int argc, char** argv) {
         dir / "refinement.gp",
         "set terminal pngcairo size 900,560 font 'sans,11'\nset output '" + (dir / "refinement.png").string() +
             "'\nset datafile separator ','\nset key bottom right\nset grid\nset y2tics\nset ytics nomirror\n"
-            "set title 'Fashion-MNIST LSTM: PCA " + std::to_string(pca_k) + " + diagonal GMM'\n"
+            "set title 'Fashion-MNIST LSTM: PCA " +
+            std::to_string(pca_k) +
+            " + diagonal GMM'\n"
             "set xlabel 'abstract states n'\nset ylabel 'accuracy / stability'\nset y2label 'BIC'\n"
-            "plot '" + sf + "' every ::1 using 1:3 with linespoints lw 2 title 'stability', '" + sf +
+            "plot '" +
+            sf + "' every ::1 using 1:3 with linespoints lw 2 title 'stability', '" + sf +
             "' every ::1 using 1:6 with linespoints lw 2 title 'SimNN train', '" + sf +
             "' every ::1 using 1:7 with linespoints lw 2 title 'SimNN test', '" + sf +
             "' every ::1 using 1:2 axes x1y2 with linespoints lw 2 dt 2 title 'BIC'\n");

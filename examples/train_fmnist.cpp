@@ -74,10 +74,11 @@ int run(const settings& s, const std::string& data_dir, const examples::fs::path
                   .seed = s.seed,
                   .clip_norm = s.clip};
   o.validation = &test;
-  examples::csv_table csv({"epoch", "learning_rate", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
-                           "seconds"});
-  std::printf("model     %s(%ld) -> dense(%ld), %ld parameters; %ld epochs, batch %ld\n", std::string(Cell::name()).c_str(),
-              cfg.hidden_size, classes, model.parameter_count(), o.epochs, o.batch_size);
+  examples::csv_table csv(
+      {"epoch", "learning_rate", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds"});
+  std::printf("model     %s(%ld) -> dense(%ld), %ld parameters; %ld epochs, batch %ld\n",
+              std::string(Cell::name()).c_str(), cfg.hidden_size, classes, model.parameter_count(), o.epochs,
+              o.batch_size);
   std::printf("%6s %10s %10s %10s %10s %8s\n", "epoch", "loss", "train acc", "test loss", "test acc", "seconds");
   o.on_epoch = [&](const epoch_record& r) {
     std::printf("%6ld %10.4f %9.2f%% %10.4f %9.2f%% %8.1f\n", r.epoch + 1, r.train_loss, 100 * r.train_accuracy,
@@ -91,21 +92,28 @@ int run(const settings& s, const std::string& data_dir, const examples::fs::path
   const double lr = s.lr > 0 ? s.lr : (opt == "adam" ? 2e-3 : opt == "rmsprop" ? 1e-3 : 0.1);
   // What the model is made from (the checkpoints rewrite model.rnnabs: its old record goes first).
   examples::cache_record record(std::string(Cell::name()) + " classifier of Fashion-MNIST rows (train_fmnist)");
-  record.add("cell", Cell::name()).add("input", 28).add("hidden", cfg.hidden_size).add("classes", classes)
-      .add("class_ids", s.classes).add("loss", binary ? "softmax_bce" : "cross_entropy").add("dropout", s.dropout)
-      .add("epochs", o.epochs).add("batch", o.batch_size).add("optimizer", opt).add("lr", lr).add("clip", s.clip)
-      .add("seed", s.seed).add("data.train", examples::fingerprint_of(train)).add("data.test", examples::fingerprint_of(test));
+  record.add("cell", Cell::name())
+      .add("input", 28)
+      .add("hidden", cfg.hidden_size)
+      .add("classes", classes)
+      .add("class_ids", s.classes)
+      .add("loss", binary ? "softmax_bce" : "cross_entropy")
+      .add("dropout", s.dropout)
+      .add("epochs", o.epochs)
+      .add("batch", o.batch_size)
+      .add("optimizer", opt)
+      .add("lr", lr)
+      .add("clip", s.clip)
+      .add("seed", s.seed)
+      .add("data.train", examples::fingerprint_of(train))
+      .add("data.test", examples::fingerprint_of(test));
   examples::cache_forget(o.checkpoint);
   t0 = std::chrono::steady_clock::now();
   train_history hist;
-  if (opt == "adam")
-    hist = rnnabs::train(model, train, adam{.lr = lr}, o);
-  else if (opt == "rmsprop")
-    hist = rnnabs::train(model, train, rmsprop{.lr = lr, .alpha = 0.9, .eps = 1e-7}, o);
-  else if (opt == "sgd")
-    hist = rnnabs::train(model, train, sgd{.lr = lr}, o);
-  else
-    throw invalid_argument("train_fmnist: --optimizer must be adam, rmsprop or sgd, got '" + opt + "'");
+  if (opt == "adam") hist = rnnabs::train(model, train, adam{.lr = lr}, o);
+  else if (opt == "rmsprop") hist = rnnabs::train(model, train, rmsprop{.lr = lr, .alpha = 0.9, .eps = 1e-7}, o);
+  else if (opt == "sgd") hist = rnnabs::train(model, train, sgd{.lr = lr}, o);
+  else throw invalid_argument("train_fmnist: --optimizer must be adam, rmsprop or sgd, got '" + opt + "'");
   const double train_s = examples::seconds_since(t0);
   const auto model_record = examples::cache_describe(o.checkpoint, record);
   csv.save(dir / "history.csv");
@@ -135,8 +143,9 @@ int run(const settings& s, const std::string& data_dir, const examples::fs::path
       "model: ", Cell::name(), "(", cfg.hidden_size, ") -> ", classes, " classes", binary ? " (binary)" : "", "\n",
       "optimizer: ", opt, ", epochs run: ", hist.epochs.size(), ", batch ", o.batch_size, ", seed ", s.seed, "\n",
       "test accuracy: ", 100 * last.val_accuracy, " %\n", "training time: ", train_s, " s (", hist.steps,
-      " steps, threads: ", rnnabs::max_threads(), ")\n", "files: history.csv, model.rnnabs, state_dict.npz, test_traces.npz",
-      s.train_traces ? ", train_traces.npz" : "", plotted ? ", accuracy.png" : "", "\n");
+      " steps, threads: ", rnnabs::max_threads(), ")\n",
+      "files: history.csv, model.rnnabs, state_dict.npz, test_traces.npz", s.train_traces ? ", train_traces.npz" : "",
+      plotted ? ", accuracy.png" : "", "\n");
   rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("result    test accuracy %.2f%% after %zu epochs, %.1fs of training; results in %s\n",
               100 * last.val_accuracy, hist.epochs.size(), train_s, dir.c_str());

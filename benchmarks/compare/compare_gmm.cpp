@@ -32,7 +32,11 @@ compare::case_fn make_case(covariance_type cov) {
     p0.covariances = io::load_npy_matrix<double>(wd / "covariances0.npy");
     const index_t K = p0.means.rows(), iters = iters_for(X.rows());
     auto fit = [&](index_t max_iter, gaussian_mixture& g) {
-      g = gaussian_mixture({.n_components = K, .covariance = cov, .tol = 0, .reg_covar = 1e-6, .max_iter = max_iter,
+      g = gaussian_mixture({.n_components = K,
+                            .covariance = cov,
+                            .tol = 0,
+                            .reg_covar = 1e-6,
+                            .max_iter = max_iter,
                             .on_degenerate = degenerate_policy::keep});
       const auto t0 = std::chrono::steady_clock::now();
       g.fit(X, p0);
@@ -56,8 +60,8 @@ compare::case_fn make_case(covariance_type cov) {
     const double e_c = rel(b.covariances(), io::load_npy_matrix<double>(wd / "peer_covariances.npy"));
     o.max_rel_err = std::max({e_lb, e_w, e_m, e_c});
     o.equal = o.max_rel_err <= 1e-8;
-    o.detail = detail::concat(to_string(cov), "_N=", X.rows(), "_D=", X.cols(), "_K=", K, "_per_iteration_of_",
-                              iters, "_after_", base, "_err(lower_bound,weights,means,covariances)_tol=1e-8");
+    o.detail = detail::concat(to_string(cov), "_N=", X.rows(), "_D=", X.cols(), "_K=", K, "_per_iteration_of_", iters,
+                              "_after_", base, "_err(lower_bound,weights,means,covariances)_tol=1e-8");
     return o;
   };
 }

@@ -20,13 +20,14 @@ using namespace rnnabs;
 using model_t = rnn_classifier<lstm_cell, float>;
 
 constexpr index_t hessian_n = 256, cg_iters = 8;  // keep equal to cases_influence.py
-constexpr double damping = 0.5, lr = 0.1;  // this (unconverged) model's Hessian has curvature below -0.1
+constexpr double damping = 0.5, lr = 0.1;         // this (unconverged) model's Hessian has curvature below -0.1
 
 sequence_batch<float> read_rows(const fs::path& x_file, const fs::path& y_file) {
   const auto x = io::load_npy<float>(x_file);
   const auto n = static_cast<index_t>(x.shape()[0]);
   sequence_batch<float> b;
-  for (index_t i = 0; i < n; ++i) b.features.emplace_back(Eigen::Map<const matrix<float>>(x.data() + i * 28 * 28, 28, 28));
+  for (index_t i = 0; i < n; ++i)
+    b.features.emplace_back(Eigen::Map<const matrix<float>>(x.data() + i * 28 * 28, 28, 28));
   b.labels = io::load_npy_matrix<index_t>(y_file).col(0);
   return b;
 }
@@ -56,10 +57,11 @@ compare::outcome check(const fs::path& wd, const matrix<double>& scores, double 
   compare::outcome o;
   o.seconds = sec;
   const bool same_shape = want.rows() == scores.rows() && want.cols() == scores.cols();
-  o.max_rel_err = same_shape ? (scores - want).cwiseAbs().maxCoeff() / std::max(1e-300, want.cwiseAbs().maxCoeff()) : 1.0;
+  o.max_rel_err = same_shape ? (scores - want).cwiseAbs().maxCoeff() / std::max(1e-300, want.cwiseAbs().maxCoeff())
+                             : 1.0;
   o.equal = same_shape && o.max_rel_err < tol;
-  o.detail = detail::concat(what, "; ", scores.rows(), " x ", scores.cols(), " scores vs torch, max error / max |score| < ",
-                            tol, "; torch ", peer_threads(wd));
+  o.detail = detail::concat(what, "; ", scores.rows(), " x ", scores.cols(),
+                            " scores vs torch, max error / max |score| < ", tol, "; torch ", peer_threads(wd));
   return o;
 }
 
@@ -79,9 +81,9 @@ compare::outcome koh_liang_case(const fs::path& wd) {
     scores = koh_liang(f, w, sample_gradients(t, w), solver).scores;
   });
   return check(wd, scores, sec, 2e-3,
-               detail::concat("Koh & Liang: ", test.size(), " test gradients, ", cg_iters, " CG iterations each on the ",
-                              "exact Hessian of ", hessian_n, " sequences (+", damping, " I), ", train.size(),
-                              " training gradients"));
+               detail::concat("Koh & Liang: ", test.size(), " test gradients, ", cg_iters,
+                              " CG iterations each on the ", "exact Hessian of ", hessian_n, " sequences (+", damping,
+                              " I), ", train.size(), " training gradients"));
 }
 
 compare::outcome tracin_case(const fs::path& wd) {

@@ -52,8 +52,8 @@ int main(int argc, char** argv) {
   }
   try {
     const rnnabs::compare::outcome o = it->second(workdir);
-    std::printf("rnnabs_s=%.6g equal=%s max_rel_err=%.3g detail=%s\n", o.seconds, o.equal ? "yes" : "no",
-                o.max_rel_err, one_line(o.detail).c_str());
+    std::printf("rnnabs_s=%.6g equal=%s max_rel_err=%.3g detail=%s\n", o.seconds, o.equal ? "yes" : "no", o.max_rel_err,
+                one_line(o.detail).c_str());
     return o.equal ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rnnabs_compare: case '%s' failed: %s\n", name.c_str(), e.what());

@@ -60,7 +60,8 @@ sequence_batch<float> read_batch(const fs::path& wd, const spec& s) {
     const auto x = io::load_npy<float>(wd / "x.npy");
     const auto n = static_cast<index_t>(x.shape()[0]), t = static_cast<index_t>(x.shape()[1]),
                f = static_cast<index_t>(x.shape()[2]);
-    for (index_t i = 0; i < n; ++i) b.features.emplace_back(Eigen::Map<const matrix<float>>(x.data() + i * t * f, t, f));
+    for (index_t i = 0; i < n; ++i)
+      b.features.emplace_back(Eigen::Map<const matrix<float>>(x.data() + i * t * f, t, f));
   }
   b.labels = io::load_npy_matrix<index_t>(wd / "labels.npy").col(0);
   return b;

@@ -56,8 +56,8 @@ compare::outcome pca_case(const fs::path& wd, index_t k) {
   o.max_rel_err = std::max({e_ev, e_comp, e_mean});
   o.equal = e_ev <= tol_variance && e_comp <= tol_components && e_mean <= tol_mean;
   o.detail = detail::concat("fit_N=", x.rows(), "_D=", x.cols(), "_k=", k, "_float32_median_of_3",
-                            "_err(explained_variance=", e_ev, ",components=", e_comp, ",mean=", e_mean,
-                            ")_tol=(", tol_variance, ",", tol_components, ",", tol_mean, ")");
+                            "_err(explained_variance=", e_ev, ",components=", e_comp, ",mean=", e_mean, ")_tol=(",
+                            tol_variance, ",", tol_components, ",", tol_mean, ")");
   return o;
 }
 

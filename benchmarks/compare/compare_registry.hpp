@@ -10,10 +10,10 @@
 namespace rnnabs::compare {
 
 struct outcome {
-  double seconds = 0;        // the timed quantity (median), same definition as the peer's
-  bool equal = false;        // results agree with the peer's within `tolerance`
-  double max_rel_err = 0;    // largest relative difference found by the check
-  std::string detail;        // one line: what was compared
+  double seconds = 0;      // the timed quantity (median), same definition as the peer's
+  bool equal = false;      // results agree with the peer's within `tolerance`
+  double max_rel_err = 0;  // largest relative difference found by the check
+  std::string detail;      // one line: what was compared
 };
 
 using case_fn = std::function<outcome(const std::filesystem::path& workdir)>;

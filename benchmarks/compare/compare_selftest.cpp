@@ -25,8 +25,7 @@ rnnabs::compare::outcome selftest(const std::filesystem::path& wd) {
   const auto a = rnnabs::as_eigen(a_t);
   const auto b = rnnabs::as_eigen(b_t);
   const auto c_peer = rnnabs::as_eigen(c_peer_t);
-  rnnabs::require(a.cols() == b.rows(), "selftest: A is ", a.rows(), "x", a.cols(), ", B is ", b.rows(), "x",
-                  b.cols());
+  rnnabs::require(a.cols() == b.rows(), "selftest: A is ", a.rows(), "x", a.cols(), ", B is ", b.rows(), "x", b.cols());
 
   rnnabs::matrix<double> c(a.rows(), b.cols());
   c.noalias() = a * b;  // warm-up

@@ -74,7 +74,8 @@ inline fmnist_traces load_fmnist_traces(const fs::path& cache, const std::string
   std::optional<cache_record> model_record;
   if (cache_lookup(model_file, fmnist_model_requirement(test_set), {.on_mismatch = on_mismatch, .subset = true}))
     model_record = read_cache_record(model_file);
-  if (model_record && cache_lookup(train_file, fmnist_traces_record("train", train_set, *model_record), {.on_mismatch = on_mismatch}) &&
+  if (model_record &&
+      cache_lookup(train_file, fmnist_traces_record("train", train_set, *model_record), {.on_mismatch = on_mismatch}) &&
       cache_lookup(test_file, fmnist_traces_record("test", test_set, *model_record), {.on_mismatch = on_mismatch})) {
     r.train = load_traces<float>(train_file);
     r.test = load_traces<float>(test_file);
@@ -91,9 +92,18 @@ inline fmnist_traces load_fmnist_traces(const fs::path& cache, const std::string
       train_options o{.epochs = 2, .batch_size = 128, .seed = seed, .clip_norm = 5};
       o.validation = &test_set;
       cache_record want("LSTM classifier of Fashion-MNIST rows (the abstraction experiments' short training)");
-      want.add("cell", "lstm").add("input", 28).add("hidden", 128).add("classes", 10).add("epochs", o.epochs)
-          .add("batch", o.batch_size).add("optimizer", "adam").add("lr", 2e-3).add("clip", o.clip_norm).add("seed", seed)
-          .add("data.train", fingerprint_of(train_set)).add("data.test", fingerprint_of(test_set));
+      want.add("cell", "lstm")
+          .add("input", 28)
+          .add("hidden", 128)
+          .add("classes", 10)
+          .add("epochs", o.epochs)
+          .add("batch", o.batch_size)
+          .add("optimizer", "adam")
+          .add("lr", 2e-3)
+          .add("clip", o.clip_norm)
+          .add("seed", seed)
+          .add("data.train", fingerprint_of(train_set))
+          .add("data.test", fingerprint_of(test_set));
       model_record = cache_store(model_file, want, [&](const fs::path& p) {
         const auto h = train(model, train_set, adam{.lr = 2e-3}, o);
         std::printf("trained   LSTM(128), 2 epochs, test accuracy %.4f\n", h.epochs.back().val_accuracy);
@@ -130,8 +140,9 @@ struct trace_job {
     app.add_option("--out", out, "results folder");
     app.add_option("--train-limit", train_limit, "use the first N training sequences only (0: all)");
     app.add_option("--threads", threads, "threads (0: all cores)");
-    app.add_flag("--float-em", float_em,
-                 "run the mixture's EM iterations in float (about 2x faster; scikit-learn's arithmetic on float32 traces)");
+    app.add_flag(
+        "--float-em", float_em,
+        "run the mixture's EM iterations in float (about 2x faster; scikit-learn's arithmetic on float32 traces)");
   }
   rnnabs::em_precision precision() const {
     return float_em ? rnnabs::em_precision::single_precision : rnnabs::em_precision::double_precision;
@@ -140,8 +151,8 @@ struct trace_job {
   fmnist_traces open(std::uint64_t seed) const {
     if (threads > 0) rnnabs::set_threads(threads);
     fs::create_directories(out);
-    fmnist_traces tr =
-        load_fmnist_traces(cache, data_dir, seed, strict_cache ? cache_policy::error : cache_policy::rebuild);
+    fmnist_traces tr = load_fmnist_traces(cache, data_dir, seed,
+                                          strict_cache ? cache_policy::error : cache_policy::rebuild);
     tr.train = head_of(std::move(tr.train), train_limit);
     return tr;
   }

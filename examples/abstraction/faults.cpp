@@ -59,8 +59,8 @@ int run(int argc, char** argv) {
   const auto model = build_abstraction(
       tr.train, {.pca_components = pca_k, .n_clusters = n_states, .seed = seed, .precision = job.precision()});
   const auto& abs = model.abstraction;
-  const auto trx = normalized_traces(abs.abstract_traces(abs.train_states(), tr.train.step_labels),
-                                     abs.n_real_states(), abs.n_labels());
+  const auto trx = normalized_traces(abs.abstract_traces(abs.train_states(), tr.train.step_labels), abs.n_real_states(),
+                                     abs.n_labels());
   const auto tex = normalized_traces(abs.abstract_traces(tr.test), abs.n_real_states(), abs.n_labels(),
                                      feature_set::all, trx.steps);
   std::printf("abstract  PCA %ld + GMM %ld: %ld train / %ld test abstract traces (%.1fs)\n", pca_k, n_states,
@@ -85,10 +85,11 @@ int run(int argc, char** argv) {
   const auto& f10 = rf.rows[std::min<std::size_t>(9, rf.rows.size() - 1)];
   const auto& b10 = rb.rows[std::min<std::size_t>(9, rb.rows.size() - 1)];
   const std::string summary = examples::concat(
-      "abstraction faults (RNNRepair fault interpretation)\ntraces: ", tr.source, "\nabstraction: PCA ", pca_k, " + GMM ", n_states,
-      "\nfailed tests: ", failed.size(), ", benign sample: ", ok.size(), " (seed ", seed, ")\nat K = 10: benign share ",
-      "with truth ", b10.share_truth, "; failed share with truth ", f10.share_truth, ", with the wrong prediction ",
-      f10.share_pred, "\nfiles: faults.csv, benign.csv", plotted ? ", metric1.png, metric2.png, metric3.png" : "", "\n");
+      "abstraction faults (RNNRepair fault interpretation)\ntraces: ", tr.source, "\nabstraction: PCA ", pca_k,
+      " + GMM ", n_states, "\nfailed tests: ", failed.size(), ", benign sample: ", ok.size(), " (seed ", seed,
+      ")\nat K = 10: benign share ", "with truth ", b10.share_truth, "; failed share with truth ", f10.share_truth,
+      ", with the wrong prediction ", f10.share_pred, "\nfiles: faults.csv, benign.csv",
+      plotted ? ", metric1.png, metric2.png, metric3.png" : "", "\n");
   rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("%sresults   %s\n", summary.c_str(), dir.c_str());
   return 0;

@@ -34,16 +34,15 @@ int run(int argc, char** argv) {
   long done = 0;
   examples::csv_table csv({"features", "loss", "simnn_train_acc", "simnn_test_acc", "agreement_with_rnn"});
   std::printf("%-12s %10s %10s %10s %10s\n", "features", "loss", "train_acc", "test_acc", "agree_rnn");
-  const auto rows = feature_ablation(abs, tr.train, abs.train_states(), tr.test, test_states,
-                                     {.iterations = iters, .seed = seed}, [&](const fidelity_result& r) {
-                                       bar.update(++done, std::string(to_string(r.features)));
-                                       std::printf("%-12s %10.4f %10.4f %10.4f %10.4f\n",
-                                                   std::string(to_string(r.features)).c_str(), r.loss,
-                                                   r.train_accuracy, r.test_accuracy, r.test_agreement);
-                                       std::fflush(stdout);
-                                       csv.add(to_string(r.features), r.loss, r.train_accuracy, r.test_accuracy,
-                                               r.test_agreement);
-                                     });
+  const auto rows = feature_ablation(
+      abs, tr.train, abs.train_states(), tr.test, test_states, {.iterations = iters, .seed = seed},
+      [&](const fidelity_result& r) {
+        bar.update(++done, std::string(to_string(r.features)));
+        std::printf("%-12s %10.4f %10.4f %10.4f %10.4f\n", std::string(to_string(r.features)).c_str(), r.loss,
+                    r.train_accuracy, r.test_accuracy, r.test_agreement);
+        std::fflush(stdout);
+        csv.add(to_string(r.features), r.loss, r.train_accuracy, r.test_accuracy, r.test_agreement);
+      });
   csv.save(dir / "features.csv");
   const std::string f = (dir / "features.csv").string();
   // clang-format off
@@ -57,10 +56,11 @@ int run(int argc, char** argv) {
           "plot '" + f + "' every ::1 using 3:xtic(1) title 'train', '' every ::1 using 4 title 'test'\n");
   // clang-format on
   std::string summary = examples::concat("abstraction features (RNNRepair feature ablation)\ntraces: ", tr.source,
-                                       "\nabstraction: PCA ", pca_k, " + GMM ", n_states, "\nRNN test accuracy: ",
-                                       examples::accuracy(tr.test), "\n");
+                                         "\nabstraction: PCA ", pca_k, " + GMM ", n_states,
+                                         "\nRNN test accuracy: ", examples::accuracy(tr.test), "\n");
   for (const auto& r : rows)
-    summary += examples::concat(to_string(r.features), ": SimNN train ", r.train_accuracy, ", test ", r.test_accuracy, "\n");
+    summary += examples::concat(to_string(r.features), ": SimNN train ", r.train_accuracy, ", test ", r.test_accuracy,
+                                "\n");
   summary += plotted ? "files: features.csv, features.png\n" : "files: features.csv\n";
   rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("results   %s\n", dir.c_str());

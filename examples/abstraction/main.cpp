@@ -3,18 +3,29 @@
 #include "../common/dispatch.hpp"
 
 namespace examples {
-namespace abstraction_sweep { int run(int, char**); }
-namespace abstraction_features { int run(int, char**); }
-namespace abstraction_faults { int run(int, char**); }
-namespace abstraction_tomita { int run(int, char**); }
+namespace abstraction_sweep {
+int run(int, char**);
+}
+namespace abstraction_features {
+int run(int, char**);
+}
+namespace abstraction_faults {
+int run(int, char**);
+}
+namespace abstraction_tomita {
+int run(int, char**);
+}
 }  // namespace examples
 
 int main(int argc, char** argv) {
   return examples::dispatch(
       "abstraction", "RNNRepair's abstraction experiments (Xie et al., ICML 2021) and the Tomita ground truth",
-      {{"sweep", "component sweep (BIC, stability, SimNN), refinement figure, automaton", examples::abstraction_sweep::run},
-       {"features", "SimNN feature ablation (label, state, state+label, P(label|state), all)", examples::abstraction_features::run},
+      {{"sweep", "component sweep (BIC, stability, SimNN), refinement figure, automaton",
+        examples::abstraction_sweep::run},
+       {"features", "SimNN feature ablation (label, state, state+label, P(label|state), all)",
+        examples::abstraction_features::run},
        {"faults", "fault interpretation by the nearest abstract training traces", examples::abstraction_faults::run},
-       {"tomita", "automata extracted from LSTMs vs the seven Tomita grammars' minimal DFAs", examples::abstraction_tomita::run}},
+       {"tomita", "automata extracted from LSTMs vs the seven Tomita grammars' minimal DFAs",
+        examples::abstraction_tomita::run}},
       argc, argv);
 }

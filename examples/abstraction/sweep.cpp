@@ -40,11 +40,11 @@ int run(int argc, char** argv) {
   o.simnn = {.iterations = simnn_iters, .seed = o.seed};
   examples::progress bar("sweep", static_cast<long>(o.n_clusters.size()));
   long done = 0;
-  std::printf("%5s %16s %8s %8s %8s %8s %10s %10s %6s %8s\n", "n", "BIC", "stab", "wstab", "min", "empty",
-              "simnn_tr", "simnn_te", "iters", "seconds");
+  std::printf("%5s %16s %8s %8s %8s %8s %10s %10s %6s %8s\n", "n", "BIC", "stab", "wstab", "min", "empty", "simnn_tr",
+              "simnn_te", "iters", "seconds");
   examples::csv_table csv({"n", "bic", "stability_mean", "stability_weighted", "stability_min", "stability_max",
-                           "empty_states", "simnn_loss", "simnn_train_acc", "simnn_test_acc", "gmm_iters",
-                           "converged", "seconds"});
+                           "empty_states", "simnn_loss", "simnn_train_acc", "simnn_test_acc", "gmm_iters", "converged",
+                           "seconds"});
   const auto rows = component_sweep(tr.train, tr.test, o, [&](const component_sweep_row& r) {
     bar.update(++done, "n=" + std::to_string(r.n_clusters));
     std::printf("%5ld %16.1f %8.4f %8.4f %8.4f %8ld %10.4f %10.4f %6ld %8.1f\n", r.n_clusters, r.bic, r.stability.mean,
@@ -98,14 +98,14 @@ int run(int argc, char** argv) {
               model.fit_seconds, model.automaton_seconds, examples::seconds_since(t0));
   rnnabs::io::atomic_write_bytes(
       dir / "summary.txt",
-      examples::concat("abstraction sweep (RNNRepair RQ1)\ntraces: ", tr.source, "\ntrain sequences: ", tr.train.size(),
-                     ", test: ", tr.test.size(), ", RNN test accuracy: ", examples::accuracy(tr.test),
-                     "\nPCA components: ", o.pca_components, "\nswept n: ", rows.size(), " values, see sweep.csv",
-                     plotted ? " and refinement.png" : "", "\nproposed n: ", proposed, " (tolerance ", tolerance,
-                     ")\nautomaton n = ", k, ": ", model.automaton.n_transitions(), " transitions, ",
-                     model.automaton.n_edges(), " token-free edges, stability ", st.mean, " (weighted ",
-                     st.weighted_mean, "), built in ", model.automaton_seconds,
-                     " s\nfiles: sweep.csv, refinement.csv, refinement.png, automaton.npz, automaton.gv, automaton.json\n"));
+      examples::concat(
+          "abstraction sweep (RNNRepair RQ1)\ntraces: ", tr.source, "\ntrain sequences: ", tr.train.size(), ", test: ",
+          tr.test.size(), ", RNN test accuracy: ", examples::accuracy(tr.test), "\nPCA components: ", o.pca_components,
+          "\nswept n: ", rows.size(), " values, see sweep.csv", plotted ? " and refinement.png" : "",
+          "\nproposed n: ", proposed, " (tolerance ", tolerance, ")\nautomaton n = ", k, ": ",
+          model.automaton.n_transitions(), " transitions, ", model.automaton.n_edges(), " token-free edges, stability ",
+          st.mean, " (weighted ", st.weighted_mean, "), built in ", model.automaton_seconds,
+          " s\nfiles: sweep.csv, refinement.csv, refinement.png, automaton.npz, automaton.gv, automaton.json\n"));
   std::printf("results   %s\n", dir.c_str());
   return 0;
 }

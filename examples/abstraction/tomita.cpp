@@ -77,12 +77,13 @@ int run(int argc, char** argv) {
   for (int g : grammars) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto train_d = data::tomita_dataset(g, n_train, 1, max_len, seed * 1000 + static_cast<std::uint64_t>(g));
-    const auto test_d =
-        data::tomita_dataset(g, n_test, 1, test_max_len, seed * 1000 + 500 + static_cast<std::uint64_t>(g));
+    const auto test_d = data::tomita_dataset(g, n_test, 1, test_max_len,
+                                             seed * 1000 + 500 + static_cast<std::uint64_t>(g));
     const auto train_b = to_batch(train_d, g), test_b = to_batch(test_d, g);
-    lstm_classifier<float> model(rnn_config{.input_size = 4, .vocab_size = 2, .hidden_size = hidden,
-                                            .num_classes = 2, .head = head_mode::every_step},
-                                 seed + static_cast<std::uint64_t>(g));
+    lstm_classifier<float> model(
+        rnn_config{
+            .input_size = 4, .vocab_size = 2, .hidden_size = hidden, .num_classes = 2, .head = head_mode::every_step},
+        seed + static_cast<std::uint64_t>(g));
     train_options o{.epochs = epochs, .batch_size = 32, .seed = seed, .clip_norm = 5, .progress = false};
     train(model, train_b, adam{.lr = 1e-2}, o);
     const auto tr = profile(model, train_b), te = profile(model, test_b);
@@ -120,9 +121,9 @@ int run(int argc, char** argv) {
   rnnabs::io::atomic_write_bytes(
       dir / "summary.txt",
       examples::concat("abstraction tomita\n", n_train, " training strings (lengths 1..", max_len, "), ", n_test,
-                     " held-out strings (lengths 1..", test_max_len, ") per grammar; LSTM(", hidden, "), ", epochs,
-                     " epochs, every prefix labelled; identity reduction + diagonal GMM\n\n", md,
-                     "\nfiles: tomita.csv, tomita.md\n"));
+                       " held-out strings (lengths 1..", test_max_len, ") per grammar; LSTM(", hidden, "), ", epochs,
+                       " epochs, every prefix labelled; identity reduction + diagonal GMM\n\n", md,
+                       "\nfiles: tomita.csv, tomita.md\n"));
   std::printf("\n%s\nresults   %s\n", md.c_str(), dir.c_str());
   return 0;
 }

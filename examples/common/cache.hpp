@@ -293,7 +293,9 @@ struct cache_difference {
   std::string name;
   std::optional<std::string> stored, wanted;
   std::string describe() const {
-    const auto show = [](const std::optional<std::string>& v) { return v ? std::string("'").append(*v).append("'") : std::string("(absent)"); };
+    const auto show = [](const std::optional<std::string>& v) {
+      return v ? std::string("'").append(*v).append("'") : std::string("(absent)");
+    };
     return name + ": " + show(stored) + " in the cache, " + show(wanted) + " now";
   }
 };
@@ -354,7 +356,9 @@ inline bool cache_lookup(const std::filesystem::path& file, const cache_record& 
   std::string why;
   const auto stored = read_cache_record(file);
   if (!fs::exists(cache_record_path(file), ec)) {
-    why = std::string("it has no record of what it was made from (").append(cache_record_path(file).string()).append(" is missing)");
+    why = std::string("it has no record of what it was made from (")
+              .append(cache_record_path(file).string())
+              .append(" is missing)");
   } else if (!stored) {
     why = cache_record_path(file).string() + " is not a readable cache record";
   } else {

@@ -17,10 +17,10 @@ struct experiment {
   int (*run)(int argc, char** argv);  // argv[0] is the experiment's name
 };
 
-inline int dispatch(const char* program, const char* what, const std::vector<experiment>& list, int argc,
-                    char** argv) {
+inline int dispatch(const char* program, const char* what, const std::vector<experiment>& list, int argc, char** argv) {
   const auto usage = [&](std::FILE* out) {
-    std::fprintf(out, "%s\nUsage: %s <experiment> [options]   (%s <experiment> --help for its options)\n\nExperiments:\n",
+    std::fprintf(out,
+                 "%s\nUsage: %s <experiment> [options]   (%s <experiment> --help for its options)\n\nExperiments:\n",
                  what, program, program);
     for (const auto& e : list) std::fprintf(out, "  %-14s %s\n", e.name, e.what);
   };

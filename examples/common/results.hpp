@@ -117,7 +117,8 @@ struct spread {
 
 /// The fraction of predictions equal to the truth (0 for no input).
 inline double accuracy_of(const rnnabs::index_vector& pred, const rnnabs::index_vector& truth) {
-  return truth.size() ? static_cast<double>((pred.array() == truth.array()).count()) / static_cast<double>(truth.size()) : 0;
+  return truth.size() ? static_cast<double>((pred.array() == truth.array()).count()) / static_cast<double>(truth.size())
+                      : 0;
 }
 
 /// Seconds since `t0`.

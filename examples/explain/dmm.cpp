@@ -38,8 +38,10 @@ matrix<double> pooled_features(const data::labelled_images& d) {
   for (index_t i = 0; i < n; ++i)
     for (index_t r = 0; r < 28; ++r)
       for (index_t c = 0; c < 28; ++c)
-        X(i, (r / 4) * 7 + c / 4) += static_cast<double>(d.images(static_cast<std::size_t>(i), static_cast<std::size_t>(r),
-                                                                  static_cast<std::size_t>(c))) / 16.0;
+        X(i,
+          (r / 4) * 7 + c / 4) += static_cast<double>(d.images(static_cast<std::size_t>(i), static_cast<std::size_t>(r),
+                                                               static_cast<std::size_t>(c))) /
+                                  16.0;
   return X;
 }
 
@@ -193,11 +195,12 @@ int run(int argc, char** argv) {
   // clang-format on
   rnnabs::io::atomic_write_bytes(
       examples::fs::path(out) / "summary.txt",
-      examples::concat("classes ", classes[0], " vs ", classes[1], "\nrmse ", rmse, "\ncoverage90 ", cover, "\ndeduction ", rd.deduction.explainer,
-                     " lime ", rl.deduction.explainer, " random ", rd.deduction.random, "\naugmentation ",
-                     rd.augmentation.explainer, " lime ", rl.augmentation.explainer, " random ", rd.augmentation.random,
-                     "\nsynthetic ", rd.synthetic.explainer, " lime ", rl.synthetic.explainer, " random ",
-                     rd.synthetic.random, "\n"));
+      examples::concat("classes ", classes[0], " vs ", classes[1], "\nrmse ", rmse, "\ncoverage90 ", cover,
+                       "\ndeduction ", rd.deduction.explainer, " lime ", rl.deduction.explainer, " random ",
+                       rd.deduction.random, "\naugmentation ", rd.augmentation.explainer, " lime ",
+                       rl.augmentation.explainer, " random ", rd.augmentation.random, "\nsynthetic ",
+                       rd.synthetic.explainer, " lime ", rl.synthetic.explainer, " random ", rd.synthetic.random,
+                       "\n"));
   std::printf("\nresults in %s (%.1f s)\n", out.c_str(), examples::seconds_since(t0));
   return 0;
 }

@@ -202,8 +202,9 @@ int run(int argc, char** argv) {
                        (dir / ("heatmap_" + std::to_string(k_out) + ".png")).string() +
                        "'\nset size ratio -1\nunset key\nunset xtics\nunset ytics\nset yrange [27.5:-0.5]\n"
                        "set xrange [-0.5:27.5]\nset palette defined (0 'black', 0.4 'red', 0.8 'yellow', 1 'white')\n"
-                       "set title 'class " + std::to_string(cls) + ", component " + std::to_string(j) +
-                       " (top-150 |beta|)'\nplot '" + csv.string() + "' matrix with image\n");
+                       "set title 'class " +
+                       std::to_string(cls) + ", component " + std::to_string(j) + " (top-150 |beta|)'\nplot '" +
+                       csv.string() + "' matrix with image\n");
   }
   ct.save(dir / "components.csv");
 
@@ -211,7 +212,8 @@ int run(int argc, char** argv) {
   const index_t dom = comps[0];
   const index_vector rank_cols = f.rank_by_magnitude(dom);
   std::vector<index_t> ranked_pixels;
-  for (index_t q = 0; q < rank_cols.size(); ++q) ranked_pixels.push_back(pixel_of[static_cast<std::size_t>(rank_cols(q))]);
+  for (index_t q = 0; q < rank_cols.size(); ++q)
+    ranked_pixels.push_back(pixel_of[static_cast<std::size_t>(rank_cols(q))]);
   std::vector<index_t> dom_rows;
   for (index_t i = 0; i < n; ++i)
     if (f.assignments(i) == dom) dom_rows.push_back(i);

@@ -138,18 +138,21 @@ int study(const options& o) {
   auto split = data::split_by_object(ac.corpus, o.test_fraction);
   if (o.train_fraction < 1) {  // a learning curve: a hash-chosen share of the training objects
     const auto cut = static_cast<std::uint64_t>(o.train_fraction * 1000.0 + 0.5);
-    std::erase_if(split.train, [&](const data::byte_chunk& c) { return data::fnv1a64(c.object + "#train") % 1000 >= cut; });
+    std::erase_if(split.train,
+                  [&](const data::byte_chunk& c) { return data::fnv1a64(c.object + "#train") % 1000 >= cut; });
   }
   std::string corpus_lines;
   for (const auto& p : ac.read) {
     const std::string name = p.source.path.filename().string();
     const auto in = [&](const std::vector<data::byte_chunk>& v) {
-      return std::count_if(v.begin(), v.end(), [&](const data::byte_chunk& c) { return c.object.rfind(name + "(", 0) == 0; });
+      return std::count_if(v.begin(), v.end(),
+                           [&](const data::byte_chunk& c) { return c.object.rfind(name + "(", 0) == 0; });
     };
-    corpus_csv.add(csv_text(p.source.path.string()), p.source.package, p.objects, p.chunks, p.functions, in(split.train),
-                   in(split.test));
+    corpus_csv.add(csv_text(p.source.path.string()), p.source.package, p.objects, p.chunks, p.functions,
+                   in(split.train), in(split.test));
     corpus_lines += examples::concat("  ", name, ": ", p.objects, " objects, ", p.chunks, " chunks, ", p.functions,
-                                   " function starts (train ", in(split.train), " / test ", in(split.test), " chunks)\n");
+                                     " function starts (train ", in(split.train), " / test ", in(split.test),
+                                     " chunks)\n");
   }
   for (const auto& m : ac.missing) {
     std::fprintf(stderr, "note: %s not found (apt-get install %s): skipped\n", m.path.c_str(), m.package.c_str());
@@ -167,20 +170,39 @@ int study(const options& o) {
   require(!split.train.empty() && !patch_src.empty() && !held.empty(), "the split left a side empty; use more chunks");
 
   // --- the target model (cached) -----------------------------------------------------------------------------
-  rnn_config cfg{.input_size = o.embed, .vocab_size = 257, .hidden_size = o.hidden, .bidirectional = true,
-                       .num_classes = 2, .head = head_mode::every_step, .dropout = o.dropout};
+  rnn_config cfg{.input_size = o.embed,
+                 .vocab_size = 257,
+                 .hidden_size = o.hidden,
+                 .bidirectional = true,
+                 .num_classes = 2,
+                 .head = head_mode::every_step,
+                 .dropout = o.dropout};
   cfg.num_layers = o.layers;
-  const fs::path cache = dir / examples::concat("model_", o.cell, "_emb", o.embed, "_h", o.hidden, "_l", o.layers, "_ep", o.epochs, "_lr",
-                                              o.lr, "_decay", o.lr_decay, "_drop", o.dropout, "_b", o.batch, "_s", o.seed,
-                                              "_train", train_b.size(), "x", o.chunk, ".rnnabs");
+  const fs::path cache = dir / examples::concat("model_", o.cell, "_emb", o.embed, "_h", o.hidden, "_l", o.layers,
+                                                "_ep", o.epochs, "_lr", o.lr, "_decay", o.lr_decay, "_drop", o.dropout,
+                                                "_b", o.batch, "_s", o.seed, "_train", train_b.size(), "x", o.chunk,
+                                                ".rnnabs");
   model_t model(cfg, o.seed);
   double train_s = 0;
   csv_table th({"epoch", "learning_rate", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds"});
   cache_record made_from("bidirectional RNN function-start detector (explain lemna)");
-  made_from.add("cell", o.cell).add("vocab", cfg.vocab_size).add("embed", o.embed).add("hidden", o.hidden).add("layers", o.layers)
-      .add("bidirectional", cfg.bidirectional).add("classes", cfg.num_classes).add("dropout", o.dropout).add("epochs", o.epochs)
-      .add("batch", o.batch).add("optimizer", "adam").add("lr", o.lr).add("lr_decay", o.lr_decay).add("clip", 5)
-      .add("seed", o.seed).add("chunk", o.chunk).add("data.train", fingerprint_of(train_b));
+  made_from.add("cell", o.cell)
+      .add("vocab", cfg.vocab_size)
+      .add("embed", o.embed)
+      .add("hidden", o.hidden)
+      .add("layers", o.layers)
+      .add("bidirectional", cfg.bidirectional)
+      .add("classes", cfg.num_classes)
+      .add("dropout", o.dropout)
+      .add("epochs", o.epochs)
+      .add("batch", o.batch)
+      .add("optimizer", "adam")
+      .add("lr", o.lr)
+      .add("lr_decay", o.lr_decay)
+      .add("clip", 5)
+      .add("seed", o.seed)
+      .add("chunk", o.chunk)
+      .add("data.train", fingerprint_of(train_b));
   if (!o.no_cache && cache_lookup(cache, made_from)) {
     model = model_t::load(cache);
     std::printf("model      loaded %s\n", cache.c_str());
@@ -205,10 +227,10 @@ int study(const options& o) {
   const auto test_pred = predict_bytes(model, test_b);
   const confusion ct = count(test_b, test_pred);
   const std::string model_line = examples::concat(
-      "BiRNN(", o.cell, ", embedding ", o.embed, ", ", o.layers, " layer(s) of ", o.hidden, " x 2), ", o.epochs, " epochs (Adam ", o.lr, " x ",
-      o.lr_decay, "^epoch, dropout ", o.dropout, ", batch ", o.batch, ")", train_s > 0 ? examples::concat(", trained in ", train_s, " s") : std::string(" (cached)"),
-      ": test precision ", ct.precision(), " recall ", ct.recall(), " F1 ", ct.f1(), " (TP ", ct.tp, " FP ", ct.fp, " FN ",
-      ct.fn, ")");
+      "BiRNN(", o.cell, ", embedding ", o.embed, ", ", o.layers, " layer(s) of ", o.hidden, " x 2), ", o.epochs,
+      " epochs (Adam ", o.lr, " x ", o.lr_decay, "^epoch, dropout ", o.dropout, ", batch ", o.batch, ")",
+      train_s > 0 ? examples::concat(", trained in ", train_s, " s") : std::string(" (cached)"), ": test precision ",
+      ct.precision(), " recall ", ct.recall(), " F1 ", ct.f1(), " (TP ", ct.tp, " FP ", ct.fp, " FN ", ct.fn, ")");
   std::printf("model      %s\n", model_line.c_str());
   std::fflush(stdout);
   {  // where the errors are: within 10 bytes of a chunk edge (cut context) or inside
@@ -221,14 +243,15 @@ int study(const options& o) {
         c.tp += yt && pt, c.fp += !yt && pt, c.fn += yt && !pt;
       }
     }
-    std::printf("           bytes >= 10 from a chunk edge: F1 %.4f (FP %ld FN %ld); within 10 bytes: F1 %.4f (FP %ld FN %ld)\n",
-                inner.f1(), inner.fp, inner.fn, edge.f1(), edge.fp, edge.fn);
+    std::printf(
+        "           bytes >= 10 from a chunk edge: F1 %.4f (FP %ld FN %ld); within 10 bytes: F1 %.4f (FP %ld FN %ld)\n",
+        inner.f1(), inner.fp, inner.fn, edge.f1(), edge.fp, edge.fn);
   }
   if (o.model_only) return 0;
 
   // --- explanations and fidelity -----------------------------------------------------------------------------
-  const lemna ex({.mixture = {.n_components = o.components}, .n_samples = o.samples, .half_width = o.half_width,
-                  .seed = o.seed});
+  const lemna ex(
+      {.mixture = {.n_components = o.components}, .n_samples = o.samples, .half_width = o.half_width, .seed = o.seed});
   const step_scorer<model_t> start_box{&model, 1}, not_start{&model, 0};
   const auto out_test = model.forward(test_b);
   std::vector<sequence_case> cases;
@@ -272,7 +295,8 @@ int study(const options& o) {
       {"deduction", &fid.deduction}, {"augmentation", &fid.augmentation}, {"synthetic", &fid.synthetic}};
   const char* want[] = {"low", "high", "high"};
   for (int r = 0; r < 3; ++r) {
-    fid_table += examples::concat(rows[r].first, " | ", rows[r].second->explainer, " | ", rows[r].second->random, " | ", want[r], "\n");
+    fid_table += examples::concat(rows[r].first, " | ", rows[r].second->explainer, " | ", rows[r].second->random, " | ",
+                                  want[r], "\n");
     ft.add(rows[r].first, rows[r].second->explainer, rows[r].second->random, rows[r].second->cases, o.n_features);
   }
   ft.save(dir / "fidelity.csv");
@@ -299,15 +323,17 @@ int study(const options& o) {
   }
   require(!errors.empty(), "the model makes no error on the patch-source split: nothing to patch");
   const std::vector<std::string> arms{"lemna", "random", "none"};
-  csv_table runs({"arm", "seed", "crafted", "split", "fp", "fn", "fn_true", "precision", "recall", "f1", "fixed", "broken",
-                  "seconds"});
+  csv_table runs({"arm", "seed", "crafted", "split", "fp", "fn", "fn_true", "precision", "recall", "f1", "fixed",
+                  "broken", "seconds"});
   // [arm][split 0 held-out, 1 patch source] -> fp, fn, precision, recall, f1, fixed, broken over seeds
   std::vector<std::array<std::array<spread, 7>, 2>> agg(arms.size());
   examples::progress pbar("patching", static_cast<long>(o.patch_seeds * static_cast<index_t>(arms.size())));
   long pdone = 0;
   for (index_t rep = 0; rep < o.patch_seeds; ++rep) {
     const std::uint64_t s = o.seed + 1 + static_cast<std::uint64_t>(rep);
-    const lemna pex({.mixture = {.n_components = o.components}, .n_samples = o.samples, .half_width = o.patch_half_width,
+    const lemna pex({.mixture = {.n_components = o.components},
+                     .n_samples = o.samples,
+                     .half_width = o.patch_half_width,
                      .seed = s});
     sequence_batch<float> by_lemna, by_random;
     for (std::size_t k = 0; k < errors.size(); ++k) {
@@ -319,7 +345,8 @@ int study(const options& o) {
       const auto a = craft_patch(seq, lab, er.t, e.top_positions(2), value, lab(er.t));
       // Control: two distinct random positions of the same window.
       rng g = rng::stream(s, k);
-      const index_t lo = std::max<index_t>(0, er.t - o.patch_half_width), hi = std::min(seq.size() - 1, er.t + o.patch_half_width);
+      const index_t lo = std::max<index_t>(0, er.t - o.patch_half_width),
+                    hi = std::min(seq.size() - 1, er.t + o.patch_half_width);
       index_vector pos(2);
       pos(0) = lo + static_cast<index_t>(g.below(static_cast<std::uint64_t>(hi - lo + 1)));
       do pos(1) = lo + static_cast<index_t>(g.below(static_cast<std::uint64_t>(hi - lo + 1)));
@@ -349,31 +376,34 @@ int study(const options& o) {
       const confusion cs = count(patch_b, predict_bytes(patched, patch_b), &src_before);
       for (int sp = 0; sp < 2; ++sp) {
         const confusion& c = sp == 0 ? ch : cs;
-        const double v[7] = {static_cast<double>(c.fp), static_cast<double>(c.fn), c.precision(), c.recall(), c.f1(),
-                             static_cast<double>(c.fixed), static_cast<double>(c.broken)};
+        const double v[7] = {
+            static_cast<double>(c.fp),    static_cast<double>(c.fn),    c.precision(), c.recall(), c.f1(),
+            static_cast<double>(c.fixed), static_cast<double>(c.broken)};
         for (int q = 0; q < 7; ++q) agg[a][static_cast<std::size_t>(sp)][static_cast<std::size_t>(q)].add(v[q]);
         runs.add(arms[a], s, a < 2 ? static_cast<index_t>(add.size()) : 0, sp == 0 ? "held-out" : "patch-source", c.fp,
                  c.fn, c.fn_true, c.precision(), c.recall(), c.f1(), c.fixed, c.broken, sec);
       }
-      pbar.update(++pdone, examples::concat(arms[a], " seed ", s, ": held-out FP ", ch.fp, " FN ", ch.fn, " broken ", ch.broken));
+      pbar.update(++pdone, examples::concat(arms[a], " seed ", s, ": held-out FP ", ch.fp, " FN ", ch.fn, " broken ",
+                                            ch.broken));
       runs.save(dir / "patching_runs.csv");
     }
   }
   csv_table pt({"arm", "split", "fp_mean", "fp_sd", "fn_mean", "fn_sd", "precision_mean", "recall_mean", "f1_mean",
                 "f1_sd", "fixed_mean", "broken_mean", "broken_sd"});
   std::string patch_table = examples::concat(
-      "arm | split | FP | FN | precision | recall | F1 | bytes fixed | bytes broken\n", "before | held-out | ", held0.fp,
-      " | ", held0.fn, " | ", held0.precision(), " | ", held0.recall(), " | ", held0.f1(), " | | \n",
-      "before | patch-source | ", src0.fp, " | ", src0.fn, " | ", src0.precision(), " | ", src0.recall(), " | ", src0.f1(),
-      " | | \n");
+      "arm | split | FP | FN | precision | recall | F1 | bytes fixed | bytes broken\n", "before | held-out | ",
+      held0.fp, " | ", held0.fn, " | ", held0.precision(), " | ", held0.recall(), " | ", held0.f1(), " | | \n",
+      "before | patch-source | ", src0.fp, " | ", src0.fn, " | ", src0.precision(), " | ", src0.recall(), " | ",
+      src0.f1(), " | | \n");
   for (std::size_t a = 0; a < arms.size(); ++a)
     for (int sp = 0; sp < 2; ++sp) {
       const auto& g = agg[a][static_cast<std::size_t>(sp)];
       const char* split_name = sp == 0 ? "held-out" : "patch-source";
       pt.add(arms[a], split_name, g[0].mean(), g[0].sd(), g[1].mean(), g[1].sd(), g[2].mean(), g[3].mean(), g[4].mean(),
              g[4].sd(), g[5].mean(), g[6].mean(), g[6].sd());
-      patch_table += examples::concat(arms[a], " | ", split_name, " | ", g[0].text(1), " | ", g[1].text(1), " | ", g[2].text(4),
-                                    " | ", g[3].text(4), " | ", g[4].text(4), " | ", g[5].text(1), " | ", g[6].text(1), "\n");
+      patch_table += examples::concat(arms[a], " | ", split_name, " | ", g[0].text(1), " | ", g[1].text(1), " | ",
+                                      g[2].text(4), " | ", g[3].text(4), " | ", g[4].text(4), " | ", g[5].text(1),
+                                      " | ", g[6].text(1), "\n");
     }
   pt.save(dir / "patching.csv");
   const std::string summary = examples::concat(
@@ -385,25 +415,29 @@ int study(const options& o) {
       o.patch_seeds, " seeds (", o.seed + 1, "..", o.seed + static_cast<std::uint64_t>(o.patch_seeds),
       "), crafted x3 / x4 from LEMNA's top 2 (window ", 2 * o.patch_half_width + 1,
       ") or 2 random window positions, or nothing; fine-tuned ", o.patch_epochs, " epochs (Adam ", o.patch_lr,
-      "); mean ± sd over seeds; fixed / broken: bytes wrong / right before that are right / wrong after\n",
-      patch_table, "\ntotal ", seconds_since(t0), " s\n");
+      "); mean ± sd over seeds; fixed / broken: bytes wrong / right before that are right / wrong after\n", patch_table,
+      "\ntotal ", seconds_since(t0), " s\n");
   io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("\n%s", summary.c_str());
   return 0;
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{"LEMNA explaining a bidirectional-RNN function-start detector: fidelity tests and patching on held-out code"};
+  CLI::App app{
+      "LEMNA explaining a bidirectional-RNN function-start detector: fidelity tests and patching on held-out code"};
   options o;
   for (const auto& a : data::default_function_start_archives()) o.archives.push_back(a.path.string());
-  app.add_option("--archives", o.archives, "static archives of x86-64 ELF objects (missing ones are skipped)")->delimiter(',');
-  app.add_option("--out", o.out, "results folder (the trained model is cached there, with a record of what it was made from)");
+  app.add_option("--archives", o.archives, "static archives of x86-64 ELF objects (missing ones are skipped)")
+      ->delimiter(',');
+  app.add_option("--out", o.out,
+                 "results folder (the trained model is cached there, with a record of what it was made from)");
   app.add_option("--max-chunks", o.max_chunks, "chunks read per archive, in archive order (-1: all)");
   app.add_option("--chunk", o.chunk, "bytes per sequence (LEMNA: 200)");
   app.add_option("--test-fraction", o.test_fraction, "share of objects in the test split");
   app.add_option("--train-fraction", o.train_fraction, "share of the training objects used (a learning curve)");
   app.add_flag("--model-only", o.model_only, "stop after training and scoring the model");
-  app.add_option("--cell", o.cell, "recurrent cell: gru, relu (LEMNA's SimpleRNN) or lstm")->check(CLI::IsMember({"gru", "relu", "lstm"}));
+  app.add_option("--cell", o.cell, "recurrent cell: gru, relu (LEMNA's SimpleRNN) or lstm")
+      ->check(CLI::IsMember({"gru", "relu", "lstm"}));
   app.add_option("--embed", o.embed, "embedding dimension (LEMNA: 16)");
   app.add_option("--hidden", o.hidden, "hidden units per direction (LEMNA: 8)");
   app.add_option("--layers", o.layers, "stacked bidirectional layers (LEMNA: 1)");

@@ -48,7 +48,8 @@ struct settings {
   std::vector<std::string> retrain_methods{"random", "koh_liang", "sgd_all", "tracin", "proposed"};
 };
 
-const std::vector<std::string> methods{"random", "proposed", "similarity", "koh_liang", "sgd_all", "sgd_last", "tracin"};
+const std::vector<std::string> methods{"random",  "proposed", "similarity", "koh_liang",
+                                       "sgd_all", "sgd_last", "tracin"};
 
 std::vector<double> fractions() {
   std::vector<double> f;
@@ -118,7 +119,8 @@ vector<double> koh_liang_scores(const batch_objective<model_t>& f, const vector<
     try {
       cg_ihvp solver(fh, w, {.damping = damping, .tol = 1e-4, .max_iter = s.cg_iters});
       const auto r = koh_liang(f, w, gt, solver);
-      note = examples::concat("damping ", damping, "; ", r.report.iterations, " CG iterations; residual ", r.report.residual);
+      note = examples::concat("damping ", damping, "; ", r.report.iterations, " CG iterations; residual ",
+                              r.report.residual);
       return r.scores.col(0);
     } catch (const numerical_error& e) {
       if (attempt >= 4) throw;
@@ -200,8 +202,10 @@ int run(int argc, char** argv) {
       if (ptrain(i) == 0) effective.push_back(i);
     for (index_t i = 0; i < d.test.size(); ++i)
       if (pc(i) == d.test.labels(i) && pf(i) != d.test.labels(i) && pf(i) == 0) targets.push_back(i);
-    const double acc_clean = static_cast<double>((pc.array() == d.test.labels.array()).count()) / static_cast<double>(d.test.size());
-    const double acc_flip = static_cast<double>((pf.array() == d.test.labels.array()).count()) / static_cast<double>(d.test.size());
+    const double acc_clean = static_cast<double>((pc.array() == d.test.labels.array()).count()) /
+                             static_cast<double>(d.test.size());
+    const double acc_flip = static_cast<double>((pf.array() == d.test.labels.array()).count()) /
+                            static_cast<double>(d.test.size());
     std::printf("  test accuracy clean %.2f%%, flipped %.2f%%; %zu effective flips, %zu target errors (%.1fs)\n",
                 100 * acc_clean, 100 * acc_flip, effective.size(), targets.size(), examples::seconds_since(t_seed));
     if (targets.empty() || effective.empty()) {
@@ -231,8 +235,10 @@ int run(int argc, char** argv) {
     score["proposed"] = -automaton_influence(am.automaton, target_states, tr_target.step_labels).rowwise().sum();
     {
       const index_t nr = am.abstraction.n_states() - 1, C = 2;
-      const auto a_train = normalized_traces(am.abstraction.abstract_traces(am.abstraction.train_states(), tr_train.step_labels), nr, C);
-      const auto a_target = normalized_traces(am.abstraction.abstract_traces(target_states, tr_target.step_labels), nr, C, feature_set::all, a_train.steps);
+      const auto a_train = normalized_traces(
+          am.abstraction.abstract_traces(am.abstraction.train_states(), tr_train.step_labels), nr, C);
+      const auto a_target = normalized_traces(am.abstraction.abstract_traces(target_states, tr_target.step_labels), nr,
+                                              C, feature_set::all, a_train.steps);
       vector<double> dist = vector<double>::Zero(n);
       for (index_t q = 0; q < a_target.size(); ++q) dist += trace_distances(a_target, q, a_train);
       score["similarity"] = dist / static_cast<double>(a_target.size());
@@ -254,8 +260,8 @@ int run(int argc, char** argv) {
     score["sgd_all"] = sgd_r.all_epochs.col(0);
     score["sgd_last"] = sgd_r.last_epoch.col(0);
     std::printf("  SGD-influence over %ld recorded steps in %.1fs (test gradient amplified %.3g x over the last "
-                "epoch, %.3g x over the run)\n", sgd_r.steps, examples::seconds_since(t0), sgd_r.gain.back(),
-                sgd_r.gain.front());
+                "epoch, %.3g x over the run)\n",
+                sgd_r.steps, examples::seconds_since(t0), sgd_r.gain.back(), sgd_r.gain.front());
     t0 = std::chrono::steady_clock::now();
     score["tracin"] = tracin(f, ft, traj, {.aggregate = true}).col(0);
     std::printf("  TracIn over the run in %.1fs\n", examples::seconds_since(t0));
@@ -294,12 +300,14 @@ int run(int argc, char** argv) {
         const auto t1 = std::chrono::steady_clock::now();
         const model_t re = train_model(s, fixed_data, seed);
         const auto p = re.forward(d.test).predictions;
-        const double test_acc = static_cast<double>((p.array() == d.test.labels.array()).count()) / static_cast<double>(d.test.size());
+        const double test_acc = static_cast<double>((p.array() == d.test.labels.array()).count()) /
+                                static_cast<double>(d.test.size());
         const double target_acc = accuracy_on(re, d.test, targets);
         retrain.add(seed, m, q, restore.size(), test_acc, target_acc);
         fixed[m][q].push_back(target_acc);
-        std::printf("  retrain %-9s top %4.1f%%: %4zu flips restored, target errors fixed %.3f, test accuracy %.2f%% (%.1fs)\n",
-                    m.c_str(), 100 * q, restore.size(), target_acc, 100 * test_acc, examples::seconds_since(t1));
+        std::printf(
+            "  retrain %-9s top %4.1f%%: %4zu flips restored, target errors fixed %.3f, test accuracy %.2f%% (%.1fs)\n",
+            m.c_str(), 100 * q, restore.size(), target_acc, 100 * test_acc, examples::seconds_since(t1));
         std::fflush(stdout);
       }
     seeds.add(seed, n, d.flips.size(), effective.size(), targets.size(), acc_clean, acc_flip, kl_note,
@@ -312,7 +320,7 @@ int run(int argc, char** argv) {
   retrain.save(dir / "retrain.csv");
   seeds.save(dir / "seeds.csv");
   require<numerical_error>(used > 0, "influence label-flip: no seed produced target errors; try more epochs or "
-                           "another class pair");
+                                     "another class pair");
   // Means over seeds, for the figure and the summary.
   examples::csv_table mean({"method", "fraction", "all_flips", "effective_flips"});
   for (const auto& m : methods)
@@ -328,21 +336,25 @@ int run(int argc, char** argv) {
   examples::csv_table fix_mean({"method", "fraction", "target_accuracy"});
   for (const auto& [m, byq] : fixed) {
     fix_mean.add(m, 0.0, 0.0);  // the flipped model itself gets every target wrong
-    for (const auto& [q, v] : byq) fix_mean.add(m, q, std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()));
+    for (const auto& [q, v] : byq)
+      fix_mean.add(m, q, std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()));
   }
   fix_mean.save(dir / "retrain_mean.csv");
   const std::string rm = (dir / "recall_mean.csv").string(), fm = (dir / "retrain_mean.csv").string();
   std::string panels;
   for (int panel = 0; panel < 3; ++panel) {
-    const char* title[] = {"Fraction of total flips fixed", "Fraction of influential flips fixed", "Fraction of errors repaired"};
+    const char* title[] = {"Fraction of total flips fixed", "Fraction of influential flips fixed",
+                           "Fraction of errors repaired"};
     panels += examples::concat("set title '", title[panel], "'\nset xlabel 'Fraction of train data checked'\nplot ");
     bool first = true;
     for (std::size_t k = 0; k < methods.size(); ++k) {  // a method keeps its colour in every panel
       const auto& m = methods[k];
       if (panel == 2 && !fixed.count(m)) continue;
       panels += examples::concat(first ? "" : ", ", "'", panel == 2 ? fm : rm, "' using 2:(strcol(1) eq '", m, "' ? $",
-                               panel == 0 ? 3 : panel == 1 ? 4 : 3, " : 1/0) with linespoints lw 2 lc ", k + 1,
-                               " pt ", k + 1, " title '", m, "'");
+                                 panel == 0   ? 3
+                                 : panel == 1 ? 4
+                                              : 3,
+                                 " : 1/0) with linespoints lw 2 lc ", k + 1, " pt ", k + 1, " title '", m, "'");
       first = false;
     }
     panels += "\n";
@@ -352,20 +364,23 @@ int run(int argc, char** argv) {
       "set terminal pngcairo size 1800,500 font 'sans,11' noenhanced\nset output '" + (dir / "flip_fix.png").string() +
           "'\nset datafile separator ','\nset key bottom right\nset grid\nset yrange [0:1]\nset multiplot layout 1,3\n" +
           panels + "unset multiplot\n");
-  std::string summary = examples::concat("influence label-flip: Fashion-MNIST ", s.classes[0], " vs ", s.classes[1], ", ",
-                                       100 * s.ratio, "% of label-1 flipped, ", used, " of ", s.seeds.size(),
-                                       " seeds used, ", s.epochs, " epochs\nmean recall of effective flips at 10% / 20% "
-                                       "of the data checked:\n");
+  std::string summary = examples::concat("influence label-flip: Fashion-MNIST ", s.classes[0], " vs ", s.classes[1],
+                                         ", ", 100 * s.ratio, "% of label-1 flipped, ", used, " of ", s.seeds.size(),
+                                         " seeds used, ", s.epochs,
+                                         " epochs\nmean recall of effective flips at 10% / 20% "
+                                         "of the data checked:\n");
   for (const auto& m : methods) {
     double e10 = 0, e20 = 0;
     for (const auto& c : eff_curve[m]) {
       e10 += c[1];
       e20 += c[3];
     }
-    summary += examples::concat("  ", m, ": ", e10 / static_cast<double>(used), " / ", e20 / static_cast<double>(used), "\n");
+    summary += examples::concat("  ", m, ": ", e10 / static_cast<double>(used), " / ", e20 / static_cast<double>(used),
+                                "\n");
   }
-  summary += examples::concat("files: recall.csv, recall_mean.csv, retrain.csv, retrain_mean.csv, seeds.csv, scores_<seed>.csv",
-                            plotted ? ", flip_fix.png" : "", "\ntotal time ", examples::seconds_since(t_all), " s\n");
+  summary += examples::concat(
+      "files: recall.csv, recall_mean.csv, retrain.csv, retrain_mean.csv, seeds.csv, scores_<seed>.csv",
+      plotted ? ", flip_fix.png" : "", "\ntotal time ", examples::seconds_since(t_all), " s\n");
   io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("%sresults in %s\n", summary.c_str(), dir.c_str());
   return 0;

@@ -89,7 +89,7 @@ struct table {
     const double p = pearson(predicted, actual), s = spearman(predicted, actual);
     corr.add(model, method, p, s, predicted.size(), reference);
     text += examples::concat("  ", model, " ", method, ": Pearson ", p, ", Spearman ", s, " (", predicted.size(),
-                           " samples; vs ", reference, ")\n");
+                             " samples; vs ", reference, ")\n");
     std::printf("%-7s %-18s Pearson %7.4f  Spearman %7.4f   vs %s\n", model.c_str(), method.c_str(), p, s,
                 reference.c_str());
     std::fflush(stdout);
@@ -132,8 +132,8 @@ void convex_part(const settings& s, const data::labelled_images& tr, const data:
   report("gradient_dot", gradient_products(f, w, gt).col(0) / static_cast<double>(f.sample_count()));
 }
 
-void lstm_part(const settings& s, const data::labelled_images& tr, const data::labelled_images& te,
-               const fs::path& dir, table& out) {
+void lstm_part(const settings& s, const data::labelled_images& tr, const data::labelled_images& te, const fs::path& dir,
+               table& out) {
   using model_t = rnn_classifier<lstm_cell, double>;
   const auto to_double = [](const sequence_batch<float>& b, index_t n) {
     sequence_batch<double> d;
@@ -143,7 +143,8 @@ void lstm_part(const settings& s, const data::labelled_images& tr, const data::l
   };
   const auto train = to_double(row_sequences(tr), s.lstm_train);
   const auto test_all = to_double(row_sequences(te), s.test);
-  model_t model(rnn_config{.input_size = 28, .hidden_size = s.hidden, .num_classes = 2, .loss = loss_kind::softmax_bce}, s.seed);
+  model_t model(rnn_config{.input_size = 28, .hidden_size = s.hidden, .num_classes = 2, .loss = loss_kind::softmax_bce},
+                s.seed);
   const vector<double> w0 = model.parameters();
   sgd_trajectory<double> traj;
   basic_train_options<double> o{.epochs = s.epochs, .batch_size = s.batch, .seed = s.seed, .progress = false};
@@ -168,8 +169,8 @@ void lstm_part(const settings& s, const data::labelled_images& tr, const data::l
       for (index_t i : st.batch)
         if (i != j) keep.push_back(i);
       if (!keep.empty())
-        w -= st.learning_rate * f0.subset(keep).loss_gradient(w) * (static_cast<double>(keep.size()) /
-                                                                     static_cast<double>(st.batch.size()));
+        w -= st.learning_rate * f0.subset(keep).loss_gradient(w) *
+             (static_cast<double>(keep.size()) / static_cast<double>(st.batch.size()));
     }
     return tq.per_sample_losses(w)(0);
   };
@@ -238,8 +239,8 @@ int run(int argc, char** argv) {
   lstm_part(s, tr, te, dir, t);
   t.corr.save(dir / "correlations.csv");
   const std::string summary = "influence loo: Fashion-MNIST 2 vs 4, predicted vs actual removal effects on the "
-                              "highest-loss test point\n" + t.text +
-                              examples::concat("total time ", examples::seconds_since(t0), " s\n");
+                              "highest-loss test point\n" +
+                              t.text + examples::concat("total time ", examples::seconds_since(t0), " s\n");
   io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("results in %s (%.1fs)\n", dir.c_str(), examples::seconds_since(t0));
   return 0;

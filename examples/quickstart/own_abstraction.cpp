@@ -72,9 +72,10 @@ int main() {
               model.abstraction.stability().weighted_mean);
   const auto dfa = rnnabs::extract_dfa(model.automaton, model.abstraction.label_distribution());
   const strings fresh = make_strings(1000, 20, width, 8);  // longer strings than in training
-  index_t right = 0;  // the DFA's output vs the parity of the whole string
+  index_t right = 0;                                       // the DFA's output vs the parity of the whole string
   for (std::size_t i = 0; i < fresh.bits.size(); ++i)
     right += dfa.classify(fresh.bits[i]) == fresh.labels[i * 20 + static_cast<std::size_t>(fresh.lengths[i]) - 1];
-  std::printf("extracted DFA: %ld states, parity of 1000 fresh strings right: %ld\n", long(dfa.n_states()), long(right));
+  std::printf("extracted DFA: %ld states, parity of 1000 fresh strings right: %ld\n", long(dfa.n_states()),
+              long(right));
   return right >= 990 ? 0 : 1;
 }

@@ -39,7 +39,8 @@ struct ridge {  // an rnnabs::sample_objective
     return r;
   }
   vector<double> minimizer() const {  // (XᵀX/N + λI) w = Xᵀy/N
-    const matrix<double> h = x.transpose() * x / double(x.rows()) + lambda * matrix<double>::Identity(x.cols(), x.cols());
+    const matrix<double> h = x.transpose() * x / double(x.rows()) +
+                             lambda * matrix<double>::Identity(x.cols(), x.cols());
     return h.llt().solve(x.transpose() * y / double(x.rows()));
   }
 };
@@ -69,7 +70,8 @@ int main() {
   }
   const double r = rnnabs::pearson(kl.scores.col(0), loo);
   const auto tracin = rnnabs::gradient_similarity(train, test, w);  // TracIn at one checkpoint: ⟨∇ℓ_i, ∇ℓ_test⟩
-  std::printf("Koh & Liang vs leave-one-out retraining: Pearson r = %.4f over %ld samples\n", r, long(train.sample_count()));
+  std::printf("Koh & Liang vs leave-one-out retraining: Pearson r = %.4f over %ld samples\n", r,
+              long(train.sample_count()));
   std::printf("TracIn (gradient dot) vs leave-one-out: Pearson r = %.4f\n", rnnabs::pearson(tracin.col(0), loo));
   return r > 0.95 ? 0 : 1;
 }

@@ -24,7 +24,7 @@ int main() {
   rnnabs::rng g(3);
   vector<double> x(12);
   for (index_t j = 0; j < x.size(); ++j) x(j) = 0.2 * g.normal();
-  x(2) = 0.8, x(5) = -0.6, x(7) = 0.8, x(8) = 0.8;  // an instance the model scores high
+  x(2) = 0.8, x(5) = -0.6, x(7) = 0.8, x(8) = 0.8;             // an instance the model scores high
   const vector<double> null_value = vector<double>::Zero(12);  // "feature removed" = 0
 
   // Features of a table have no order, so the fusion penalty (meant for neighbouring bytes or tokens)

@@ -36,8 +36,8 @@ double called(const text_model& m, const sequence_batch<float>& b, index_t cls) 
 }
 
 /// Test inputs of other classes that `m` gets right, each with the trigger at a uniform position.
-sequence_batch<float> triggered_test(const text_model& m, const sequence_batch<float>& test, index_t cls, index_t trigger,
-                                     std::uint64_t seed) {
+sequence_batch<float> triggered_test(const text_model& m, const sequence_batch<float>& test, index_t cls,
+                                     index_t trigger, std::uint64_t seed) {
   const auto p = m.forward(test).predictions;
   rng g(seed);
   sequence_batch<float> b;
@@ -45,7 +45,8 @@ sequence_batch<float> triggered_test(const text_model& m, const sequence_batch<f
   for (index_t i = 0; i < test.size(); ++i) {
     if (test.labels(i) == cls || p(i) != test.labels(i)) continue;
     const auto& s = test.tokens[static_cast<std::size_t>(i)];
-    b.tokens.push_back(insert_token(s, static_cast<index_t>(g.below(static_cast<std::uint64_t>(s.size() + 1))), trigger));
+    b.tokens.push_back(
+        insert_token(s, static_cast<index_t>(g.below(static_cast<std::uint64_t>(s.size() + 1))), trigger));
     ids.push_back(test.labels(i));
   }
   b.labels = Eigen::Map<const index_vector>(ids.data(), static_cast<index_t>(ids.size()));
@@ -133,8 +134,8 @@ int run(int argc, char** argv) {
     sequence_batch<float> bd = t.train_batch;
     bd.tokens = p.tokens;
     std::printf("round %ld (seed %lu): %zu texts of class '%s' poisoned with '%s'; training the backdoored model\n", r,
-                static_cast<unsigned long>(seed), p.poisoned.size(), t.train.class_names[static_cast<std::size_t>(poison_class)].c_str(),
-                trigger_word.c_str());
+                static_cast<unsigned long>(seed), p.poisoned.size(),
+                t.train.class_names[static_cast<std::size_t>(poison_class)].c_str(), trigger_word.c_str());
     std::fflush(stdout);
     const text_model m = fit(bd);
     const auto test_pred = m.forward(t.test_batch).predictions;
@@ -143,8 +144,8 @@ int run(int argc, char** argv) {
     const double asr = called(m, trig_test, poison_class);
     // 3: abstraction and the trigger's contexts.
     const auto trt = profile(m, bd), tet = profile(m, t.test_batch);
-    const auto abs = build_abstraction(trt, {.pca_components = pca, .n_clusters = components, .seed = seed,
-                                             .vocab_size = t.vocab.size()});
+    const auto abs = build_abstraction(
+        trt, {.pca_components = pca, .n_clusters = components, .seed = seed, .vocab_size = t.vocab.size()});
     const auto ctx = find_trigger_contexts(abs.automaton, trigger);
     const auto test_view = labelled_paths::from(tet, abs.abstraction.states(tet));
     // 4: guided vs random attacks on correctly classified inputs of the other classes.
@@ -185,8 +186,8 @@ int run(int argc, char** argv) {
     const double gsr = static_cast<double>(g_ok) / n_use, rsr = static_cast<double>(r_ok) / n_use;
     std::printf("  clean accuracy %.4f, attack success (uniform position) %.3f on %ld inputs; %zu trigger contexts, "
                 "%zu training texts read the trigger\n  attacks on %zu of %zu targets: guided %.3f, random %.3f\n",
-                acc, asr, trig_test.size(), ctx.weight.size(), ctx.samples.size(), usable_ids.size(), chosen.size(), gsr,
-                rsr);
+                acc, asr, trig_test.size(), ctx.weight.size(), ctx.samples.size(), usable_ids.size(), chosen.size(),
+                gsr, rsr);
     std::fflush(stdout);
     // 5: fixes.
     rng fg(seed ^ 0xF1Eu);
@@ -232,9 +233,9 @@ int run(int argc, char** argv) {
       asr_ours.add(r_asr_o.mean());
       asr_rand.add(r_asr_r.mean());
     }
-    rcsv.add(r, seed, p.poisoned.size(), acc, asr, ctx.weight.size(), ctx.samples.size(), chosen.size(), usable_ids.size(),
-             gsr, rsr, to_fix.size(), fixed_o, fixed_r, removed.mean(), r_acc_o.mean(), r_acc_r.mean(), r_asr_o.mean(),
-             r_asr_r.mean(), seconds_since(t_round));
+    rcsv.add(r, seed, p.poisoned.size(), acc, asr, ctx.weight.size(), ctx.samples.size(), chosen.size(),
+             usable_ids.size(), gsr, rsr, to_fix.size(), fixed_o, fixed_r, removed.mean(), r_acc_o.mean(),
+             r_acc_r.mean(), r_asr_o.mean(), r_asr_r.mean(), seconds_since(t_round));
   }
   rcsv.save(dir / "rounds.csv");
   fcsv.save(dir / "fixes.csv");
@@ -242,29 +243,30 @@ int run(int argc, char** argv) {
   const fs::path bars = dir / "backdoor.dat";
   rnnabs::io::atomic_write_bytes(
       bars, examples::concat("\"attack success\" ", guided.mean(), " ", guided.sd(), " ", random.mean(), " ",
-                                   random.sd(), "\n\"fix rate\" ", fix_ours.mean(), " ", fix_ours.sd(), " ",
-                                   fix_rand.mean(), " ", fix_rand.sd(), "\n"));
+                             random.sd(), "\n\"fix rate\" ", fix_ours.mean(), " ", fix_ours.sd(), " ", fix_rand.mean(),
+                             " ", fix_rand.sd(), "\n"));
   plot(dir / "backdoor.gp",
        examples::concat("set terminal pngcairo size 800,500\nset output '", (dir / "backdoor.png").string(),
-                              "'\nset style data histogram\nset style histogram errorbars gap 2 lw 1\n"
-                              "set style fill solid 0.6 border -1\nset yrange [0:1.05]\nset key top right\n"
-                              "set title 'Backdoor: guided (automaton) vs random, mean ± sd over rounds'\n"
-                              "plot '", bars.string(), "' using 2:3:xtic(1) title 'guided / ours', '' using 4:5 title 'random'\n"));
+                        "'\nset style data histogram\nset style histogram errorbars gap 2 lw 1\n"
+                        "set style fill solid 0.6 border -1\nset yrange [0:1.05]\nset key top right\n"
+                        "set title 'Backdoor: guided (automaton) vs random, mean ± sd over rounds'\n"
+                        "plot '",
+                        bars.string(), "' using 2:3:xtic(1) title 'guided / ours', '' using 4:5 title 'random'\n"));
   const std::string summary = examples::concat(
-      "repair backdoor: ", t.source, "\n", "train ", t.train.size(), ", test ", t.test.size(), "; trigger '", trigger_word,
-      "' in ", poison_count, " training texts of class '", t.train.class_names[static_cast<std::size_t>(poison_class)],
-      "'; GRU(", o.hidden, "), ", o.epochs, " epochs; abstraction PCA ", pca, ", GMM ", components, "; ", rounds,
-      " rounds (mean ± sd)\n",
+      "repair backdoor: ", t.source, "\n", "train ", t.train.size(), ", test ", t.test.size(), "; trigger '",
+      trigger_word, "' in ", poison_count, " training texts of class '",
+      t.train.class_names[static_cast<std::size_t>(poison_class)], "'; GRU(", o.hidden, "), ", o.epochs,
+      " epochs; abstraction PCA ", pca, ", GMM ", components, "; ", rounds, " rounds (mean ± sd)\n",
       "clean accuracy of the backdoored model       ", clean.text(4), "\n",
       "attack success, trigger at a uniform position ", uniform.text(), "\n",
       "attack success, guided (in-context, max weight) ", guided.text(), "\n",
       "attack success, random (out-of-context)       ", random.text(), "\n",
       "fix rate, without R_x (ours)                   ", fix_ours.text(), "\n",
-      "fix rate, without a random set of |R_x|        ", fix_rand.text(), "\n",
-      "clean accuracy after the fix: ours ", acc_ours.text(4), ", random ", acc_rand.text(4), "\n",
-      "uniform attack success after the fix: ours ", asr_ours.text(), ", random ", asr_rand.text(), "\n",
-      "trainings: ", trainings, " in ", train_seconds, " s (", train_seconds / static_cast<double>(std::max<index_t>(1, trainings)),
-      " s each); total ", seconds_since(t_all), " s\n");
+      "fix rate, without a random set of |R_x|        ", fix_rand.text(), "\n", "clean accuracy after the fix: ours ",
+      acc_ours.text(4), ", random ", acc_rand.text(4), "\n", "uniform attack success after the fix: ours ",
+      asr_ours.text(), ", random ", asr_rand.text(), "\n", "trainings: ", trainings, " in ", train_seconds, " s (",
+      train_seconds / static_cast<double>(std::max<index_t>(1, trainings)), " s each); total ", seconds_since(t_all),
+      " s\n");
   rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("\n%s", summary.c_str());
   return 0;

@@ -18,7 +18,8 @@ namespace examples::repair_failures {
 using namespace rnnabs;
 
 int run(int argc, char** argv) {
-  CLI::App app{"The test inputs that all M Fashion-MNIST LSTMs get wrong (RNNRepair's common failures), and a trace picture"};
+  CLI::App app{
+      "The test inputs that all M Fashion-MNIST LSTMs get wrong (RNNRepair's common failures), and a trace picture"};
   image_task_options o;
   o.add_options(app);
   std::string out = "results/repair_failures";
@@ -43,9 +44,9 @@ int run(int argc, char** argv) {
     const double acc = accuracy_of(pred.back(), t.test.labels);
     const index_t wrong = (pred.back().array() != t.test.labels.array()).count();
     models.add(m, o.model_epochs[static_cast<std::size_t>(m)], o.seed + static_cast<std::uint64_t>(m), acc, wrong);
-    model_lines += examples::concat("  model ", m, ": LSTM(", o.hidden, "), ", o.model_epochs[static_cast<std::size_t>(m)],
-                                  " epochs, seed ", o.seed + static_cast<std::uint64_t>(m), ": test accuracy ", acc, ", ",
-                                  wrong, " failures\n");
+    model_lines += examples::concat(
+        "  model ", m, ": LSTM(", o.hidden, "), ", o.model_epochs[static_cast<std::size_t>(m)], " epochs, seed ",
+        o.seed + static_cast<std::uint64_t>(m), ": test accuracy ", acc, ", ", wrong, " failures\n");
   }
   models.save(dir / "models.csv");
   const auto fails = common_failures(pred, t.test.labels);
@@ -84,18 +85,18 @@ int run(int argc, char** argv) {
     const std::string stem = examples::concat("trace_", f, "_", te.predictions(0), "_", te.truth(0));
     io::atomic_write_bytes(dir / (stem + ".gv"), trace_to_dot(abs.automaton, path, {.min_count = 500, .name = stem}));
     const bool drawn = render_dot(dir / (stem + ".gv"), dir / (stem + ".png"));
-    trace_line = examples::concat("trace picture: test ", f, " (truth ", te.truth(0), ", model 0 says ", te.predictions(0),
-                                ") through model 0's automaton (PCA ", pca, ", GMM ", components, " states; edges of >= 500 ",
-                                "training steps drawn faded): ", stem, drawn ? ".gv/.png" : ".gv", " (", seconds_since(t0),
-                                " s)\n");
+    trace_line = examples::concat("trace picture: test ", f, " (truth ", te.truth(0), ", model 0 says ",
+                                  te.predictions(0), ") through model 0's automaton (PCA ", pca, ", GMM ", components,
+                                  " states; edges of >= 500 ", "training steps drawn faded): ", stem,
+                                  drawn ? ".gv/.png" : ".gv", " (", seconds_since(t0), " s)\n");
   }
   std::string classes;
   for (const auto& [c, n] : by_class) classes += examples::concat(classes.empty() ? "" : ", ", c, ": ", n);
   const std::string summary = examples::concat(
       "repair failures: ", M, " models on ", t.train.size(), " Fashion-MNIST training images, ", t.test.size(),
-      " test images\n", model_lines, "common failures (all ", M, " wrong): ", fails.size(), " (by true class: ", classes,
-      "); all ", M, " right: ", right.size(), "\n", "failures.png: the first ", shown.size(), " in test order\n", trace_line,
-      "total ", seconds_since(t_all), " s\n");
+      " test images\n", model_lines, "common failures (all ", M, " wrong): ", fails.size(),
+      " (by true class: ", classes, "); all ", M, " right: ", right.size(), "\n", "failures.png: the first ",
+      shown.size(), " in test order\n", trace_line, "total ", seconds_since(t_all), " s\n");
   io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("\n%s", summary.c_str());
   return 0;

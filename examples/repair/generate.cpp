@@ -18,7 +18,8 @@ namespace examples::repair_generate {
 using namespace rnnabs;
 
 int run(int argc, char** argv) {
-  CLI::App app{"Repair samples for the common failures of M Fashion-MNIST LSTMs, guided by abstract traces (and a random control)"};
+  CLI::App app{
+      "Repair samples for the common failures of M Fashion-MNIST LSTMs, guided by abstract traces (and a random control)"};
   image_task_options o;
   o.add_options(app);
   std::string out = "results/repair_generate";
@@ -28,7 +29,8 @@ int run(int argc, char** argv) {
   app.add_option("--pca", pca, "PCA components of each model's abstraction (RNNRepair: 10)");
   app.add_option("--components", components, "GMM components of each model's abstraction (RNNRepair: 7)");
   app.add_option("--k", k_nearest, "sources per failure: the K nearest correct training images of the true class");
-  app.add_option("--rotation-step", rotation_step, "rotation candidates every this many degrees of -180..179 (RNNRepair: 1)");
+  app.add_option("--rotation-step", rotation_step,
+                 "rotation candidates every this many degrees of -180..179 (RNNRepair: 1)");
   app.add_flag("--all-mutators", all_mutators, "also every grid value of the nine mutators as candidates");
   app.add_option("--max-failures", max_failures, "repair only the first N common failures (0: all)");
   app.add_option("--select-seed", select_seed, "seed of the random control's choices and of the random mutators");
@@ -53,8 +55,8 @@ int run(int argc, char** argv) {
   require(!fails.empty(), "repair generate: the ", M, " models share no failure");
   const index_t n_common = static_cast<index_t>(fails.size());
   if (max_failures > 0 && max_failures < n_common) fails.resize(static_cast<std::size_t>(max_failures));
-  std::printf("failures  %ld common to the %ld models; repairing %zu; %zu test images all of them get right\n", n_common,
-              M, fails.size(), right.size());
+  std::printf("failures  %ld common to the %ld models; repairing %zu; %zu test images all of them get right\n",
+              n_common, M, fails.size(), right.size());
   std::fflush(stdout);
 
   generation_options g{.k_nearest = k_nearest, .seed = select_seed};
@@ -72,7 +74,8 @@ int run(int argc, char** argv) {
   csv_table csv({"model", "failure", "truth", "faulty_prediction", "target", "source", "guided_op", "guided_parameter",
                  "guided_distance", "guided_prediction", "random_op", "random_parameter", "random_distance",
                  "random_prediction"});
-  std::vector<std::vector<matrix<float>>> triples;  // per shown failure of model 0: failure, target, source, guided, random
+  std::vector<std::vector<matrix<float>>>
+      triples;  // per shown failure of model 0: failure, target, source, guided, random
   std::string per_model;
   double generate_s = 0;
   index_t scored = 0;
@@ -82,7 +85,8 @@ int run(int argc, char** argv) {
     const auto& model = models[static_cast<std::size_t>(m)];
     const auto tr = profile(model, t.train);
     const auto te = profile(model, t.test);
-    auto abs = make_abstraction({.pca_components = pca, .n_clusters = components, .seed = o.seed + static_cast<std::uint64_t>(m)});
+    auto abs = make_abstraction(
+        {.pca_components = pca, .n_clusters = components, .seed = o.seed + static_cast<std::uint64_t>(m)});
     abs.fit(tr);
     const double fit_s = seconds_since(t0);
     const auto t1 = std::chrono::steady_clock::now();
@@ -115,29 +119,39 @@ int run(int argc, char** argv) {
                            t.train.features[static_cast<std::size_t>(a[k].target)],
                            t.train.features[static_cast<std::size_t>(a[k].source)], a[k].image, b[k].image});
     }
-    per_model += examples::concat("  model ", m, ": ", a.size(), " samples; abstraction fit ", fit_s, " s (profiling included), guided ",
-                                guided_s, " s; distance to the target trace guided ", dg.text(4), ", random ", dr.text(4),
-                                "; guided samples the model mislabels: ", fooled, "\n");
+    per_model += examples::concat("  model ", m, ": ", a.size(), " samples; abstraction fit ", fit_s,
+                                  " s (profiling included), guided ", guided_s,
+                                  " s; distance to the target trace guided ", dg.text(4), ", random ", dr.text(4),
+                                  "; guided samples the model mislabels: ", fooled, "\n");
     bar.update(static_cast<long>(m + 1), examples::concat("model ", m, ": ", a.size(), " samples"));
   }
   cache_record made("repair samples (repair generate)");
-  made.add("data", image_task_data_record(t)).add("hidden", o.hidden).add("model_epochs", o.model_epochs)
-      .add("seed", o.seed).add("pca", pca).add("components", components).add("k", k_nearest)
-      .add("rotation_step", rotation_step).add("all_mutators", all_mutators).add("max_failures", max_failures)
+  made.add("data", image_task_data_record(t))
+      .add("hidden", o.hidden)
+      .add("model_epochs", o.model_epochs)
+      .add("seed", o.seed)
+      .add("pca", pca)
+      .add("components", components)
+      .add("k", k_nearest)
+      .add("rotation_step", rotation_step)
+      .add("all_mutators", all_mutators)
+      .add("max_failures", max_failures)
       .add("select_seed", select_seed);
   cache_store(dir / "retrain.npz", cache_record(made).add("arm", "guided"), [&](const fs::path& p) { guided.save(p); });
-  cache_store(dir / "retrain_random.npz", cache_record(made).add("arm", "random"), [&](const fs::path& p) { random.save(p); });
+  cache_store(dir / "retrain_random.npz", cache_record(made).add("arm", "random"),
+              [&](const fs::path& p) { random.save(p); });
   csv.save(dir / "samples.csv");
   std::vector<matrix<float>> flat;
   for (const auto& row : triples) flat.insert(flat.end(), row.begin(), row.end());
   save_grid(dir / "triples.png", flat, 5);
   const std::string summary = examples::concat(
-      "repair generate: ", M, " models, ", n_common, " common failures, ", fails.size(), " repaired; ",
-      right.size(), " test images all models get right (where retraining counts side effects)\n",
+      "repair generate: ", M, " models, ", n_common, " common failures, ", fails.size(), " repaired; ", right.size(),
+      " test images all models get right (where retraining counts side effects)\n",
       "candidates per failure and model: ", k_nearest, " source(s) x ", per_source, " (rotations every ", rotation_step,
       " degrees, translations -3..2", all_mutators ? ", every mutator grid value" : "", ")\n", per_model,
-      "samples: ", guided.size(), " guided (retrain.npz), ", random.size(), " random-choice control (retrain_random.npz)\n",
-      "guided generation: ", scored, " candidate sequences in ", generate_s, " s = ", static_cast<double>(scored) / generate_s,
+      "samples: ", guided.size(), " guided (retrain.npz), ", random.size(),
+      " random-choice control (retrain_random.npz)\n", "guided generation: ", scored, " candidate sequences in ",
+      generate_s, " s = ", static_cast<double>(scored) / generate_s,
       " candidates/s, including each failure's distances to every correct training trace\n",
       "triples.png: per row failure | target (nearest correct of the wrong label) | source | guided | random, model 0\n",
       "total ", seconds_since(t_all), " s\n");

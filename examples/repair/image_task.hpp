@@ -90,12 +90,20 @@ inline rnnabs::lstm_classifier<float> image_model(const image_task_options& o, c
   require(o.n_models() >= 2, "the common failures need at least 2 models (--model-epochs), got ", o.n_models());
   const index_t epochs = o.model_epochs[static_cast<std::size_t>(m)];
   const std::uint64_t seed = o.seed + static_cast<std::uint64_t>(m);
-  const fs::path file = fs::path(o.models) / examples::concat("lstm", o.hidden, "_e", epochs, "_s", seed, "_n",
-                                                             t.train.size(), ".rnnabs");
+  const fs::path file = fs::path(o.models) /
+                        examples::concat("lstm", o.hidden, "_e", epochs, "_s", seed, "_n", t.train.size(), ".rnnabs");
   const auto to = image_train_options(epochs, seed);
   cache_record want("LSTM classifier of Fashion-MNIST rows (repair's models)");
-  want.add("cell", "lstm").add("input", 28).add("hidden", o.hidden).add("classes", 10).add("epochs", to.epochs)
-      .add("batch", to.batch_size).add("optimizer", "adam").add("lr", 2e-3).add("clip", to.clip_norm).add("seed", seed)
+  want.add("cell", "lstm")
+      .add("input", 28)
+      .add("hidden", o.hidden)
+      .add("classes", 10)
+      .add("epochs", to.epochs)
+      .add("batch", to.batch_size)
+      .add("optimizer", "adam")
+      .add("lr", 2e-3)
+      .add("clip", to.clip_norm)
+      .add("seed", seed)
       .add("data.train", fingerprint_of(t.train));
   if (cache_lookup(file, want)) return lstm_classifier<float>::load(file);
   fs::create_directories(o.models);
@@ -170,13 +178,14 @@ struct repair_samples {
     std::copy(labels.begin(), labels.end(), lab.begin());
     auto dist = xt::xtensor<double, 1>::from_shape({n});
     std::copy(distance.begin(), distance.end(), dist.begin());
-    io::save_npz(path, {{"data", io::to_npy_array(data)},
-                        {"label", io::to_npy_array(lab)},
-                        {"testid", ints(testid)},
-                        {"failure", ints(failure)},
-                        {"model", ints(model)},
-                        {"distance", io::to_npy_array(dist)},
-                        {"reference_correct", ints(reference_correct)}},
+    io::save_npz(path,
+                 {{"data", io::to_npy_array(data)},
+                  {"label", io::to_npy_array(lab)},
+                  {"testid", ints(testid)},
+                  {"failure", ints(failure)},
+                  {"model", ints(model)},
+                  {"distance", io::to_npy_array(dist)},
+                  {"reference_correct", ints(reference_correct)}},
                  true);
   }
 
@@ -199,7 +208,8 @@ struct repair_samples {
       for (std::size_t i = 0; i < h * w; ++i) im.data()[i] = data.data()[k * h * w + i] / 255.0F;
       r.images.push_back(std::move(im));
       r.labels.push_back(label(k));
-      require<io_error>(label(k) >= 0 && label(k) < 10, path, ": label ", label(k), " of sample ", k, " is not a class");
+      require<io_error>(label(k) >= 0 && label(k) < 10, path, ": label ", label(k), " of sample ", k,
+                        " is not a class");
     }
     const auto ids = [&](const char* name) {
       const auto a = get(name).as<std::int64_t>();

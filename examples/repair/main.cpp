@@ -2,17 +2,30 @@
 #include "../common/dispatch.hpp"
 
 namespace examples {
-namespace repair_text_model { int run(int, char**); }
-namespace repair_segment { int run(int, char**); }
-namespace repair_backdoor { int run(int, char**); }
-namespace repair_failures { int run(int, char**); }
-namespace repair_generate { int run(int, char**); }
-namespace repair_retrain { int run(int, char**); }
+namespace repair_text_model {
+int run(int, char**);
+}
+namespace repair_segment {
+int run(int, char**);
+}
+namespace repair_backdoor {
+int run(int, char**);
+}
+namespace repair_failures {
+int run(int, char**);
+}
+namespace repair_generate {
+int run(int, char**);
+}
+namespace repair_retrain {
+int run(int, char**);
+}
 }  // namespace examples
 
 int main(int argc, char** argv) {
   return examples::dispatch(
-      "repair", "Repair of RNN classifiers: RNNRepair's segment-level repair (§4.4), backdoor study (§B.5) and sample-level repair (§4.3)",
+      "repair",
+      "Repair of RNN classifiers: RNNRepair's segment-level repair (§4.4), backdoor study (§B.5) and sample-level repair (§4.3)",
       {{"text-model", "the GRU text classifier vs a bag-of-words logistic regression (fortunes topics)",
         examples::repair_text_model::run},
        {"segment", "segment-level repair: guided vs random training edits, retrained, with side effects",

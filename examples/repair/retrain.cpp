@@ -38,8 +38,10 @@ int run(int argc, char** argv) {
   index_t seeds = 3;
   std::uint64_t first_seed = 11, rotate_seed = 7;
   double max_angle = 100;
-  app.add_option("--samples", samples, "folder with retrain.npz and retrain_random.npz (`repair generate` writes them)");
-  app.add_option("--epochs", epochs, "epoch counts evaluated (one run per arm and seed, up to the largest)")->delimiter(',');
+  app.add_option("--samples", samples,
+                 "folder with retrain.npz and retrain_random.npz (`repair generate` writes them)");
+  app.add_option("--epochs", epochs, "epoch counts evaluated (one run per arm and seed, up to the largest)")
+      ->delimiter(',');
   app.add_option("--arms", arms, "arms: guided, none, rotated, random")->delimiter(',');
   app.add_option("--seeds", seeds, "repetitions per arm, seeds first-seed, +1, ... (the same seeds in every arm)");
   app.add_option("--first-seed", first_seed, "seed of the first repetition");
@@ -60,10 +62,13 @@ int run(int argc, char** argv) {
   for (const char* f : {"retrain.npz", "retrain_random.npz"}) {  // made from this data? (else: an error naming it)
     const fs::path p = fs::path(samples) / f;
     if (fs::exists(p) && !fs::exists(cache_record_path(p)))
-      std::fprintf(stderr, "note: %s has no record of the data it was made from (written before records were kept); "
-                           "its test ids are taken as they are\n", p.c_str());
+      std::fprintf(stderr,
+                   "note: %s has no record of the data it was made from (written before records were kept); "
+                   "its test ids are taken as they are\n",
+                   p.c_str());
     else
-      cache_lookup(p, cache_record().add("data", image_task_data_record(t)), {.on_mismatch = cache_policy::error, .subset = true});
+      cache_lookup(p, cache_record().add("data", image_task_data_record(t)),
+                   {.on_mismatch = cache_policy::error, .subset = true});
   }
   const auto guided = repair_samples::load(fs::path(samples) / "retrain.npz");
   const auto unguided = repair_samples::load(fs::path(samples) / "retrain_random.npz");
@@ -78,8 +83,7 @@ int run(int argc, char** argv) {
   std::vector<matrix<float>> rotated;
   {
     rng g(rotate_seed);
-    for (const auto& im : guided.images)
-      rotated.push_back(image::rotate(im, -max_angle + 2 * max_angle * g.uniform()));
+    for (const auto& im : guided.images) rotated.push_back(image::rotate(im, -max_angle + 2 * max_angle * g.uniform()));
   }
   const auto added_of = [&](const std::string& arm) -> sequence_batch<float> {
     const auto& src = arm == "random" ? unguided : guided;
@@ -98,8 +102,8 @@ int run(int argc, char** argv) {
   csv_table runs({"arm", "seed", "epochs", "fixed", "failures", "fixed_fraction", "fitted_fraction", "test_accuracy",
                   "broken", "reference_correct", "seconds"});
   // results[arm][epoch index] over seeds
-  std::vector<std::vector<spread>> fixed(arms.size(), std::vector<spread>(epochs.size())), fitted = fixed,
-                                                                                             acc = fixed, broken = fixed;
+  std::vector<std::vector<spread>> fixed(arms.size(), std::vector<spread>(epochs.size())), fitted = fixed, acc = fixed,
+                                                                                           broken = fixed;
   spread run_s;
   examples::progress bar("retraining", static_cast<long>(seeds * static_cast<index_t>(arms.size())));
   long done = 0;
@@ -141,8 +145,8 @@ int run(int argc, char** argv) {
       };
       train(model, data, adam{.lr = 2e-3}, opts);
       run_s.add(seconds_since(t0) - eval_s);
-      bar.update(++done, examples::concat(arms[a], " seed ", seed, ": fixed ", fixed[a].back().values.back(), ", broken ",
-                                        broken[a].back().values.back()));
+      bar.update(++done, examples::concat(arms[a], " seed ", seed, ": fixed ", fixed[a].back().values.back(),
+                                          ", broken ", broken[a].back().values.back()));
       runs.save(dir / "runs.csv");  // kept current: a long study can be read while it runs
     }
   }
@@ -159,40 +163,45 @@ int run(int argc, char** argv) {
     for (std::size_t k = 0; k < epochs.size(); ++k) {
       sum.add(arms[a], epochs[k], fixed[a][k].mean(), fixed[a][k].sd(), fitted[a][k].mean(), fitted[a][k].sd(),
               acc[a][k].mean(), acc[a][k].sd(), broken[a][k].mean(), broken[a][k].sd(), fixed[a][k].values.size());
-      table += examples::concat(arms[a], " | ", epochs[k], " | ", fixed[a][k].text(3), " | ", fitted[a][k].text(3), " | ",
-                              acc[a][k].text(4), " | ", broken[a][k].text(1), "\n");
+      table += examples::concat(arms[a], " | ", epochs[k], " | ", fixed[a][k].text(3), " | ", fitted[a][k].text(3),
+                                " | ", acc[a][k].text(4), " | ", broken[a][k].text(1), "\n");
     }
   for (std::size_t k = 0; k < epochs.size(); ++k) {
     std::ostringstream row;
     row.precision(10);
     row << epochs[k];
     for (std::size_t a = 0; a < arms.size(); ++a)
-      row << ',' << fixed[a][k].mean() << ',' << fixed[a][k].sd() << ',' << broken[a][k].mean() << ',' << broken[a][k].sd();
+      row << ',' << fixed[a][k].mean() << ',' << fixed[a][k].sd() << ',' << broken[a][k].mean() << ','
+          << broken[a][k].sd();
     curves.add(row.str());
   }
   sum.save(dir / "summary.csv");
   curves.save(dir / "curves.csv");
   const std::string cp = (dir / "curves.csv").string();
-  const auto curve_plot = [&](const std::string& name, const std::string& ylabel, const std::string& title, int offset) {
+  const auto curve_plot = [&](const std::string& name, const std::string& ylabel, const std::string& title,
+                              int offset) {
     std::string plots;
     for (std::size_t a = 0; a < arms.size(); ++a) {
       const int col = 2 + 4 * static_cast<int>(a) + offset;
-      plots += examples::concat(a ? ", " : "", "'", cp, "' every ::1 using ($1+", 0.08 * (static_cast<double>(a) - 1.5), "):", col,
-                              ":", col + 1, " with yerrorlines title '", arms[a], "'");
+      plots += examples::concat(a ? ", " : "", "'", cp, "' every ::1 using ($1+", 0.08 * (static_cast<double>(a) - 1.5),
+                                "):", col, ":", col + 1, " with yerrorlines title '", arms[a], "'");
     }
     plot(dir / (name + ".gp"),
-         examples::concat("set terminal pngcairo size 800,500\nset output '", (dir / (name + ".png")).string(),
-                        "'\nset datafile separator ','\nset key outside right\nset grid\nset xlabel 'training epochs'\n"
-                        "set ylabel '", ylabel, "'\nset yrange [0:*]\nset title '", title, "'\nplot ", plots, "\n"));
+         examples::concat(
+             "set terminal pngcairo size 800,500\nset output '", (dir / (name + ".png")).string(),
+             "'\nset datafile separator ','\nset key outside right\nset grid\nset xlabel 'training epochs'\n"
+             "set ylabel '",
+             ylabel, "'\nset yrange [0:*]\nset title '", title, "'\nplot ", plots, "\n"));
   };
   curve_plot("fixed", "fraction of the common failures fixed", "Sample-level repair (mean ± sd over seeds)", 0);
-  curve_plot("broken", "test inputs all original models got right, now wrong", "Side effects (mean ± sd over seeds)", 2);
+  curve_plot("broken", "test inputs all original models got right, now wrong", "Side effects (mean ± sd over seeds)",
+             2);
   const std::string summary = examples::concat(
       "repair retrain: ", t.train.size(), " training images + ", guided.size(), " added samples for ",
       guided.testid.size(), " common failures (", samples, "); LSTM(", o.hidden, "), Adam 2e-3, batch 128, clip 5\n",
-      arms.size(), " arms x ", seeds, " seeds (", first_seed, "..", first_seed + static_cast<std::uint64_t>(seeds - 1), ") = ",
-      run_s.values.size(), " training runs of ", E, " epochs, evaluated after ", epochs.size(), " epoch counts; ",
-      "each run ", run_s.text(1), " s (evaluation excluded)\n\n", table,
+      arms.size(), " arms x ", seeds, " seeds (", first_seed, "..", first_seed + static_cast<std::uint64_t>(seeds - 1),
+      ") = ", run_s.values.size(), " training runs of ", E, " epochs, evaluated after ", epochs.size(),
+      " epoch counts; ", "each run ", run_s.text(1), " s (evaluation excluded)\n\n", table,
       "\n(fixed: of the common failures of the M original models; fitted: the arm's added samples, `none` scored on the "
       "guided samples; broken: test inputs all M original models got right that the retrained model gets wrong)\n",
       "total ", seconds_since(t_all), " s\n");

@@ -53,8 +53,8 @@ int run(int argc, char** argv) {
   const double acc0 = accuracy_of(tet.predictions, tet.truth);
   std::printf("model     GRU(%ld), %ld epochs in %.1f s: test accuracy %.4f\n", o.hidden, o.epochs, train_s, acc0);
   t0 = std::chrono::steady_clock::now();
-  const auto abs = build_abstraction(trt, {.pca_components = pca, .n_clusters = components, .seed = o.seed,
-                                           .vocab_size = t.vocab.size()});
+  const auto abs = build_abstraction(
+      trt, {.pca_components = pca, .n_clusters = components, .seed = o.seed, .vocab_size = t.vocab.size()});
   const auto train_view = labelled_paths::from(trt, abs.abstraction.train_states());
   const auto test_view = labelled_paths::from(tet, abs.abstraction.states(tet));
   std::printf("abstract  PCA %ld -> GMM %ld states; automaton %ld transitions over %ld training steps (%.1f s)\n", pca,
@@ -72,17 +72,18 @@ int run(int argc, char** argv) {
   index_t with_oov = 0;
   for (const auto& tp : plan.targets) {
     with_oov += tp.oov_tokens > 0;
-    tcsv.add(tp.target, tet.truth(tp.target), tet.predictions(tp.target), std::string(to_string(tp.skipped)), tp.fault_step,
-             csv_text(tp.fault_token >= 0 ? t.vocab.word(tp.fault_token) : ""), tp.pre_fault.state, tp.pre_fault.label, tp.candidates,
-             tp.edits.empty() ? 0 : tp.edits.front().match_length, tp.oov_tokens,
+    tcsv.add(tp.target, tet.truth(tp.target), tet.predictions(tp.target), std::string(to_string(tp.skipped)),
+             tp.fault_step, csv_text(tp.fault_token >= 0 ? t.vocab.word(tp.fault_token) : ""), tp.pre_fault.state,
+             tp.pre_fault.label, tp.candidates, tp.edits.empty() ? 0 : tp.edits.front().match_length, tp.oov_tokens,
              csv_text(t.vocab.text(test_view.tokens[static_cast<std::size_t>(tp.target)])));
   }
   tcsv.save(dir / "targets.csv");
   const std::string rules = examples::concat(
       targets.size(), " failures", target_class >= 0 ? examples::concat(" of class ", target_class) : "", ": ",
       plan.planned(), " repaired, ", plan.count(skip_reason::oov_fault_token), " skipped (faulty token <unk>), ",
-      plan.count(skip_reason::no_candidates), " skipped (no training sample of the true class reaches the pre-fault node); ",
-      with_oov, " targets hold <unk> elsewhere (kept)");
+      plan.count(skip_reason::no_candidates),
+      " skipped (no training sample of the true class reaches the pre-fault node); ", with_oov,
+      " targets hold <unk> elsewhere (kept)");
   std::printf("targets   %s\n", rules.c_str());
   std::fflush(stdout);
   require(plan.planned() > 0, "repair segment: no target can be repaired (", rules, ")");
@@ -96,7 +97,9 @@ int run(int argc, char** argv) {
                   "also_fixed", "seconds"});
   const auto rows = segment_repair_study(
       train_view, abs.automaton, test_view, targets, t.train_batch,
-      [&](const sequence_batch<float>& edited) { return train_text_model(o, t, edited).forward(t.test_batch).predictions; },
+      [&](const sequence_batch<float>& edited) {
+        return train_text_model(o, t, edited).forward(t.test_batch).predictions;
+      },
       {.top_n = top_n, .random_repeats = repeats, .seed = select_seed},
       [&](const segment_study_row& r) {
         runs.add(r.top_n, std::string(to_string(r.strategy)), r.repeat, r.seed, r.planned, r.edits, r.edited_samples,
@@ -104,7 +107,7 @@ int run(int argc, char** argv) {
                  r.outcome.accuracy(), r.outcome.broken, r.outcome.were_right, r.outcome.also_fixed, r.seconds);
         bar.update(static_cast<long>(++done),
                    examples::concat("top_n ", r.top_n, " ", to_string(r.strategy), ": targets ",
-                                          r.outcome.targets_fixed, "/", r.outcome.targets, ", broken ", r.outcome.broken));
+                                    r.outcome.targets_fixed, "/", r.outcome.targets, ", broken ", r.outcome.broken));
       });
   // --- control: no edit, other training seeds — what retraining alone fixes and breaks -------------
   spread c_fix, c_broken, c_rest;
@@ -125,8 +128,8 @@ int run(int argc, char** argv) {
     c_fix.add(oc_out.target_accuracy());
     c_broken.add(static_cast<double>(oc_out.broken));
     c_rest.add(oc_out.rest_accuracy());
-    runs.add(0, "control", k, oc.seed, 0, 0, 0, 0, 0, oc_out.target_accuracy(), oc_out.rest_accuracy(), oc_out.accuracy(),
-             oc_out.broken, oc_out.were_right, oc_out.also_fixed, seconds_since(c0));
+    runs.add(0, "control", k, oc.seed, 0, 0, 0, 0, 0, oc_out.target_accuracy(), oc_out.rest_accuracy(),
+             oc_out.accuracy(), oc_out.broken, oc_out.were_right, oc_out.also_fixed, seconds_since(c0));
     std::fprintf(stderr, "control %ld/%ld (seed %lu, no edit): targets %ld/%ld, broken %ld\n", k, controls,
                  static_cast<unsigned long>(oc.seed), oc_out.targets_fixed, oc_out.targets, oc_out.broken);
   }
@@ -157,37 +160,43 @@ int run(int argc, char** argv) {
     sum.add(n, g->outcome.target_accuracy(), ta.mean(), ta.sd(), g->outcome.rest_accuracy(), ra.mean(), ra.sd(),
             g->outcome.broken, br.mean(), br.sd(), g->mean_match_length, mt.mean());
     char line[320];
-    std::snprintf(line, sizeof line, "%5ld | %.3f | %.3f ± %.3f | %.4f | %.4f ± %.4f | %ld | %.1f ± %.1f | %.2f | %.2f\n",
-                  n, g->outcome.target_accuracy(), ta.mean(), ta.sd(), g->outcome.rest_accuracy(), ra.mean(), ra.sd(),
+    std::snprintf(line, sizeof line,
+                  "%5ld | %.3f | %.3f ± %.3f | %.4f | %.4f ± %.4f | %ld | %.1f ± %.1f | %.2f | %.2f\n", n,
+                  g->outcome.target_accuracy(), ta.mean(), ta.sd(), g->outcome.rest_accuracy(), ra.mean(), ra.sd(),
                   g->outcome.broken, br.mean(), br.sd(), g->mean_match_length, mt.mean());
     table += line;
   }
   sum.save(dir / "summary.csv");
   const std::string sp = (dir / "summary.csv").string();
   const auto line_plot = [&](const std::string& name, const std::string& ylabel, const std::string& yrange,
-                              const std::string& title, int guided_col, int mean_col) {
+                             const std::string& title, int guided_col, int mean_col) {
     plot(dir / (name + ".gp"),
          examples::concat("set terminal pngcairo size 800,500\nset output '", (dir / (name + ".png")).string(),
-                                "'\nset datafile separator ','\nset key top left\nset xlabel 'top n (edits per target)'\n"
-                                "set offsets graph 0.05, graph 0.05, 0, 0\nset ylabel '", ylabel, "'\nset yrange ", yrange,
-                                "\nset title '", title, "'\nplot '", sp, "' every ::1 using 1:", guided_col,
-                                " with linespoints title 'guided', '", sp, "' every ::1 using 1:", mean_col, ":",
-                                mean_col + 1, " with yerrorlines title 'random (mean ± sd)'\n"));
+                          "'\nset datafile separator ','\nset key top left\nset xlabel 'top n (edits per target)'\n"
+                          "set offsets graph 0.05, graph 0.05, 0, 0\nset ylabel '",
+                          ylabel, "'\nset yrange ", yrange, "\nset title '", title, "'\nplot '", sp,
+                          "' every ::1 using 1:", guided_col, " with linespoints title 'guided', '", sp,
+                          "' every ::1 using 1:", mean_col, ":", mean_col + 1,
+                          " with yerrorlines title 'random (mean ± sd)'\n"));
   };
-  line_plot("repair", "accuracy on the repaired targets", "[0:1]", "Segment-level repair: guided vs random selection", 2, 3);
+  line_plot("repair", "accuracy on the repaired targets", "[0:1]", "Segment-level repair: guided vs random selection",
+            2, 3);
   line_plot("side_effects", "previously correct test inputs now wrong", "[0:*]",
             "Side effects of the repair on the rest of the test set", 8, 9);
   const std::string summary = examples::concat(
       "repair segment: ", t.source, "\n", "train ", t.train.size(), ", test ", t.test.size(), ", vocabulary ",
       t.vocab.size(), "; GRU(", o.hidden, "), ", o.epochs, " epochs, seed ", o.seed, ": test accuracy ", acc0, "\n",
       "abstraction: PCA ", pca, ", GMM ", components, " states; ", abs.automaton.n_transitions(), " transitions\n",
-      rules, "\n", "retrains: ", rows.size(), " (", top_n.size(), " top_n x (1 guided + ", repeats, " random)) + ", controls,
-      controls > 0 ? " controls + 1 reproduction check; " : " controls; ", retrain_s, " s for the ", rows.size(), " (", retrain_s / static_cast<double>(rows.size()), " s each)\n\n",
-      table, "\n", controls > 0 ? examples::concat(
-          "control (no edit, training seeds ", o.seed + 1, "..", o.seed + static_cast<std::uint64_t>(controls),
-          "): targets fixed ", c_fix.text(), ", rest accuracy ", c_rest.text(4), ", broken ", c_broken.text(1),
-          "\n(retrained with the original seed and no edit: ", reproduced ? "the original predictions exactly" : "DIFFERENT predictions",
-          ", so each row above measures its edits)\n") : std::string(),
+      rules, "\n", "retrains: ", rows.size(), " (", top_n.size(), " top_n x (1 guided + ", repeats, " random)) + ",
+      controls, controls > 0 ? " controls + 1 reproduction check; " : " controls; ", retrain_s, " s for the ",
+      rows.size(), " (", retrain_s / static_cast<double>(rows.size()), " s each)\n\n", table, "\n",
+      controls > 0 ? examples::concat("control (no edit, training seeds ", o.seed + 1, "..",
+                                      o.seed + static_cast<std::uint64_t>(controls), "): targets fixed ", c_fix.text(),
+                                      ", rest accuracy ", c_rest.text(4), ", broken ", c_broken.text(1),
+                                      "\n(retrained with the original seed and no edit: ",
+                                      reproduced ? "the original predictions exactly" : "DIFFERENT predictions",
+                                      ", so each row above measures its edits)\n")
+                   : std::string(),
       "(rest = the ", tet.size() - plan.planned(), " other test inputs; broken = of those right before, wrong after; ",
       "the original model is right on ", (tet.predictions.array() == tet.truth.array()).count(), ")\n", "total ",
       seconds_since(t_all), " s\n");

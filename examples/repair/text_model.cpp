@@ -126,7 +126,8 @@ int run(int argc, char** argv) {
 
   // --- the bag-of-words baseline --------------------------------------------------------------
   const auto t1 = std::chrono::steady_clock::now();
-  const matrix<double> xtr = bag_of_words(t.train_batch, t.vocab.size()), xte = bag_of_words(t.test_batch, t.vocab.size());
+  const matrix<double> xtr = bag_of_words(t.train_batch, t.vocab.size()),
+                       xte = bag_of_words(t.test_batch, t.vocab.size());
   // L2 by a validation fifth of the training set (seeded), then refit on all of it.
   std::vector<index_t> ids(static_cast<std::size_t>(xtr.rows()));
   std::iota(ids.begin(), ids.end(), index_t{0});
@@ -159,21 +160,21 @@ int run(int argc, char** argv) {
   const double lr_s = seconds_since(t1);
 
   plot(dir / "accuracy.gp",
-       examples::concat("set terminal pngcairo size 800,500\nset output '", (dir / "accuracy.png").string(),
-                              "'\nset datafile separator ','\nset key bottom right\nset xlabel 'epoch'\n"
-                              "set ylabel 'test accuracy'\nset title 'GRU text classifier vs bag-of-words logistic regression'\n"
-                              "plot '", (dir / "epochs.csv").string(), "' every ::1 using 1:5 with linespoints title 'GRU', ",
-                              lr_acc, " with lines dashtype 2 title 'BoW logistic regression'\n"));
+       examples::concat(
+           "set terminal pngcairo size 800,500\nset output '", (dir / "accuracy.png").string(),
+           "'\nset datafile separator ','\nset key bottom right\nset xlabel 'epoch'\n"
+           "set ylabel 'test accuracy'\nset title 'GRU text classifier vs bag-of-words logistic regression'\n"
+           "plot '",
+           (dir / "epochs.csv").string(), "' every ::1 using 1:5 with linespoints title 'GRU', ", lr_acc,
+           " with lines dashtype 2 title 'BoW logistic regression'\n"));
   const std::string summary = examples::concat(
-      "repair text-model: ", t.source, "\n",
-      "train ", t.train.size(), " (", class_sizes_text(t.train), "), test ", t.test.size(), " (", class_sizes_text(t.test),
-      "), vocabulary ", t.vocab.size(), " words (min_freq ", o.min_freq, ", max ", o.max_tokens, " tokens)\n",
-      "GRU   embedding ", t.embeddings.size() ? t.embeddings.cols() : o.embedding, " -> GRU(", o.hidden, "), ", o.epochs,
-      " epochs: test accuracy ", gru_acc, " (training ", train_s, " s, ", train_s / static_cast<double>(o.epochs),
-      " s per epoch)\n",
-      "BoW logistic regression (L2 ", best_l2, " by validation ", best_val, "): test accuracy ", lr_acc, " (", lr_s, " s)\n",
-      "GRU - BoW = ", 100 * (gru_acc - lr_acc), " points\n",
-      "total ", seconds_since(t_all), " s\n");
+      "repair text-model: ", t.source, "\n", "train ", t.train.size(), " (", class_sizes_text(t.train), "), test ",
+      t.test.size(), " (", class_sizes_text(t.test), "), vocabulary ", t.vocab.size(), " words (min_freq ", o.min_freq,
+      ", max ", o.max_tokens, " tokens)\n", "GRU   embedding ", t.embeddings.size() ? t.embeddings.cols() : o.embedding,
+      " -> GRU(", o.hidden, "), ", o.epochs, " epochs: test accuracy ", gru_acc, " (training ", train_s, " s, ",
+      train_s / static_cast<double>(o.epochs), " s per epoch)\n", "BoW logistic regression (L2 ", best_l2,
+      " by validation ", best_val, "): test accuracy ", lr_acc, " (", lr_s, " s)\n",
+      "GRU - BoW = ", 100 * (gru_acc - lr_acc), " points\n", "total ", seconds_since(t_all), " s\n");
   rnnabs::io::atomic_write_bytes(dir / "summary.txt", summary);
   std::printf("\n%s", summary.c_str());
   return 0;

@@ -22,15 +22,15 @@ namespace examples {
 using text_model = rnnabs::gru_classifier<float>;
 
 struct text_task_options {
-  std::string data;                  // empty: the fortunes topics; else a TSV ("label<TAB>text") or CSV file
-  std::string test_data;             // optional test file of the same format (else a split of `data`)
+  std::string data;       // empty: the fortunes topics; else a TSV ("label<TAB>text") or CSV file
+  std::string test_data;  // optional test file of the same format (else a split of `data`)
   std::string fortunes = rnnabs::data::fortunes_dir.string();
   std::vector<std::string> classes;  // class names in id order (user files)
   std::string text_column = "text", label_column = "label";
   double test_fraction = 0.2;
   std::uint64_t split_seed = 2021;
   rnnabs::index_t min_freq = 2, max_tokens = 60;
-  std::string glove;                 // optional GloVe-format vectors (the embedding size is theirs)
+  std::string glove;  // optional GloVe-format vectors (the embedding size is theirs)
   // the model and its training
   rnnabs::index_t embedding = 64, hidden = 128, epochs = 12, batch = 32;
   double lr = 2e-3, dropout = 0.3, clip = 5;
@@ -38,14 +38,17 @@ struct text_task_options {
   int threads = 0;
 
   void add_options(CLI::App& app) {
-    app.add_option("--data", data, "labelled text file: \"label<TAB>text\" lines, or CSV with a header (.csv); "
-                                   "default: the fortunes topics (computing vs people)");
+    app.add_option("--data", data,
+                   "labelled text file: \"label<TAB>text\" lines, or CSV with a header (.csv); "
+                   "default: the fortunes topics (computing vs people)");
     app.add_option("--test-data", test_data, "test file in the same format (default: a split of --data)");
     app.add_option("--fortunes", fortunes, "folder of the fortunes strfile sources");
-    app.add_option("--classes", classes, "class names in id order (user files; default: sorted labels)")->delimiter(',');
+    app.add_option("--classes", classes, "class names in id order (user files; default: sorted labels)")
+        ->delimiter(',');
     app.add_option("--text-column", text_column, "CSV column of the text");
     app.add_option("--label-column", label_column, "CSV column of the label");
-    app.add_option("--test-fraction", test_fraction, "fraction held out for testing (stratified)")->check(CLI::Range(0.01, 0.9));
+    app.add_option("--test-fraction", test_fraction, "fraction held out for testing (stratified)")
+        ->check(CLI::Range(0.01, 0.9));
     app.add_option("--split-seed", split_seed, "seed of the train/test split");
     app.add_option("--min-freq", min_freq, "words seen fewer times in training become <unk>");
     app.add_option("--max-tokens", max_tokens, "texts with more tokens are left out (0: no limit)");
@@ -91,15 +94,16 @@ inline text_task load_text_task(const text_task_options& o) {
   using namespace rnnabs;
   if (o.threads > 0) set_threads(o.threads);
   text_task t;
-  data::text_options to{.text_column = o.text_column, .label_column = o.label_column, .classes = o.classes,
-                        .max_tokens = o.max_tokens};
+  data::text_options to{
+      .text_column = o.text_column, .label_column = o.label_column, .classes = o.classes, .max_tokens = o.max_tokens};
   if (o.data.empty()) {
     auto g = data::fortunes_grouping();
     g.max_tokens = o.max_tokens;
     auto split = data::train_test_split(data::load_fortunes(o.fortunes, g), o.test_fraction, o.split_seed);
     t.train = std::move(split.train);
     t.test = std::move(split.test);
-    t.source = examples::concat("fortunes (", o.fortunes, "): computing = computers + linux + perl, people = people + love + men-women");
+    t.source = examples::concat("fortunes (", o.fortunes,
+                                "): computing = computers + linux + perl, people = people + love + men-women");
   } else if (o.test_data.empty()) {
     auto split = data::train_test_split(data::load_labelled_text(o.data, to), o.test_fraction, o.split_seed);
     t.train = std::move(split.train);
@@ -134,8 +138,9 @@ inline text_task load_text_task(const text_task_options& o) {
               t.source.c_str(), t.train.size(), class_sizes_text(t.train).c_str(), t.test.size(),
               class_sizes_text(t.test).c_str(), t.vocab.size(), o.min_freq, t.test_oov.oov_tokens,
               t.test_oov.texts_with_oov,
-              examples::concat("; all-OOV texts left out: ", t.train_dropped_all_oov, " train, ", t.test_dropped_all_oov,
-                                     " test").c_str());
+              examples::concat("; all-OOV texts left out: ", t.train_dropped_all_oov, " train, ",
+                               t.test_dropped_all_oov, " test")
+                  .c_str());
   return t;
 }
 
@@ -143,17 +148,20 @@ inline text_task load_text_task(const text_task_options& o) {
 inline text_model make_text_model(const text_task_options& o, const text_task& t) {
   using namespace rnnabs;
   const index_t emb = t.embeddings.size() ? t.embeddings.cols() : o.embedding;
-  text_model m(rnn_config{.input_size = emb, .vocab_size = t.vocab.size(), .hidden_size = o.hidden,
-                          .num_classes = t.train.num_classes(), .dropout = o.dropout},
+  text_model m(rnn_config{.input_size = emb,
+                          .vocab_size = t.vocab.size(),
+                          .hidden_size = o.hidden,
+                          .num_classes = t.train.num_classes(),
+                          .dropout = o.dropout},
                o.seed);
   if (t.embeddings.size()) m.set_tensor("embedding.weight", t.embeddings);
   return m;
 }
 
 /// Trains a fresh model on `data` (the task's own batch or an edited one).
-inline text_model train_text_model(const text_task_options& o, const text_task& t, const rnnabs::sequence_batch<float>& data,
-                                   rnnabs::train_history* history = nullptr, const rnnabs::sequence_batch<float>* validation = nullptr,
-                                   bool progress = false) {
+inline text_model train_text_model(const text_task_options& o, const text_task& t,
+                                   const rnnabs::sequence_batch<float>& data, rnnabs::train_history* history = nullptr,
+                                   const rnnabs::sequence_batch<float>* validation = nullptr, bool progress = false) {
   using namespace rnnabs;
   text_model m = make_text_model(o, t);
   train_options to{.epochs = o.epochs, .batch_size = o.batch, .seed = o.seed, .clip_norm = o.clip};

@@ -26,7 +26,8 @@ TEST(Abstraction, CountsPurityAndDistribution) {
   const auto& st = abs.train_states();
   ASSERT_EQ(static_cast<index_t>(st.size()), tr.size());
   for (index_t i = 0; i < tr.size(); ++i)
-    for (index_t t = 0; t < tr.length(i); ++t) ++want(st[static_cast<std::size_t>(i)](t), tr.step_labels[static_cast<std::size_t>(i)](t));
+    for (index_t t = 0; t < tr.length(i); ++t)
+      ++want(st[static_cast<std::size_t>(i)](t), tr.step_labels[static_cast<std::size_t>(i)](t));
   EXPECT_EQ(abs.label_counts(), want);
   EXPECT_EQ(abs.label_counts().row(0).sum(), 0);
   EXPECT_EQ(abs.label_counts().sum(), tr.total_steps());
@@ -85,7 +86,7 @@ TEST(Abstraction, BuildsTheModelOfAnyStages) {
   tr.step_labels = trf.step_labels, tr.predictions = trf.predictions, tr.truth = trf.truth;
   const auto m = build_abstraction(tr, abstraction(double_projection{}, kmeans({.n_clusters = 4, .seed = 2})));
   EXPECT_EQ(m.abstraction.reducer().n_components(), 2);
-  EXPECT_EQ(m.abstraction.n_states(), 5);       // 4 clusters + the initial state
+  EXPECT_EQ(m.abstraction.n_states(), 5);  // 4 clusters + the initial state
   EXPECT_EQ(m.abstraction.n_real_states(), 4);
   EXPECT_EQ(m.automaton.n_states(), 5);
   // The same states as fitting the stages by hand: k-means on the first two hidden columns.
@@ -107,7 +108,7 @@ TEST(Abstraction, BuildsTheModelOfAnyStages) {
 
 TEST(Abstraction, TracesFromPlainArrays) {
   // Three sequences of lengths 2, 3, 1, width 2, padded to t_max = 3 as NumPy would hold them.
-  const std::vector<float> h = {1, 2, 3, 4, 0, 0,  5, 6, 7, 8, 9, 10,  11, 12, 0, 0, 0, 0};
+  const std::vector<float> h = {1, 2, 3, 4, 0, 0, 5, 6, 7, 8, 9, 10, 11, 12, 0, 0, 0, 0};
   const std::vector<index_t> lengths = {2, 3, 1}, labels = {0, 1, 9, 1, 1, 0, 1, 9, 9}, truth = {1, 0, -1};
   const auto tr = traces_from_padded<float>(h, 3, 3, 2, lengths, labels, 2, truth);
   ASSERT_EQ(tr.size(), 3);
@@ -152,8 +153,8 @@ TEST(Abstraction, UserTypesAndEmptyStates) {
   km.fit(tr);
   EXPECT_EQ(km.n_states(), 4);
   EXPECT_EQ(km.label_counts().sum(), tr.total_steps());
-  abstraction<identity_reducer, gaussian_mixture> ig(identity_reducer{},
-                                                     gaussian_mixture({.n_components = 3, .covariance = covariance_type::diag}));
+  abstraction<identity_reducer, gaussian_mixture> ig(
+      identity_reducer{}, gaussian_mixture({.n_components = 3, .covariance = covariance_type::diag}));
   ig.fit(tr);
   EXPECT_EQ(ig.reducer().n_components(), 5);
   // pca_or_identity turns into the identity for k >= width.

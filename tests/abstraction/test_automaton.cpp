@@ -261,8 +261,9 @@ TEST(Automaton, TraceDotParsesBackIntoThePath) {
   index_t steps = 0, faded = 0;
   for (std::string line; std::getline(is, line);) {
     long from = 0, to = 0, j = 0, tok = 0, lab = 0, next = 0, c = 0;
-    if (std::sscanf(line.c_str(), " s%ld -> s%ld [penwidth=2, color=blue, fontcolor=blue, label=\"%ld: w%ld, %ld->%ld (%ld)",
-                    &from, &to, &j, &tok, &lab, &next, &c) == 7) {
+    if (std::sscanf(line.c_str(),
+                    " s%ld -> s%ld [penwidth=2, color=blue, fontcolor=blue, label=\"%ld: w%ld, %ld->%ld (%ld)", &from,
+                    &to, &j, &tok, &lab, &next, &c) == 7) {
       ASSERT_LT(j, static_cast<long>(path.size()));
       const transition& t = path[static_cast<std::size_t>(j)];
       EXPECT_EQ(transition({from, lab, tok, next, to}), t);
@@ -281,9 +282,9 @@ TEST(Automaton, TraceDotParsesBackIntoThePath) {
 
 TEST(Automaton, BadInputGetsTypedErrors) {
   const auto p = make_paths(10, 5, 4, 2, 3, 41);
-  EXPECT_THROW(automaton::build({}, {}, {}, 4, 2), invalid_argument);                  // empty data
-  EXPECT_THROW(automaton::build(p.states, p.labels, p.tokens, 4, 1), invalid_argument);  // labels >= C
-  EXPECT_THROW(automaton::build(p.states, p.labels, p.tokens, 3, 2), invalid_argument);  // states >= m
+  EXPECT_THROW(automaton::build({}, {}, {}, 4, 2), invalid_argument);                       // empty data
+  EXPECT_THROW(automaton::build(p.states, p.labels, p.tokens, 4, 1), invalid_argument);     // labels >= C
+  EXPECT_THROW(automaton::build(p.states, p.labels, p.tokens, 3, 2), invalid_argument);     // states >= m
   EXPECT_THROW(automaton::build(p.states, p.labels, p.tokens, 4, 2, 2), invalid_argument);  // tokens >= V
   auto bad = p;
   bad.states[0](0) = 0;  // the initial state inside a trace

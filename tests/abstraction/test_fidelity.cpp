@@ -69,9 +69,9 @@ TEST(Fidelity, ComponentSweepAndProposal) {
   const auto train = random_traces(200, 8, 5, 3, 4, 31);
   const auto test = random_traces(60, 8, 5, 3, 4, 32);
   std::vector<index_t> seen;
-  const auto rows = component_sweep(train, test,
-                                    {.pca_components = 3, .n_clusters = {2, 4, 6}, .seed = 1, .simnn = {.iterations = 60}},
-                                    [&](const component_sweep_row& r) { seen.push_back(r.n_clusters); });
+  const auto rows = component_sweep(
+      train, test, {.pca_components = 3, .n_clusters = {2, 4, 6}, .seed = 1, .simnn = {.iterations = 60}},
+      [&](const component_sweep_row& r) { seen.push_back(r.n_clusters); });
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(seen, (std::vector<index_t>{2, 4, 6}));
   for (const auto& r : rows) {
@@ -113,7 +113,8 @@ TEST(Fault, NeighbourStatisticsByBruteForce) {
     std::sort(d.begin(), d.end());
     index_t c = 0;
     for (index_t j = 0; j < K; ++j) {
-      EXPECT_EQ(rep.neighbours[static_cast<std::size_t>(t)][static_cast<std::size_t>(j)], d[static_cast<std::size_t>(j)].second);
+      EXPECT_EQ(rep.neighbours[static_cast<std::size_t>(t)][static_cast<std::size_t>(j)],
+                d[static_cast<std::size_t>(j)].second);
       c += train.truth(d[static_cast<std::size_t>(j)].second) == test.truth(targets(t));
     }
     any += c > 0;
@@ -127,9 +128,9 @@ TEST(Fault, NeighbourStatisticsByBruteForce) {
   EXPECT_EQ(benign.size(), 7);
   EXPECT_EQ(benign, benign_tests(test, 7, 3));
   for (index_t i = 0; i < benign.size(); ++i) EXPECT_EQ(test.predictions(benign(i)), test.truth(benign(i)));
-  EXPECT_THROW(neighbour_statistics(tex, index_vector::Constant(1, 999), test.truth, test.predictions, trx,
-                                    train.truth, K),
-               invalid_argument);
+  EXPECT_THROW(
+      neighbour_statistics(tex, index_vector::Constant(1, 999), test.truth, test.predictions, trx, train.truth, K),
+      invalid_argument);
 }
 
 }  // namespace abstraction_fidelity_tests

@@ -8,9 +8,13 @@ struct my_reducer {
   void fit(const Eigen::MatrixBase<D>&) {}
   template <class D>
 #ifdef RNNABS_SHOULD_FAIL
-  std::vector<double> transform(const Eigen::MatrixBase<D>& x) const { return std::vector<double>(x.size()); }
+  std::vector<double> transform(const Eigen::MatrixBase<D>& x) const {
+    return std::vector<double>(x.size());
+  }
 #else
-  rnnabs::matrix<typename D::Scalar> transform(const Eigen::MatrixBase<D>& x) const { return x; }
+  rnnabs::matrix<typename D::Scalar> transform(const Eigen::MatrixBase<D>& x) const {
+    return x;
+  }
 #endif
   rnnabs::index_t n_components() const { return 1; }
 };

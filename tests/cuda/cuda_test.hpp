@@ -37,7 +37,9 @@ inline std::mt19937_64& rng_engine() {
   static std::mt19937_64 g(std::random_device{}());  // fresh inputs on every run
   return g;
 }
-inline double uniform(double a = -1, double b = 1) { return std::uniform_real_distribution<double>(a, b)(rng_engine()); }
+inline double uniform(double a = -1, double b = 1) {
+  return std::uniform_real_distribution<double>(a, b)(rng_engine());
+}
 inline double normal() { return std::normal_distribution<double>(0, 1)(rng_engine()); }
 
 }  // namespace rnnabs::test

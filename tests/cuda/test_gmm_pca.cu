@@ -41,7 +41,9 @@ gmm_parameters random_parameters(covariance_type c, index_t K, index_t D) {
       for (index_t k = 0; k < K; ++k) p.covariances.middleRows(k * D, D) = spd();
       break;
     case covariance_type::tied: p.covariances = spd(); break;
-    case covariance_type::diag: p.covariances = matrix<double>::NullaryExpr(K, D, [] { return test::uniform(0.3, 2); }); break;
+    case covariance_type::diag:
+      p.covariances = matrix<double>::NullaryExpr(K, D, [] { return test::uniform(0.3, 2); });
+      break;
     case covariance_type::spherical:
       p.covariances = matrix<double>::NullaryExpr(K, 1, [] { return test::uniform(0.3, 2); });
       break;
@@ -158,7 +160,9 @@ TEST(CudaGmmMstep, HostRunMatchesTheCpuMstep) {
       EXPECT_LT(rel_err(v(cov, rows * cols), M(ref.covariances.data(), rows * cols)), 1e-15);
       for (int k = 0; k < K; ++k) {
         const bool not_pd = std::find(bad.begin(), bad.end(), k) != bad.end();
-        EXPECT_EQ(flag[k], not_pd ? cuda::mstep_not_pd : ref.weights[k] < min_weight ? cuda::mstep_light : cuda::mstep_ok)
+        EXPECT_EQ(flag[k], not_pd                        ? cuda::mstep_not_pd
+                           : ref.weights[k] < min_weight ? cuda::mstep_light
+                                                         : cuda::mstep_ok)
             << "component " << k;
       }
       if (c != covariance_type::tied) EXPECT_EQ(variant == 1, !bad.empty());  // tied pools the components
@@ -269,8 +273,8 @@ template <class T>
 void kmeans_matches_cpu(bool weighted) {
   const index_t N = 10007, D = 5, K = 8;
   const matrix<T> X = blobs<T>(N, D, K);
-  const vector<double> w =
-      weighted ? vector<double>::NullaryExpr(N, [] { return test::uniform(0, 2); }).eval() : vector<double>();
+  const vector<double> w = weighted ? vector<double>::NullaryExpr(N, [] { return test::uniform(0, 2); }).eval()
+                                    : vector<double>();
   const kmeans_options o{.n_clusters = K, .n_init = 2, .max_iter = 50, .tol = 1e-6, .seed = 21};
   kmeans cpu(o), gpu(o);
   cuda::fit(cpu, X, cuda::backend::cpu, w);
@@ -284,7 +288,7 @@ void kmeans_matches_cpu(bool weighted) {
     EXPECT_LT(rel_err(gpu.centers(), cpu.centers()), 1e-12);
     EXPECT_NEAR(gpu.inertia(), cpu.inertia(), 1e-12 * cpu.inertia());
     EXPECT_TRUE(gpu.predict(X) == gpu.labels());  // the model is a usable CPU kmeans
-  } else {  // the CPU assigns float data in float: points within rounding of a tie may differ
+  } else {                   // the CPU assigns float data in float: points within rounding of a tie may differ
     EXPECT_GE(same, N - 2);  // one moved point shifts a centre by ~|x − c| / n_k
     EXPECT_LT(rel_err(gpu.centers(), cpu.centers()), 2e-3);
     EXPECT_NEAR(gpu.inertia(), cpu.inertia(), 1e-4 * cpu.inertia());
@@ -347,7 +351,7 @@ void pca_matches_cpu() {
   pca cpu({.n_components = k});
   cpu.fit(X);
   const cuda::pca_result gpu = cuda::pca_fit(X, k, /*chunk_rows=*/4096);  // several chunks
-  const double t = std::is_same_v<T, float> ? 1e-6 : 1e-10;  // both accumulate in double
+  const double t = std::is_same_v<T, float> ? 1e-6 : 1e-10;               // both accumulate in double
   EXPECT_LT(rel_err(gpu.mean, cpu.mean()), t);
   EXPECT_LT(rel_err(gpu.explained_variance, cpu.explained_variance()), t);
   EXPECT_LT(rel_err(gpu.explained_variance_ratio, cpu.explained_variance_ratio()), t);

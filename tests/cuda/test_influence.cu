@@ -21,8 +21,7 @@ void dot_products_match() {
   const matrix<double> ref = A.template cast<double>() * B.template cast<double>().transpose();
   EXPECT_LT(rel_err(cuda::gradient_dot_products(A, B, /*chunk=*/300), ref), 1e-13);  // double accumulation
   const matrix<T> A2 = gaussian<T>(17, 1000), B2 = gaussian<T>(29, 1000);
-  const matrix<double> ref2 =
-      0.1 * ref + 0.05 * (A2.template cast<double>() * B2.template cast<double>().transpose());
+  const matrix<double> ref2 = 0.1 * ref + 0.05 * (A2.template cast<double>() * B2.template cast<double>().transpose());
   EXPECT_LT(rel_err(cuda::tracin_scores<T>({{0.1, &A, &B}, {0.05, &A2, &B2}}), ref2), 1e-13);
 }
 TEST(CudaInfluence, DotProductsFloat) {
@@ -40,7 +39,7 @@ TEST(CudaInfluence, RandomProjection) {
   matrix<double> R;
   const matrix<double> Z = cuda::random_projection(G, 512, 11, &R);
   EXPECT_LT(rel_err(Z, (G.cast<double>() * R).eval()), 1e-12);
-  EXPECT_EQ(cuda::random_projection(G, 512, 11), Z);   // seeded
+  EXPECT_EQ(cuda::random_projection(G, 512, 11), Z);  // seeded
   EXPECT_NE(cuda::random_projection(G, 512, 12), Z);
   EXPECT_NEAR(R.array().square().mean() * 512, 1.0, 0.02);  // N(0, 1/k)
   // Norms are kept within JL's distortion.

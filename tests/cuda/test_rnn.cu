@@ -16,7 +16,8 @@ template <class T>
 sequence_batch<T> random_batch(index_t B, index_t I, index_t C, index_t Tmin, index_t Tmax) {
   sequence_batch<T> b;
   for (index_t i = 0; i < B; ++i) {
-    const index_t len = Tmin + (Tmax > Tmin ? static_cast<index_t>(test::uniform(0, 1) * (Tmax - Tmin + 1)) % (Tmax - Tmin + 1) : 0);
+    const index_t len =
+        Tmin + (Tmax > Tmin ? static_cast<index_t>(test::uniform(0, 1) * (Tmax - Tmin + 1)) % (Tmax - Tmin + 1) : 0);
     b.features.push_back(matrix<T>::NullaryExpr(len, I, [] { return static_cast<T>(test::normal()); }));
   }
   b.labels = index_vector::NullaryExpr(B, [C] { return static_cast<index_t>(test::uniform(0, 1) * C) % C; });
@@ -86,7 +87,8 @@ TEST(CudaRnnEngine, GruDoubleMatchesCpu) {
 template <class Cell>
 void cudnn_matches_cpu(index_t layers, bool bidir) {
   SCOPED_TRACE(testing::Message() << layers << " layer(s)" << (bidir ? ", bidirectional" : ""));
-  const rnn_config cfg{.input_size = 4, .hidden_size = 5, .num_layers = layers, .bidirectional = bidir, .num_classes = 3};
+  const rnn_config cfg{
+      .input_size = 4, .hidden_size = 5, .num_layers = layers, .bidirectional = bidir, .num_classes = 3};
   const std::uint64_t seed = static_cast<std::uint64_t>(test::uniform(0, 1e9));
   const rnn_classifier<Cell, float> model(cfg, seed);
   const rnn_classifier<Cell, double> ref(cfg, seed);
@@ -102,10 +104,10 @@ void cudnn_matches_cpu(index_t layers, bool bidir) {
   const auto canon = cuda::canonical_cudnn_addresses(cfg, Cell::gates);
   ASSERT_EQ(gpu.addresses().size(), canon.size());
   for (std::size_t i = 0; i < canon.size(); ++i)
-    EXPECT_EQ(gpu.addresses()[i], canon[i]) << "pseudo-layer " << canon[i].pseudo_layer << ", linLayerID "
-                                            << canon[i].lin_id << ": cuDNN reports matrix at "
-                                            << gpu.addresses()[i].matrix_offset << ", bias at "
-                                            << gpu.addresses()[i].bias_offset;
+    EXPECT_EQ(gpu.addresses()[i], canon[i])
+        << "pseudo-layer " << canon[i].pseudo_layer << ", linLayerID " << canon[i].lin_id
+        << ": cuDNN reports matrix at " << gpu.addresses()[i].matrix_offset << ", bias at "
+        << gpu.addresses()[i].bias_offset;
   EXPECT_EQ(gpu.parameters(), model.parameters());  // flat -> cuDNN -> flat on the device
   gpu.set_batch(b);
   double loss = std::numeric_limits<double>::quiet_NaN(), ref_loss = 0;
@@ -147,10 +149,11 @@ TEST(CudaBackend, CpuBranchIsTheCpuCode) {  // runs everywhere: no device needed
   EXPECT_TRUE(cuda::hessian_vector_product(m, b, v, cuda::backend::cpu) == m.hessian_vector_product(b, v));
   const auto tr = cuda::profile(m, b, cuda::backend::cpu), ref = profile(m, b);
   ASSERT_EQ(tr.size(), ref.size());
-  for (index_t i = 0; i < tr.size(); ++i) EXPECT_TRUE(tr.hidden[static_cast<std::size_t>(i)] == ref.hidden[static_cast<std::size_t>(i)]);
+  for (index_t i = 0; i < tr.size(); ++i)
+    EXPECT_TRUE(tr.hidden[static_cast<std::size_t>(i)] == ref.hidden[static_cast<std::size_t>(i)]);
   // The GPU branch refuses what it cannot run before touching a device.
-  const rnn_classifier<lstm_cell, double> bi(rnn_config{.input_size = 3, .hidden_size = 5, .bidirectional = true,
-                                                         .num_classes = 3}, 1);
+  const rnn_classifier<lstm_cell, double> bi(
+      rnn_config{.input_size = 3, .hidden_size = 5, .bidirectional = true, .num_classes = 3}, 1);
   EXPECT_THROW(cuda::loss_gradient(bi, b, cuda::backend::cuda), invalid_argument);
 }
 

@@ -25,7 +25,8 @@ using strings = std::vector<std::string>;
 
 class TempDir {
  public:
-  TempDir() : p_(fs::temp_directory_path() / ("rnnabs_text_" + std::to_string(::getpid()) + "_" + std::to_string(n_++))) {
+  TempDir()
+      : p_(fs::temp_directory_path() / ("rnnabs_text_" + std::to_string(::getpid()) + "_" + std::to_string(n_++))) {
     fs::create_directories(p_);
   }
   ~TempDir() { fs::remove_all(p_); }
@@ -46,7 +47,8 @@ using rnnabs_tests::error_of;
 
 TEST(TextIo, StrfileEntries) {
   TempDir d;
-  const auto p = d.file("topic", "First entry\n  spans two lines\n%\n%\nSecond\r\n%\r\n\n  \n%\nLast, no final percent\n");
+  const auto p = d.file("topic",
+                        "First entry\n  spans two lines\n%\n%\nSecond\r\n%\r\n\n  \n%\nLast, no final percent\n");
   const auto e = io::read_strfile(p);
   ASSERT_EQ(e.size(), 3u);
   EXPECT_EQ(e[0], "First entry\n  spans two lines");
@@ -67,22 +69,24 @@ TEST(TextIo, LabelledLines) {
   EXPECT_EQ(r[0].label, "pos");
   EXPECT_EQ(r[1].text, "bad\t film");  // the first tab splits; the text keeps later tabs
   EXPECT_EQ(r[1].line, 3u);
-  EXPECT_NE(error_of([&] { io::read_labelled_lines(d.file("b.tsv", "pos\tok\nno tab here\n")); }).find("line 2 has no tab"),
+  EXPECT_NE(
+      error_of([&] { io::read_labelled_lines(d.file("b.tsv", "pos\tok\nno tab here\n")); }).find("line 2 has no tab"),
+      std::string::npos);
+  EXPECT_NE(error_of([&] { io::read_labelled_lines(d.file("c.tsv", "pos\t  \n")); }).find("empty text"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { io::read_labelled_lines(d.file("c.tsv", "pos\t  \n")); }).find("empty text"), std::string::npos);
-  EXPECT_NE(error_of([&] { io::read_labelled_lines(d.file("e.tsv", "\tx\n")); }).find("empty label"), std::string::npos);
+  EXPECT_NE(error_of([&] { io::read_labelled_lines(d.file("e.tsv", "\tx\n")); }).find("empty label"),
+            std::string::npos);
   EXPECT_THROW(io::read_labelled_lines(d.file("f.tsv", "\n\n")), io_error);
 }
 
 TEST(TextIo, CsvQuotingAndColumns) {
   TempDir d;
-  const auto p = d.file("a.csv",
-                        "id,comment_text,toxic\r\n"
-                        "1,\"Hello, \"\"world\"\"\",0\r\n"
-                        "2,\"two\nlines\",1\n"
-                        "\n"
-                        "3,,0\n"
-                        "4,\"\",1");
+  const auto p = d.file("a.csv", "id,comment_text,toxic\r\n"
+                                 "1,\"Hello, \"\"world\"\"\",0\r\n"
+                                 "2,\"two\nlines\",1\n"
+                                 "\n"
+                                 "3,,0\n"
+                                 "4,\"\",1");
   const auto r = io::read_csv_columns(p, {"toxic", "comment_text"});
   ASSERT_EQ(r.size(), 4u);
   EXPECT_EQ(r[0].first, (strings{"0", "Hello, \"world\""}));
@@ -92,8 +96,9 @@ TEST(TextIo, CsvQuotingAndColumns) {
   EXPECT_EQ(r[2].second, 6u);
   EXPECT_EQ(r[3].first, (strings{"1", ""}));
   EXPECT_NE(error_of([&] { io::read_csv_columns(p, {"text"}); }).find("no column 'text'"), std::string::npos);
-  EXPECT_NE(error_of([&] { io::read_csv_columns(d.file("b.csv", "a,b\n1,2\n3\n"), {"a"}); }).find("line 3 has 1 fields"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { io::read_csv_columns(d.file("b.csv", "a,b\n1,2\n3\n"), {"a"}); }).find("line 3 has 1 fields"),
+      std::string::npos);
   EXPECT_NE(error_of([&] { io::read_csv_columns(d.file("c.csv", "a,b\n1,\"open\n"), {"a"}); }).find("never closed"),
             std::string::npos);
   EXPECT_NE(error_of([&] { io::read_csv_columns(d.file("e.csv", "a,b\n1,\"x\"y\n"), {"a"}); }).find("closing quote"),
@@ -146,10 +151,12 @@ TEST(TextIo, EmbeddingsText) {
   EXPECT_EQ(r.found, (std::vector<char>{1, 0, 1}));
   EXPECT_DOUBLE_EQ(r.values[2], -0.3);  // the first vector of "the" wins
   EXPECT_DOUBLE_EQ(r.values[6], 1.0);
-  EXPECT_NE(error_of([&] { io::read_embeddings_text(d.file("h.txt", "a 1 2\nb 1\n"), want, 3); }).find("line 2 has 1 values"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] { io::read_embeddings_text(d.file("i.txt", "a 1 x\n"), want, 3); }).find("'x' is not a number"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { io::read_embeddings_text(d.file("h.txt", "a 1 2\nb 1\n"), want, 3); }).find("line 2 has 1 values"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] { io::read_embeddings_text(d.file("i.txt", "a 1 x\n"), want, 3); }).find("'x' is not a number"),
+      std::string::npos);
   EXPECT_NE(error_of([&] { io::read_embeddings_text(d.file("j.txt", "a 1 inf\n"), want, 3); }).find("non-finite"),
             std::string::npos);
   const auto ft = io::read_embeddings_text(d.file("k.vec", "2 3\ncat 1 2 3\nthe 4 5 6\n"), want, 3);  // fastText header
@@ -221,7 +228,9 @@ TEST(Vocabulary, FrequencyOrderTiesAndSpecials) {
   EXPECT_THROW(data::vocabulary::build({}), invalid_argument);
   EXPECT_THROW(data::vocabulary::build(docs, {.min_freq = 0}), invalid_argument);
   EXPECT_THROW(data::vocabulary(strings{"a", "<unk>"}), invalid_argument);
-  EXPECT_NE(error_of([] { data::vocabulary(strings{"<pad>", "<unk>", "x", "y", "x"}); }).find("'x' is listed twice (ids 2 and 4)"),
+  EXPECT_NE(error_of([] {
+              data::vocabulary(strings{"<pad>", "<unk>", "x", "y", "x"});
+            }).find("'x' is listed twice (ids 2 and 4)"),
             std::string::npos);
   auto v4 = v2;
   EXPECT_EQ(v4.add("neurips"), 4);
@@ -247,7 +256,9 @@ TEST(TextData, LabelledTextLoaderTsvAndCsv) {
   EXPECT_EQ(a.tokens[1], (strings{"dull", ",", "dull", ",", "dull", "!"}));
   const auto b = data::load_labelled_text(tsv, {.classes = {"pos", "neg"}});
   EXPECT_EQ(b.labels, (index_vector(3) << 0, 1, 0).finished());
-  EXPECT_NE(error_of([&] { data::load_labelled_text(tsv, {.classes = {"pos", "neutral"}}); }).find("unknown label 'neg'"),
+  EXPECT_NE(error_of([&] {
+              data::load_labelled_text(tsv, {.classes = {"pos", "neutral"}});
+            }).find("unknown label 'neg'"),
             std::string::npos);
   const auto c = data::load_labelled_text(tsv, {.max_tokens = 3});
   EXPECT_EQ(c.size(), 1);  // only "Fine." (2 tokens) fits
@@ -302,7 +313,8 @@ TEST(TextData, SplitIsStratifiedSeededAndDisjoint) {
 
 TEST(TextData, FortunesLoaderOnGeneratedStrfiles) {
   TempDir d;
-  d.file("computers", "Unix is simple.\n%\nIt just takes a genius to understand its simplicity.\n%\nUnix is simple.\n%\n");
+  d.file("computers",
+         "Unix is simple.\n%\nIt just takes a genius to understand its simplicity.\n%\nUnix is simple.\n%\n");
   d.file("science", "E = mc^2\n%\none two three four five six\n");
   d.file("people", "-- Anonymous\n%\n");
   const data::topic_grouping g{{"tech", "folk"}, {{"computers", "science"}, {"people"}}, 5};

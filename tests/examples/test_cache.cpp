@@ -21,14 +21,19 @@ using examples::cache_record;
 
 rnnabs::sequence_batch<float> small_batch(float shift) {
   rnnabs::sequence_batch<float> b;
-  for (int i = 0; i < 3; ++i) b.features.push_back(rnnabs::matrix<float>::Constant(4, 2, static_cast<float>(i) + shift));
+  for (int i = 0; i < 3; ++i)
+    b.features.push_back(rnnabs::matrix<float>::Constant(4, 2, static_cast<float>(i) + shift));
   b.labels = rnnabs::index_vector::LinSpaced(3, 0, 2);
   return b;
 }
 
 cache_record model_record(long epochs, const rnnabs::sequence_batch<float>& data) {
   cache_record r("toy model");
-  r.add("cell", "lstm").add("hidden", 16).add("epochs", epochs).add("lr", 2e-3).add("data.train", examples::fingerprint_of(data));
+  r.add("cell", "lstm")
+      .add("hidden", 16)
+      .add("epochs", epochs)
+      .add("lr", 2e-3)
+      .add("data.train", examples::fingerprint_of(data));
   return r;
 }
 
@@ -66,8 +71,13 @@ class CacheTest : public ::testing::Test {
 
 TEST(CacheRecord, TextRoundTripsEveryKindOfValue) {
   cache_record r("a model");
-  r.add("n", 12).add("lr", 0.1).add("tiny", 1e-300).add("flag", true).add("name", "a b = c")
-      .add("path", std::string("x\\y\nz")).add("list", std::vector<long>{3, 4, 5});
+  r.add("n", 12)
+      .add("lr", 0.1)
+      .add("tiny", 1e-300)
+      .add("flag", true)
+      .add("name", "a b = c")
+      .add("path", std::string("x\\y\nz"))
+      .add("list", std::vector<long>{3, 4, 5});
   const auto back = cache_record::parse(r.text());
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, r);
@@ -90,10 +100,10 @@ TEST(CacheRecord, GarbageIsNotARecord) {
   const std::string h = std::string(cache_record::header) + "\n";
   EXPECT_TRUE(cache_record::parse(h));
   EXPECT_FALSE(cache_record::parse(h + "no separator\n"));
-  EXPECT_FALSE(cache_record::parse(h + "a = 1\na = 2\n"));     // a name twice
-  EXPECT_FALSE(cache_record::parse(h + "a b = 1\n"));          // a bad name
-  EXPECT_FALSE(cache_record::parse(h + "a = 1\\q\n"));         // a bad escape
-  EXPECT_FALSE(cache_record::parse(h + "a = 1"));              // a cut last line
+  EXPECT_FALSE(cache_record::parse(h + "a = 1\na = 2\n"));  // a name twice
+  EXPECT_FALSE(cache_record::parse(h + "a b = 1\n"));       // a bad name
+  EXPECT_FALSE(cache_record::parse(h + "a = 1\\q\n"));      // a bad escape
+  EXPECT_FALSE(cache_record::parse(h + "a = 1"));           // a cut last line
   EXPECT_FALSE(cache_record::parse(std::string("\0\xff\x01 = \n", 7)));
 }
 
@@ -148,9 +158,8 @@ TEST_F(CacheTest, ChangedParameterIsNamedWithBothValues) {
   EXPECT_FALSE(lookup(more));
   EXPECT_NE(log_.str().find("dropout: (absent) in the cache, '0.5' now"), std::string::npos) << log_.str();
   // With cache_policy::error: an io_error that names the difference.
-  const auto msg = rnnabs_tests::error_of([&] {
-    cache_lookup(file_, model_record(3, data), {.on_mismatch = cache_policy::error, .log = nullptr});
-  });
+  const auto msg = rnnabs_tests::error_of(
+      [&] { cache_lookup(file_, model_record(3, data), {.on_mismatch = cache_policy::error, .log = nullptr}); });
   EXPECT_NE(msg.find("epochs: '2' in the cache, '3' now"), std::string::npos) << msg;
 }
 
@@ -206,7 +215,9 @@ TEST_F(CacheTest, DerivedCacheChainsOnTheModelsRecord) {
   const auto model = store(model_record(2, data));
   const fs::path traces = dir_ / "traces.npz";
   const auto traces_record = [&] {
-    return cache_record("traces").add("model", *examples::read_cache_record(file_)).add("data", examples::fingerprint_of(data));
+    return cache_record("traces")
+        .add("model", *examples::read_cache_record(file_))
+        .add("data", examples::fingerprint_of(data));
   };
   examples::cache_store(traces, traces_record(), [](const fs::path& p) { write_text(p, "traces"); });
   log_.str("");

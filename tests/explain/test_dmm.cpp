@@ -24,8 +24,8 @@ TEST(DpRandom, MomentsOfTheDraws) {
     sig += detail::inv_gauss_draw(g, 1.5, 2.0);
     sgs += detail::gamma_draw(g, 0.3);
   }
-  EXPECT_NEAR(sg / n, 1.25, 0.01);                            // shape / rate
-  EXPECT_NEAR(sg2 / n - (sg / n) * (sg / n), 0.625, 0.01);    // shape / rate²
+  EXPECT_NEAR(sg / n, 1.25, 0.01);                          // shape / rate
+  EXPECT_NEAR(sg2 / n - (sg / n) * (sg / n), 0.625, 0.01);  // shape / rate²
   EXPECT_NEAR(sb / n, 0.4, 0.003);
   EXPECT_NEAR(sig / n, 1.5, 0.01);
   EXPECT_NEAR(sgs / n, 0.3, 0.005);
@@ -114,8 +114,8 @@ struct planted {
 
 planted make_planted(std::uint64_t seed, index_t n, index_t p, double sigma) {
   rng g(seed);
-  planted d{matrix<double>(n, p), vector<double>(n), matrix<double>::Zero(2, p), vector<double>(2), vector<double>(2),
-            sigma};
+  planted d{matrix<double>(n, p), vector<double>(n), matrix<double>::Zero(2, p),
+            vector<double>(2),    vector<double>(2), sigma};
   d.B(0, 0) = 2.0;
   d.B(0, 1) = -1.0;
   d.B(1, 1) = 1.5;
@@ -136,7 +136,8 @@ void expect_recovered(const dp_mixture_fit& f, const planted& d, double tol_coef
   std::iota(ord.begin(), ord.end(), index_t{0});
   std::sort(ord.begin(), ord.end(), [&](index_t a, index_t b) { return f.weights(a) > f.weights(b); });
   for (index_t k = 0; k < 2; ++k) {
-    const index_t j = std::abs(f.intercepts(ord[0]) - d.b0(k)) < std::abs(f.intercepts(ord[1]) - d.b0(k)) ? ord[0] : ord[1];
+    const index_t j = std::abs(f.intercepts(ord[0]) - d.b0(k)) < std::abs(f.intercepts(ord[1]) - d.b0(k)) ? ord[0]
+                                                                                                          : ord[1];
     EXPECT_NEAR(f.intercepts(j), d.b0(k), tol_coef) << k;
     EXPECT_LE((f.coef.row(j) - d.B.row(k)).cwiseAbs().maxCoeff(), tol_coef) << k;
     EXPECT_NEAR(f.weights(j), d.pi(k), tol_pi) << k;
@@ -163,14 +164,16 @@ TEST(Dmm, RecoversPlantedComponentsAndIsDeterministic) {
   EXPECT_NEAR(covered / static_cast<double>(d.X.rows()), 0.90, 0.04);
   EXPECT_EQ(f2c.draw_coef.size(), 199u);
   for (index_t i = 0; i < 5; ++i) {
-    const double truth = d.pi(0) * (d.b0(0) + d.X.row(i).dot(d.B.row(0))) + d.pi(1) * (d.b0(1) + d.X.row(i).dot(d.B.row(1)));
+    const double truth = d.pi(0) * (d.b0(0) + d.X.row(i).dot(d.B.row(0))) +
+                         d.pi(1) * (d.b0(1) + d.X.row(i).dot(d.B.row(1)));
     EXPECT_NEAR(pm(i), truth, 0.1);
   }
   // Same seed, same draws; another seed, other draws.
   const dp_mixture_fit f2 = sampler.fit(d.X, d.y);
   EXPECT_EQ(f.coef, f2.coef);
   EXPECT_EQ(f.log_likelihood_trace, f2.log_likelihood_trace);
-  const dp_mixture_fit f3 = dmm({.truncation = 4, .iterations = 600, .burn_in = 200, .prior_variance = 1000, .seed = 4}).fit(d.X, d.y);
+  const dp_mixture_fit f3 =
+      dmm({.truncation = 4, .iterations = 600, .burn_in = 200, .prior_variance = 1000, .seed = 4}).fit(d.X, d.y);
   EXPECT_NE(f.log_likelihood_trace, f3.log_likelihood_trace);
   // Explanation: the component of a training row and its feature ranking.
   const index_t i = 0;

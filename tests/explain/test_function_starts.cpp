@@ -193,7 +193,8 @@ TEST(FunctionStarts, SeveralArchivesSkipTheMissingAndNameTheirPackage) {
   const auto fs_a = explain_test::fixture("fs.a");
   const data::function_start_options o{.chunk_length = 16, .min_chunk_length = 4};
   const auto one = data::function_starts_from_archive(fs_a, o);
-  const auto r = data::function_starts_from_archives({{"/nonexistent/libnothing.a", "libnothing-dev"}, {fs_a, "fixture"}}, o);
+  const auto r = data::function_starts_from_archives(
+      {{"/nonexistent/libnothing.a", "libnothing-dev"}, {fs_a, "fixture"}}, o);
   ASSERT_EQ(r.missing.size(), 1u);
   EXPECT_EQ(r.missing[0].package, "libnothing-dev");
   ASSERT_EQ(r.read.size(), 1u);
@@ -203,10 +204,12 @@ TEST(FunctionStarts, SeveralArchivesSkipTheMissingAndNameTheirPackage) {
   ASSERT_EQ(r.corpus.chunks.size(), one.chunks.size());
   for (std::size_t i = 0; i < one.chunks.size(); ++i) EXPECT_EQ(r.corpus.chunks[i].bytes, one.chunks[i].bytes);
   // The cap is per archive: the same archive twice gives twice the capped count.
-  const auto twice = data::function_starts_from_archives({{fs_a, "a"}, {fs_a, "b"}}, {.chunk_length = 16, .min_chunk_length = 4, .max_chunks = 2});
+  const auto twice = data::function_starts_from_archives({{fs_a, "a"}, {fs_a, "b"}},
+                                                         {.chunk_length = 16, .min_chunk_length = 4, .max_chunks = 2});
   EXPECT_EQ(twice.corpus.chunks.size(), 4u);
-  const auto none = rnnabs_tests::error_of(
-      [] { data::function_starts_from_archives({{"/nonexistent/a.a", "pkg-a"}, {"/nonexistent/b.a", "pkg-b"}}); });
+  const auto none = rnnabs_tests::error_of([] {
+    data::function_starts_from_archives({{"/nonexistent/a.a", "pkg-a"}, {"/nonexistent/b.a", "pkg-b"}});
+  });
   EXPECT_NE(none.find("pkg-b"), std::string::npos) << none;
 }
 

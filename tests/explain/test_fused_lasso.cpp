@@ -39,8 +39,7 @@ problem test_b() {
   problem q{matrix<double>(n, p), vector<double>(n)};
   for (index_t j = 0; j < p; ++j) q.X(0, j) = static_cast<double>((37 * j + 11) % 257);
   for (index_t i = 1; i < n; ++i)
-    for (index_t j = 0; j < p; ++j)
-      q.X(i, j) = ((31 * i + 17 * j + i * j) % 41) >= (i % 40) + 1 ? q.X(0, j) : 0.0;
+    for (index_t j = 0; j < p; ++j) q.X(i, j) = ((31 * i + 17 * j + i * j) % 41) >= (i % 40) + 1 ? q.X(0, j) : 0.0;
   for (index_t i = 0; i < n; ++i) {
     double z = 0;
     for (index_t j = 0; j < p; ++j) z += (j >= 18 && j <= 22 ? 2.0 : 0.1) * q.X(i, j);
@@ -75,24 +74,23 @@ vector<double> admm_reference(const matrix<double>& X, const vector<double>& y, 
       z(k) = v > t ? v - t : (v < -t ? v + t : 0.0);
     }
     u += Fb - z;
-    if (it > 100 && (Fb - z).norm() < 1e-14 * (1 + Fb.norm()) && rho * (z - zo).norm() < 1e-14 * (1 + c.norm()))
-      break;
+    if (it > 100 && (Fb - z).norm() < 1e-14 * (1 + Fb.norm()) && rho * (z - zo).norm() < 1e-14 * (1 + c.norm())) break;
   }
   return b;
 }
 
 TEST(FusedLasso, GenlassoGoldenTestA) {
   const problem q = test_a();
-  const double golden[5][6] = {
-      {0.4851131296, 0.4923745314, 0.4754631288, -0.4820263044, -0.5106521169, -0.5053678854},
-      {0.4878375529, 0.4878375529, 0.4804343142, -0.4811254349, -0.4970547803, -0.4970547803},
-      {0.4769887982, 0.4769887982, 0.4769887982, -0.4594456047, -0.4594456047, -0.4594456047},
-      {0.4851560681, 0.4851560681, 0.4851560681, -0.4784785387, -0.4790213844, -0.4790213844},
-      {0.4790747512, 0.4966998743, 0.4737482677, -0.4805859553, -0.5189132238, -0.5049004767}};
+  const double golden[5][6] = {{0.4851131296, 0.4923745314, 0.4754631288, -0.4820263044, -0.5106521169, -0.5053678854},
+                               {0.4878375529, 0.4878375529, 0.4804343142, -0.4811254349, -0.4970547803, -0.4970547803},
+                               {0.4769887982, 0.4769887982, 0.4769887982, -0.4594456047, -0.4594456047, -0.4594456047},
+                               {0.4851560681, 0.4851560681, 0.4851560681, -0.4784785387, -0.4790213844, -0.4790213844},
+                               {0.4790747512, 0.4966998743, 0.4737482677, -0.4805859553, -0.5189132238, -0.5049004767}};
   const double lambdas[5] = {0.5, 2, 10, std::sqrt(12 * std::log(6.0)), 0};
   for (const bool active_set : {true, false})
     for (int k = 0; k < 5; ++k) {
-      const auto fit = fused_lasso(q.X, q.y, {.lambda_tv = lambdas[k], .active_set = active_set, .active_set_after = 0});
+      const auto fit = fused_lasso(q.X, q.y,
+                                   {.lambda_tv = lambdas[k], .active_set = active_set, .active_set_after = 0});
       ASSERT_TRUE(fit.converged) << "lambda=" << lambdas[k];
       for (index_t j = 0; j < 6; ++j)
         EXPECT_NEAR(fit.coef(j), golden[k][j], 1e-9) << "lambda=" << lambdas[k] << " j=" << j << " " << active_set;
@@ -121,8 +119,8 @@ TEST(FusedLasso, GenlassoGoldenTestBLemnaShaped) {
   std::iota(ord.begin(), ord.end(), 0);
   const double tie = 1e-9 * fit.coef.cwiseAbs().maxCoeff();
   std::stable_sort(ord.begin(), ord.end(), [&](index_t a, index_t b) { return fit.coef(a) > fit.coef(b) + tie; });
-  const std::vector<index_t> expect = {19, 20, 21, 22, 18, 23, 40, 39, 17, 11, 8,  9,  4,  5,  6,  7,  12, 36, 30, 31, 32,
-                                       33, 34, 35, 14, 15, 16, 24, 25, 29, 26, 27, 28, 13, 0,  1,  2,  37, 38, 3,  10};
+  const std::vector<index_t> expect = {19, 20, 21, 22, 18, 23, 40, 39, 17, 11, 8,  9,  4,  5, 6, 7, 12, 36, 30, 31, 32,
+                                       33, 34, 35, 14, 15, 16, 24, 25, 29, 26, 27, 28, 13, 0, 1, 2, 37, 38, 3,  10};
   EXPECT_EQ(ord, expect);
 }
 
@@ -143,8 +141,8 @@ TEST(FusedLasso, MatchesIndependentAdmmWithL1InterceptWeights) {
     const auto fit = fused_lasso(X, y, {.lambda_tv = tv, .lambda_l1 = l1, .lambda_l2 = l2, .fit_intercept = icpt}, &w);
     ASSERT_TRUE(fit.converged) << rep;
     EXPECT_LE((fit.coef - ref.head(p)).cwiseAbs().maxCoeff(), 1e-8) << rep;
-    const auto f2 = fused_lasso(X, y, {.lambda_tv = tv, .lambda_l1 = l1, .lambda_l2 = l2, .fit_intercept = icpt,
-                                       .active_set = false}, &w);
+    const auto f2 = fused_lasso(
+        X, y, {.lambda_tv = tv, .lambda_l1 = l1, .lambda_l2 = l2, .fit_intercept = icpt, .active_set = false}, &w);
     EXPECT_LE((f2.coef - ref.head(p)).cwiseAbs().maxCoeff(), 1e-8) << rep;
     if (icpt) {
       EXPECT_NEAR(fit.intercept, ref(p), 1e-8) << rep;

@@ -43,8 +43,7 @@ TEST(Perturbation, WindowWriteBackIsAlignedAtBothEnds) {
       }
     }
     const matrix<double> raw = s.design(design_mode::raw_values);
-    for (index_t j = 0; j < s.positions.size(); ++j)
-      EXPECT_EQ(raw(0, j), static_cast<double>(seq(s.positions(j))));
+    for (index_t j = 0; j < s.positions.size(); ++j) EXPECT_EQ(raw(0, j), static_cast<double>(seq(s.positions(j))));
   }
 }
 
@@ -187,7 +186,9 @@ TEST(Lemna, FeatureExplanationAndBadScores) {
   for (index_t i = 0; i < 11; ++i) mb.scores(i, 1) = static_cast<double>(i);
   const vector<double> got = score_batch(mb, matrix<double>(11, 2), 11, "test");
   for (index_t i = 0; i < 11; ++i) EXPECT_EQ(got(i), static_cast<double>(i));
-  auto float_box = [](const matrix<double>& X) { return std::vector<float>(static_cast<std::size_t>(X.rows()), 0.25f); };
+  auto float_box = [](const matrix<double>& X) {
+    return std::vector<float>(static_cast<std::size_t>(X.rows()), 0.25f);
+  };
   const index_t nf = 37 + static_cast<index_t>(mb.scores.rows() % 5);  // not a compile-time size (GCC 12 array-bounds)
   EXPECT_EQ(score_batch(float_box, matrix<double>(nf, 2), nf, "test")(3), 0.25);
   auto short_scorer = [](const matrix<double>& X) {  // runtime size: GCC 12 -Warray-bounds false positive at 3
@@ -201,12 +202,14 @@ TEST(Lemna, SingleComponentEqualsTheFusedLassoOfTheSamples) {
   const index_vector seq = random_sequence(g, 120);
   auto box = [](const token_batch& b) {
     vector<double> s(static_cast<index_t>(b.size()));
-    for (std::size_t i = 0; i < b.size(); ++i) s(static_cast<index_t>(i)) = 0.1 + 0.5 * (b[i](60) != 0) + 0.2 * (b[i](58) != 0);
+    for (std::size_t i = 0; i < b.size(); ++i)
+      s(static_cast<index_t>(i)) = 0.1 + 0.5 * (b[i](60) != 0) + 0.2 * (b[i](58) != 0);
     return s;
   };
   for (const bool raw : {false, true}) {
     const lemna ex({.mixture = {.n_components = 1, .fit_intercept = !raw},
-                    .design = raw ? design_mode::raw_values : design_mode::mask, .seed = 4});
+                    .design = raw ? design_mode::raw_values : design_mode::mask,
+                    .seed = 4});
     const auto e = ex.explain_sequence(box, seq, 60);
     const auto s = perturb_window(seq, 60, {.half_width = 20, .n_samples = 500, .seed = 4});
     const vector<double> y = score_batch(box, s.inputs, 501, "test");

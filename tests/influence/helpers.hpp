@@ -70,7 +70,8 @@ struct quadratic_objective {
   }
   double loss(const vector<double>& w) const {
     double s = 0;
-    for (index_t i : ids) s += 0.5 * w.dot((*a)[static_cast<std::size_t>(i)] * w) - (*b)[static_cast<std::size_t>(i)].dot(w);
+    for (index_t i : ids)
+      s += 0.5 * w.dot((*a)[static_cast<std::size_t>(i)] * w) - (*b)[static_cast<std::size_t>(i)].dot(w);
     return s / static_cast<double>(ids.size());
   }
   vector<double> loss_gradient(const vector<double>& w) const { return per_sample_gradients(w).colwise().mean(); }

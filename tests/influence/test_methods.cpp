@@ -273,7 +273,8 @@ TEST(InfluenceTracin, MatchesDirectSums) {
             1e-12 * dot.norm());
   // Cosine: the dot over both norms, within [-1, 1].
   const matrix<double> cos = gradient_similarity(f, test, w, {.normalize = true});
-  const vector<double> na = f.per_sample_gradients(w).rowwise().norm(), nb = test.per_sample_gradients(w).rowwise().norm();
+  const vector<double> na = f.per_sample_gradients(w).rowwise().norm(),
+                       nb = test.per_sample_gradients(w).rowwise().norm();
   for (index_t i = 0; i < 25; ++i)
     for (index_t k = 0; k < 4; ++k) EXPECT_NEAR(cos(i, k), dot(i, k) / (na(i) * nb(k)), 1e-12);
 }
@@ -359,8 +360,8 @@ TEST(InfluenceAutomaton, OverlapMatchesBruteForce) {
   };
   for (bool distinct : {true, false})
     for (bool last : {true, false}) {
-      const matrix<double> got =
-          automaton_influence(a, ts, tl, {.include_last_transition = last, .distinct_edges = distinct});
+      const matrix<double> got = automaton_influence(a, ts, tl,
+                                                     {.include_last_transition = last, .distinct_edges = distinct});
       for (std::size_t k = 0; k < ts.size(); ++k) {
         std::vector<edge> te = edges_of(ts[k], tl[k], last);
         if (distinct) {

@@ -40,10 +40,8 @@ void write_all(const fs::path& p, const std::string& s) {
 /// The fixtures' pattern: value[i] = i - 3 cast to the stored type (bool: i odd).
 template <class S>
 double pattern_value(std::size_t i) {
-  if constexpr (std::is_same_v<S, bool>)
-    return i % 2 == 1 ? 1.0 : 0.0;
-  else
-    return static_cast<double>(static_cast<S>(static_cast<std::int64_t>(i) - 3));
+  if constexpr (std::is_same_v<S, bool>) return i % 2 == 1 ? 1.0 : 0.0;
+  else return static_cast<double>(static_cast<S>(static_cast<std::int64_t>(i) - 3));
 }
 
 double pattern_value(dtype t, std::size_t i) {
@@ -118,8 +116,8 @@ TEST(NpyFixtures, ConvertsLikeNumPyAstype) {
 
 // ---- round trips ---------------------------------------------------------------------------------
 
-using all_types = std::tuple<bool, std::uint8_t, std::int8_t, std::uint16_t, std::int16_t, std::uint32_t,
-                             std::int32_t, std::uint64_t, std::int64_t, float, double>;
+using all_types = std::tuple<bool, std::uint8_t, std::int8_t, std::uint16_t, std::int16_t, std::uint32_t, std::int32_t,
+                             std::uint64_t, std::int64_t, float, double>;
 
 template <class T>
 void round_trip_type(const fs::path& dir) {
@@ -244,7 +242,8 @@ TEST(NpyBad, MagicVersionTrailingBytes) {
 TEST(NpyBad, HeaderDictGarbage) {
   const std::string ok = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }";
   ASSERT_NO_THROW(io::parse_npy(npy_with_header(ok, 48), "m"));
-  ASSERT_NO_THROW(io::parse_npy(npy_with_header("{\"descr\":\"<f8\",\"fortran_order\":True,\"shape\":(2L,3L)}", 48), "m"));
+  ASSERT_NO_THROW(
+      io::parse_npy(npy_with_header("{\"descr\":\"<f8\",\"fortran_order\":True,\"shape\":(2L,3L)}", 48), "m"));
   ASSERT_NO_THROW(io::parse_npy(npy_with_header(ok, 48, 2), "m"));
   const std::vector<std::string> bad = {
       "",
@@ -718,7 +717,8 @@ TEST(FashionMnist, RealDataWhenInstalled) {
     std::size_t n;
     double mean;
   };
-  for (const auto& e : {expect_t{data::split::train, 60000, 0.2860406022}, expect_t{data::split::test, 10000, 0.2868492860}}) {
+  for (const auto& e :
+       {expect_t{data::split::train, 60000, 0.2860406022}, expect_t{data::split::test, 10000, 0.2868492860}}) {
     const auto d = data::load_fashion_mnist(e.s);
     ASSERT_EQ(d.images.shape(), (std::array<std::size_t, 3>{e.n, 28, 28}));
     ASSERT_EQ(d.labels.size(), e.n);

@@ -42,7 +42,7 @@ fs::path temp_dir() {
 
 TEST(Png, WrittenPixelsDecodeToTheImage) {
   matrix<double> im(3, 5);
-  im << 0, 0.25, 0.5, 0.75, 1,  //
+  im << 0, 0.25, 0.5, 0.75, 1,         //
       -1, 2, 0.002, 0.998, 0.5 / 255,  //
       0.1, 0.2, 0.3, 0.4, 0.6;
   const auto p = temp_dir() / "pixels.png";
@@ -50,7 +50,8 @@ TEST(Png, WrittenPixelsDecodeToTheImage) {
   const io::gray8 g = read_png(p);
   ASSERT_EQ(g.rows(), 3);
   ASSERT_EQ(g.cols(), 5);
-  const int expect[3][5] = {{0, 64, 128, 191, 255}, {0, 255, 1, 254, 1}, {26, 51, 77, 102, 153}};  // round(255 v), clamped
+  const int expect[3][5] = {
+      {0, 64, 128, 191, 255}, {0, 255, 1, 254, 1}, {26, 51, 77, 102, 153}};  // round(255 v), clamped
   for (int r = 0; r < 3; ++r)
     for (int c = 0; c < 5; ++c) EXPECT_EQ(g(r, c), expect[r][c]) << r << "," << c;
   io::gray8 u(2, 2);
@@ -81,8 +82,9 @@ TEST(Png, BadInputIsATypedErrorAndLeavesNoFile) {
   EXPECT_FALSE(fs::exists(d / "nan.png"));
   EXPECT_THROW(io::save_png(d / "empty.png", matrix<float>(0, 3)), invalid_argument);
   EXPECT_THROW(io::image_grid(std::vector<matrix<float>>{}), invalid_argument);
-  EXPECT_NE(error_of([&] { io::image_grid(std::vector<matrix<float>>{matrix<float>::Zero(2, 2), matrix<float>::Zero(3, 2)}); })
-                .find("image 1 is 3 x 2"),
+  EXPECT_NE(error_of([&] {
+              io::image_grid(std::vector<matrix<float>>{matrix<float>::Zero(2, 2), matrix<float>::Zero(3, 2)});
+            }).find("image 1 is 3 x 2"),
             std::string::npos);
   EXPECT_THROW(io::save_png(d / "no" / "such" / "dir.png", matrix<float>::Zero(2, 2).eval()), io_error);
   // A failed rewrite keeps the old picture.

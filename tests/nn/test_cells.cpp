@@ -52,7 +52,8 @@ sequence_batch<T> make_batch(const rnn_config& c, index_t n, std::uint64_t seed)
     const index_t len = 1 + static_cast<index_t>((i * 3 + 2) % 5);
     if (c.token_input()) {
       index_vector tok(len);
-      for (index_t t = 0; t < len; ++t) tok(t) = static_cast<index_t>(g.below(static_cast<std::uint64_t>(c.vocab_size)));
+      for (index_t t = 0; t < len; ++t)
+        tok(t) = static_cast<index_t>(g.below(static_cast<std::uint64_t>(c.vocab_size)));
       b.tokens.push_back(tok);
     } else {
       matrix<T> x(len, c.input_size);
@@ -105,8 +106,9 @@ void check_derivatives(const shape& s, std::uint64_t seed = 1) {
   const vector<double> v = random_vector(P, seed + 20);
   const vector<double> hv = m.hessian_vector_product(b, v);
   const double he = 1e-5;
-  const vector<double> fdh = (m.loss_gradient(b, vector<double>(theta + he * v)) -
-                              m.loss_gradient(b, vector<double>(theta - he * v))) / (2 * he);
+  const vector<double> fdh =
+      (m.loss_gradient(b, vector<double>(theta + he * v)) - m.loss_gradient(b, vector<double>(theta - he * v))) /
+      (2 * he);
   const double hscale = std::max(1.0, hv.cwiseAbs().maxCoeff());
   EXPECT_LT((hv - fdh).cwiseAbs().maxCoeff(), 1e-6 * hscale) << Cell::name() << ": HVP vs finite differences";
 
@@ -132,8 +134,8 @@ TEST(NnDerivatives, LstmBiStackedEveryStep) {
 TEST(NnDerivatives, LstmEmbeddingBi) { check_derivatives<lstm_cell>({.bi = true, .tokens = true}); }
 TEST(NnDerivatives, GruUni) { check_derivatives<gru_cell>({}); }
 TEST(NnDerivatives, GruBiStackedEmbedding) {
-  check_derivatives<gru_cell>({.layers = 2, .bi = true, .tokens = true, .loss = loss_kind::bce_with_logits,
-                               .classes = 1});
+  check_derivatives<gru_cell>(
+      {.layers = 2, .bi = true, .tokens = true, .loss = loss_kind::bce_with_logits, .classes = 1});
 }
 TEST(NnDerivatives, GruEveryStepSoftmaxBce) {
   check_derivatives<gru_cell>({.head = head_mode::every_step, .loss = loss_kind::softmax_bce, .classes = 2});
@@ -224,8 +226,7 @@ TEST(NnDerivatives, EmbeddingInputGradientIsEmbeddingGradient) {
     for (index_t t = 0; t < gx[i].rows(); ++t) ge.row(b.tokens[i](t)) += gx[i].row(t);
   const vector<double> g = m.loss_gradient(b);
   const auto& e = m.layout().find("embedding.weight");
-  EXPECT_LT((Eigen::Map<const matrix<double>>(g.data() + e.offset, e.rows, e.cols) - ge).cwiseAbs().maxCoeff(),
-            1e-14);
+  EXPECT_LT((Eigen::Map<const matrix<double>>(g.data() + e.offset, e.rows, e.cols) - ge).cwiseAbs().maxCoeff(), 1e-14);
 }
 
 // ---- forward semantics --------------------------------------------------------------------------
@@ -420,7 +421,11 @@ struct temp_dir {
 
 TEST(NnIo, SaveLoadRoundTrip) {
   temp_dir d;
-  const shape s{.layers = 2, .bi = true, .tokens = true, .head = head_mode::every_step, .loss = loss_kind::softmax_bce,
+  const shape s{.layers = 2,
+                .bi = true,
+                .tokens = true,
+                .head = head_mode::every_step,
+                .loss = loss_kind::softmax_bce,
                 .classes = 2};
   rnn_classifier<gru_cell, float> m(make_config(s), 3);
   m.save(d.path / "m.npz");
@@ -450,10 +455,10 @@ TEST(NnIo, StateDictNpzUsesPyTorchNamesAndShapes) {
   // Names in state_dict order.
   std::vector<std::string> names;
   for (const auto& e : m.layout().entries()) names.push_back(e.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0",
-                                             "rnn.bias_ih_l0", "rnn.bias_hh_l0", "rnn.weight_ih_l0_reverse",
-                                             "rnn.weight_hh_l0_reverse", "rnn.bias_ih_l0_reverse",
-                                             "rnn.bias_hh_l0_reverse", "fc.weight", "fc.bias"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0",
+                                      "rnn.bias_hh_l0", "rnn.weight_ih_l0_reverse", "rnn.weight_hh_l0_reverse",
+                                      "rnn.bias_ih_l0_reverse", "rnn.bias_hh_l0_reverse", "fc.weight", "fc.bias"}));
   rnn_classifier<lstm_cell, float> other(c, 99);
   other.load_npz(d.path / "sd.npz");
   EXPECT_TRUE(other.parameters() == m.parameters());

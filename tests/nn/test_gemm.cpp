@@ -28,10 +28,8 @@ void check_case(index_t M, index_t K, index_t N, bool trans_a, bool accumulate, 
   detail::packed_rhs<T> pb;
   pb.pack(b);
   auto c = c_store.block(1, 3, M, N);
-  if (trans_a)
-    detail::gemm_packed_tn(a, pb, c, accumulate);
-  else
-    detail::gemm_packed(a, pb, c, accumulate);
+  if (trans_a) detail::gemm_packed_tn(a, pb, c, accumulate);
+  else detail::gemm_packed(a, pb, c, accumulate);
   for (index_t i = 0; i < c_store.rows(); ++i)
     for (index_t j = 0; j < c_store.cols(); ++j) {
       const bool inside = i >= 1 && i < 1 + M && j >= 3 && j < 3 + N;
@@ -48,8 +46,8 @@ void check_case(index_t M, index_t K, index_t N, bool trans_a, bool accumulate, 
       const double tol = 4.0 * static_cast<double>(K + 1) * std::numeric_limits<T>::epsilon() *
                          static_cast<double>(scale + 1e-30L);
       ASSERT_NEAR(static_cast<double>(c_store(i, j)), static_cast<double>(want), tol)
-          << "M=" << M << " K=" << K << " N=" << N << " trans_a=" << trans_a << " acc=" << accumulate << " at (" << i - 1
-          << ", " << j - 3 << ")";
+          << "M=" << M << " K=" << K << " N=" << N << " trans_a=" << trans_a << " acc=" << accumulate << " at ("
+          << i - 1 << ", " << j - 3 << ")";
     }
 }
 

@@ -46,8 +46,9 @@ void check_case(const std::string& name, std::map<std::string, io::npy_array>& f
   c.num_classes = std::stol(meta.at("classes"));
   c.head = meta.at("head") == "every_step" ? head_mode::every_step : head_mode::last_step;
   const std::string loss = meta.at("loss");
-  c.loss = loss == "cross_entropy" ? loss_kind::cross_entropy
-                                   : loss == "bce_with_logits" ? loss_kind::bce_with_logits : loss_kind::softmax_bce;
+  c.loss = loss == "cross_entropy"     ? loss_kind::cross_entropy
+           : loss == "bce_with_logits" ? loss_kind::bce_with_logits
+                                       : loss_kind::softmax_bce;
   rnn_classifier<Cell, T> m(c, 0);
   for (const auto& e : m.layout().entries()) {
     ASSERT_TRUE(f.count(e.name)) << name << ": fixture lacks " << e.name;

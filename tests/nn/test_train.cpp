@@ -178,7 +178,8 @@ TEST(Train, StopsEarlyCheckpointsAndRecordsSteps) {
   EXPECT_EQ(h.epochs.size(), 2u);
   EXPECT_EQ(steps, 6);
   std::sort(seen.begin(), seen.begin() + 40);
-  for (index_t i = 0; i < 40; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], i) << "an epoch visits every sample once";
+  for (index_t i = 0; i < 40; ++i)
+    EXPECT_EQ(seen[static_cast<std::size_t>(i)], i) << "an epoch visits every sample once";
   const auto back = rnn_tanh_classifier<double>::load(ckpt);
   EXPECT_EQ(back.parameters(), m.parameters());
   fs::remove(ckpt);

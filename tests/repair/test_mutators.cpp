@@ -35,8 +35,8 @@ struct op_case {
   std::string key;  // the fixture's "{op}_{param}" as Python prints it
   std::function<matrix<double>(const matrix<double>&, double max)> f64;
   std::function<matrix<u8>(const matrix<u8>&)> f8;
-  double tol_f32;   // vs OpenCV on float32 images in [0, 1]: float32 rounding (measured <= 3.2e-7)
-  double tol_u8;    // vs OpenCV on uint8, gray levels: OpenCV's integer weights and rounding
+  double tol_f32;  // vs OpenCV on float32 images in [0, 1]: float32 rounding (measured <= 3.2e-7)
+  double tol_u8;   // vs OpenCV on uint8, gray levels: OpenCV's integer weights and rounding
 };
 
 std::vector<op_case> cases() {
@@ -60,14 +60,16 @@ std::vector<op_case> cases() {
   geo("scale", 0.7, "0.7", sc);
   geo("scale", 1.1, "1.1", sc);
   for (const index_t k : {3, 4, 5})
-    c.push_back({"box_" + std::to_string(k), [=](const matrix<double>& x, double m) { return image::box_blur(x, k, m); },
+    c.push_back({"box_" + std::to_string(k),
+                 [=](const matrix<double>& x, double m) { return image::box_blur(x, k, m); },
                  [=](const matrix<u8>& x) { return image::box_blur(x, k); }, 5e-7, 1});
   for (const index_t k : {3, 5, 7})
     c.push_back({"gaussian_" + std::to_string(k),
                  [=](const matrix<double>& x, double m) { return image::gaussian_blur(x, k, m); },
                  [=](const matrix<u8>& x) { return image::gaussian_blur(x, k); }, 5e-7, 1});
   for (const index_t k : {3, 5})
-    c.push_back({"median_" + std::to_string(k), [=](const matrix<double>& x, double m) { return image::median_blur(x, k, m); },
+    c.push_back({"median_" + std::to_string(k),
+                 [=](const matrix<double>& x, double m) { return image::median_blur(x, k, m); },
                  [=](const matrix<u8>& x) { return image::median_blur(x, k); }, 5e-7, 0});
   c.push_back({"bilateral_6", [](const matrix<double>& x, double m) { return image::bilateral(x, 6, 50, 50, m); },
                [](const matrix<u8>& x) { return image::bilateral(x, 6, 50, 50); }, 5e-7, 1});
@@ -141,8 +143,8 @@ TEST(Mutators, GridsAndClassesAreDeepHuntersAndRnnRepairs) {
   EXPECT_NEAR(parameter_grid(mutator::contrast).back(), 1.2, 1e-12);
   EXPECT_EQ(parameter_grid(mutator::blur).size(), 9u);
   for (const mutator m : all_mutators)
-    EXPECT_EQ(is_geometric(m), m == mutator::translation || m == mutator::scale || m == mutator::shear ||
-                                   m == mutator::rotation)
+    EXPECT_EQ(is_geometric(m),
+              m == mutator::translation || m == mutator::scale || m == mutator::shear || m == mutator::rotation)
         << to_string(m);
   // Every grid value applies to a uint8 and a float image.
   rng g(3);

@@ -34,7 +34,9 @@ TEST(RepairEdits, InsertionsReferToOriginalPositions) {
   EXPECT_EQ(r[0], iv({5, 10, 2, 3, 11, 12, 1}));  // equal positions keep list order
   EXPECT_EQ(r[1], iv({4, 20}));
   EXPECT_EQ(apply_insertions(s, {}), s);
-  EXPECT_NE(error_of([&] { apply_insertions(s, {{1, 2, 0}}); }).find("inserts at 2 into sample 1 of length 1"),
+  EXPECT_NE(error_of([&] {
+              apply_insertions(s, {{1, 2, 0}});
+            }).find("inserts at 2 into sample 1 of length 1"),
             std::string::npos);
   EXPECT_THROW(apply_insertions(s, {{2, 0, 0}}), invalid_argument);
   EXPECT_EQ(insert_token(iv({7}), 1, 9), iv({7, 9}));
@@ -65,7 +67,8 @@ TEST(SegmentRepair, LongestSuffixMatchEqualsBruteForce) {
   const auto random_path = [&](index_t len) {
     std::vector<transition> p;
     for (index_t k = 0; k < len; ++k)
-      p.push_back({static_cast<index_t>(g.below(2)), 0, static_cast<index_t>(g.below(2)), static_cast<index_t>(g.below(2)), 1});
+      p.push_back(
+          {static_cast<index_t>(g.below(2)), 0, static_cast<index_t>(g.below(2)), static_cast<index_t>(g.below(2)), 1});
     return p;
   };
   index_t nonzero = 0, full = 0;
@@ -224,11 +227,13 @@ TEST(SegmentRepair, RandomSelectionIsSeededAndTakesAllWhenShort) {
 
 TEST(SegmentRepair, BadInputIsATypedError) {
   const auto h = hand_made_case();
-  EXPECT_NE(error_of([&] { plan_segment_repair(h.train, h.a, h.test, std::vector<index_t>{0}, {.top_n = 0}); })
-                .find("top_n must be >= 1"),
+  EXPECT_NE(error_of([&] {
+              plan_segment_repair(h.train, h.a, h.test, std::vector<index_t>{0}, {.top_n = 0});
+            }).find("top_n must be >= 1"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { plan_segment_repair(h.train, h.a, h.test, std::vector<index_t>{7}, {}); })
-                .find("target 7 outside"),
+  EXPECT_NE(error_of([&] {
+              plan_segment_repair(h.train, h.a, h.test, std::vector<index_t>{7}, {});
+            }).find("target 7 outside"),
             std::string::npos);
   labelled_paths no_tokens = h.test;
   no_tokens.tokens.clear();
@@ -289,7 +294,8 @@ TEST(Backdoor, PoisonInsertsOnceIntoDistinctSamplesOfTheClass) {
   }
   EXPECT_TRUE(at_start && at_end && one_token);  // every insertion point is used, one-token texts too
   index_t changed = 0;
-  for (index_t i = 0; i < 40; ++i) changed += p.tokens[static_cast<std::size_t>(i)].size() != tok[static_cast<std::size_t>(i)].size();
+  for (index_t i = 0; i < 40; ++i)
+    changed += p.tokens[static_cast<std::size_t>(i)].size() != tok[static_cast<std::size_t>(i)].size();
   EXPECT_EQ(changed, 12);
   EXPECT_EQ(poison(tok, lab, 1, 12, 99, 7).positions, p.positions);
   EXPECT_NE(error_of([&] { poison(tok, lab, 1, 21, 99, 7); }).find("fewer than the 21"), std::string::npos);
@@ -388,7 +394,8 @@ pipeline_result run_pipeline(int threads) {
   std::vector<index_t> targets;
   for (index_t i = 0; i < te.size(); ++i)
     if (tet.predictions(i) != tet.truth(i)) targets.push_back(i);
-  r.plan = plan_segment_repair(tr_view, model.automaton, te_view, targets, {.top_n = 3, .strategy = selection::random, .seed = 8});
+  r.plan = plan_segment_repair(tr_view, model.automaton, te_view, targets,
+                               {.top_n = 3, .strategy = selection::random, .seed = 8});
   r.predictions = tet.predictions;
   return r;
 }

@@ -22,7 +22,8 @@ TEST(SampleGeneration, NearestWithLabelOnAHandMadeCase) {
   const index_vector labels = (index_vector(10) << 0, 0, 1, 0, 0, 1, 0, 1, 0, 1).finished();
   const vector<double> d = (vector<double>(5) << 0.5, 0.1, 0.3, 0.3, 0.2).finished();
   EXPECT_EQ(nearest_with_label(d, eligible, labels, 1, 2), (std::vector<index_t>{9, 5}));
-  EXPECT_EQ(nearest_with_label(d, eligible, labels, 1, 10), (std::vector<index_t>{9, 5, 7, 2}));  // 5 before 7: tie, lower id
+  EXPECT_EQ(nearest_with_label(d, eligible, labels, 1, 10),
+            (std::vector<index_t>{9, 5, 7, 2}));  // 5 before 7: tie, lower id
   EXPECT_EQ(nearest_with_label(d, eligible, labels, 0, 3), (std::vector<index_t>{4}));
   EXPECT_TRUE(nearest_with_label(d, eligible, labels, 2, 1).empty());
 }
@@ -58,7 +59,8 @@ small_world make_world() {
       matrix<float> im = matrix<float>::Zero(8, 8);
       for (index_t r = 0; r < 8; ++r)  // class y: a bright band around row 2y+1, with noise
         for (index_t c = 0; c < 8; ++c)
-          im(r, c) = static_cast<float>(std::clamp((std::abs(r - (2 * y + 1)) < 2 ? 0.8 : 0.1) + 0.6 * g.normal(), 0.0, 1.0));
+          im(r, c) =
+              static_cast<float>(std::clamp((std::abs(r - (2 * y + 1)) < 2 ? 0.8 : 0.1) + 0.6 * g.normal(), 0.0, 1.0));
       b.features.push_back(im);
       b.labels(i) = y;
     }
@@ -66,7 +68,8 @@ small_world make_world() {
   make(tr, 90);
   make(te, 60);
   w.model = lstm_classifier<float>(rnn_config{.input_size = 8, .hidden_size = 6, .num_classes = 3}, 4);
-  rnnabs::train(w.model, tr, adam{.lr = 1e-2}, train_options{.epochs = 25, .batch_size = 16, .seed = 1, .progress = false});
+  rnnabs::train(w.model, tr, adam{.lr = 1e-2},
+                train_options{.epochs = 25, .batch_size = 16, .seed = 1, .progress = false});
   w.train = profile(w.model, tr);
   w.test = profile(w.model, te);
   w.abs = make_abstraction({.pca_components = 3, .n_clusters = 4, .seed = 2});
@@ -105,7 +108,8 @@ TEST(SampleGeneration, KeepsTheCandidateNearestTheTargetTrace) {
   const auto w = make_world();
   const std::vector<index_t> failures = failures_of(w.test);
   ASSERT_FALSE(failures.empty());
-  ASSERT_LT(static_cast<double>(failures.size()), 0.5 * static_cast<double>(w.test.size()));  // the model has learned something
+  ASSERT_LT(static_cast<double>(failures.size()),
+            0.5 * static_cast<double>(w.test.size()));  // the model has learned something
   generation_options o;
   o.k_nearest = 2;
   o.candidates.rotations = {-20, -10, 0, 10, 20};
@@ -131,16 +135,18 @@ TEST(SampleGeneration, KeepsTheCandidateNearestTheTargetTrace) {
   const auto again = generate_repair_samples(w.model, w.abs, w.train_images, w.train, w.test, failures, o);
   ASSERT_EQ(again.size(), out.size());
   for (std::size_t k = 0; k < out.size(); ++k) EXPECT_EQ(again[k].image, out[k].image);
-  EXPECT_NE(error_of([&] { generate_repair_samples(w.model, w.abs, w.train_images, w.train, w.test, {}, o); })
-                .find("no failure"),
+  EXPECT_NE(error_of([&] {
+              generate_repair_samples(w.model, w.abs, w.train_images, w.train, w.test, {}, o);
+            }).find("no failure"),
             std::string::npos);
   const std::vector<index_t> right{[&] {
     for (index_t i = 0; i < w.test.size(); ++i)
       if (w.test.predictions(i) == w.test.truth(i)) return i;
     return index_t{0};
   }()};
-  EXPECT_NE(error_of([&] { generate_repair_samples(w.model, w.abs, w.train_images, w.train, w.test, right, o); })
-                .find("is not a failure"),
+  EXPECT_NE(error_of([&] {
+              generate_repair_samples(w.model, w.abs, w.train_images, w.train, w.test, right, o);
+            }).find("is not a failure"),
             std::string::npos);
 }
 
@@ -175,17 +181,20 @@ TEST(SampleGeneration, BadImagesAreTypedErrors) {
   o.candidates.rotations = {0};
   auto bad = w.train_images;
   bad[3](2, 2) = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_NE(error_of([&] { generate_repair_samples(w.model, w.abs, bad, w.train, w.test, failures, o); })
-                .find("training image 3 has a NaN"),
+  EXPECT_NE(error_of([&] {
+              generate_repair_samples(w.model, w.abs, bad, w.train, w.test, failures, o);
+            }).find("training image 3 has a NaN"),
             std::string::npos);
   bad = w.train_images;
   bad[4] = matrix<float>::Zero(7, 8);
-  EXPECT_NE(error_of([&] { generate_repair_samples(w.model, w.abs, bad, w.train, w.test, failures, o); })
-                .find("training image 4 is 7 x 8, expected 8 x 8"),
+  EXPECT_NE(error_of([&] {
+              generate_repair_samples(w.model, w.abs, bad, w.train, w.test, failures, o);
+            }).find("training image 4 is 7 x 8, expected 8 x 8"),
             std::string::npos);
   bad.pop_back();
-  EXPECT_NE(error_of([&] { generate_repair_samples(w.model, w.abs, bad, w.train, w.test, failures, o); })
-                .find("training images for"),
+  EXPECT_NE(error_of([&] {
+              generate_repair_samples(w.model, w.abs, bad, w.train, w.test, failures, o);
+            }).find("training images for"),
             std::string::npos);
 }
 

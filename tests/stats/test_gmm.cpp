@@ -47,8 +47,11 @@ TEST_P(GmmParity, IteratesMatchScikitLearn) {
   for (index_t i = 0; i < iters.rows(); ++i) {
     const auto m = static_cast<index_t>(iters(i, 0));
     SCOPED_TRACE("iterations " + std::to_string(m));
-    gaussian_mixture g({.n_components = 3, .covariance = parse_covariance_type(GetParam()), .tol = 0.0,
-                        .max_iter = m, .on_degenerate = degenerate_policy::error});
+    gaussian_mixture g({.n_components = 3,
+                        .covariance = parse_covariance_type(GetParam()),
+                        .tol = 0.0,
+                        .max_iter = m,
+                        .on_degenerate = degenerate_policy::error});
     g.fit(X, initial(f));
     const std::string s = "_" + std::to_string(m);
     EXPECT_EQ(g.n_iter(), m);
@@ -59,7 +62,9 @@ TEST_P(GmmParity, IteratesMatchScikitLearn) {
     EXPECT_NEAR(g.lower_bound(), get(f, "lower_bound" + s)(0, 0), 1e-9 * std::abs(g.lower_bound()));
   }
   // The final model's posterior, densities, labels and criteria.
-  gaussian_mixture g({.n_components = 3, .covariance = parse_covariance_type(GetParam()), .tol = 0.0,
+  gaussian_mixture g({.n_components = 3,
+                      .covariance = parse_covariance_type(GetParam()),
+                      .tol = 0.0,
                       .max_iter = static_cast<index_t>(iters(iters.rows() - 1, 0))});
   g.fit(X, initial(f));
   EXPECT_LT(rel_err(g.predict_proba(X), get(f, "predict_proba")), 1e-9);
@@ -223,7 +228,8 @@ void expect_tiny_responsibilities_are_zero(S below, S above) {
   const double want = std::exp(static_cast<double>(above)) / (1.0 + std::exp(static_cast<double>(above)));
   for (index_t p = 0; p < detail::gmm_tile; ++p) {
     EXPECT_EQ(s.lp[detail::gmm_tile + p], S(0));
-    EXPECT_NEAR(static_cast<double>(s.lp[2 * detail::gmm_tile + p]), want, 4 * std::numeric_limits<S>::epsilon() * want);
+    EXPECT_NEAR(static_cast<double>(s.lp[2 * detail::gmm_tile + p]), want,
+                4 * std::numeric_limits<S>::epsilon() * want);
     EXPECT_TRUE(std::isnormal(s.lp[2 * detail::gmm_tile + p]));
   }
 }
@@ -412,7 +418,9 @@ TEST(Gmm, EmptyComponentIsReseededOrKept) {
   p.means.resize(3, 2);
   p.means << X.row(0), X.row(1), 1e6, 1e6;  // third component far from all data: it empties
   p.covariances = matrix<double>::Ones(3, 2);
-  gaussian_mixture keep({.n_components = 3, .covariance = covariance_type::diag, .max_iter = 20,
+  gaussian_mixture keep({.n_components = 3,
+                         .covariance = covariance_type::diag,
+                         .max_iter = 20,
                          .on_degenerate = degenerate_policy::keep});
   keep.fit(X, p);
   EXPECT_LT(keep.weights()[2], 1e-8);
@@ -421,7 +429,9 @@ TEST(Gmm, EmptyComponentIsReseededOrKept) {
   EXPECT_GT(reseed.n_reseeded(), 0);
   EXPECT_GT(reseed.weights()[2], 1e-3);
   EXPECT_GT(reseed.lower_bound(), keep.lower_bound());
-  gaussian_mixture err({.n_components = 3, .covariance = covariance_type::diag, .max_iter = 20,
+  gaussian_mixture err({.n_components = 3,
+                        .covariance = covariance_type::diag,
+                        .max_iter = 20,
                         .on_degenerate = degenerate_policy::error});
   EXPECT_THROW(err.fit(X, p), numerical_error);
 }
@@ -430,8 +440,13 @@ TEST(Gmm, EveryInitMethodFindsTheSameOptimumOnSeparatedBlobs) {
   const matrix<double> X = blobs(1500, 3, 4, 12, 10.0);
   std::vector<double> bounds;
   for (auto init : {gmm_init::kmeans, gmm_init::kmeans_plusplus, gmm_init::random, gmm_init::random_from_data}) {
-    gaussian_mixture g({.n_components = 4, .covariance = covariance_type::diag, .tol = 1e-7, .max_iter = 300,
-                        .n_init = 6, .init = init, .seed = 2});
+    gaussian_mixture g({.n_components = 4,
+                        .covariance = covariance_type::diag,
+                        .tol = 1e-7,
+                        .max_iter = 300,
+                        .n_init = 6,
+                        .init = init,
+                        .seed = 2});
     g.fit(X);
     EXPECT_TRUE(g.converged()) << static_cast<int>(init);
     bounds.push_back(g.lower_bound());
@@ -471,7 +486,9 @@ TEST(Gmm, SaveLoadRoundTrip) {
     EXPECT_EQ(h.n_iter(), g.n_iter());
   }
   {
-    gaussian_mixture g({.n_components = 3, .covariance = covariance_type::diag, .seed = 8,
+    gaussian_mixture g({.n_components = 3,
+                        .covariance = covariance_type::diag,
+                        .seed = 8,
                         .precision = em_precision::single_precision});
     g.fit(X);
     const fs::path f = fs::temp_directory_path() / "rnnabs_gmm_single.npz";

@@ -82,8 +82,8 @@ TEST_P(PcaParity, MatchesScikitLearnFull) {
   EXPECT_LT(rel_err(matrix<double>(zw * s.asDiagonal()), fx("pca_transform_whiten")), 1e-9);
   EXPECT_LT(rel_err(w.inverse_transform(zw), fx("pca_inverse_transform_whiten")), 1e-9);
   // Whitened scores have unit variance.
-  const vector<double> var =
-      (zw.rowwise() - zw.colwise().mean()).colwise().squaredNorm().transpose() / static_cast<double>(X.rows() - 1);
+  const vector<double> var = (zw.rowwise() - zw.colwise().mean()).colwise().squaredNorm().transpose() /
+                             static_cast<double>(X.rows() - 1);
   EXPECT_LT((var.array() - 1.0).abs().maxCoeff(), 1e-9);
 }
 
@@ -202,7 +202,8 @@ TEST(Pca, AcceptsViewsAndExpressions) {
   c.fit(X * 2.0);
   EXPECT_LT(rel_err(c.components(), ref.components()), 1e-12);
   EXPECT_LT(rel_err(matrix<double>(a.transform(matrix_cref<double>(X.topRows(10)))),
-                    matrix<double>(ref.transform(X).topRows(10))), 1e-15);
+                    matrix<double>(ref.transform(X).topRows(10))),
+            1e-15);
 }
 
 TEST(Pca, SaveLoadRoundTrip) {
@@ -249,8 +250,7 @@ TEST(Pca, BadInputThrowsTypedErrors) {
   EXPECT_THROW(pca(13).fit(X), invalid_argument);
   EXPECT_THROW(pca(0).fit(X), invalid_argument);
   EXPECT_THROW(pca(pca_options{.variance_fraction = 1.5}).fit(X), invalid_argument);
-  EXPECT_THROW(pca(pca_options{.variance_fraction = 0.5, .solver = pca_solver::randomized}).fit(X),
-               invalid_argument);
+  EXPECT_THROW(pca(pca_options{.variance_fraction = 0.5, .solver = pca_solver::randomized}).fit(X), invalid_argument);
   for (auto solver : {pca_solver::covariance_eigh, pca_solver::exact, pca_solver::randomized}) {
     matrix<double> bad = X;
     bad(123, 4) = std::numeric_limits<double>::quiet_NaN();

@@ -57,8 +57,9 @@ static_assert(check_state_partitioner<kmeans, float>());
 /// Empty states have no purity; they are counted in `empty_states` and left out of every statistic
 /// (RNNRepair averaged in the initial state, whose purity is 1, and divided by zero on empty ones).
 struct stability_stats {
-  double mean = 0;           ///< unweighted mean over non-empty real states
-  double weighted_mean = 0;  ///< weighted by the states' step counts (= fraction of steps agreeing with their state's majority)
+  double mean = 0;  ///< unweighted mean over non-empty real states
+  double weighted_mean =
+      0;  ///< weighted by the states' step counts (= fraction of steps agreeing with their state's majority)
   double min = 0, max = 0;
   index_t empty_states = 0;
 };
@@ -133,7 +134,6 @@ class abstraction {
   }
 
  public:
-
   /// Abstract states (1..n) of every step of every sequence of `tr`, in chunks of bounded memory.
   template <class T>
   std::vector<index_vector> states(const traces<T>& tr) const {
@@ -168,8 +168,8 @@ class abstraction {
     for (index_t j = 0; j < states.size(); ++j) {
       require(states(j) >= 1 && states(j) < m_, "abstraction::abstract_trace: state ", states(j), " at step ", j,
               " is outside [1, ", m_, ")");
-      require(labels(j) >= 0 && labels(j) < n_labels_, "abstraction::abstract_trace: label ", labels(j),
-              " at step ", j, " is outside [0, ", n_labels_, ")");
+      require(labels(j) >= 0 && labels(j) < n_labels_, "abstraction::abstract_trace: label ", labels(j), " at step ", j,
+              " is outside [0, ", n_labels_, ")");
       t(j, 0) = static_cast<double>(states(j));
       t(j, 1) = static_cast<double>(labels(j));
       t.row(j).tail(n_labels_) = pi_.row(states(j));
@@ -180,8 +180,8 @@ class abstraction {
   /// Abstract traces of many sequences.
   std::vector<matrix<double>> abstract_traces(const std::vector<index_vector>& states,
                                               const std::vector<index_vector>& labels) const {
-    require(states.size() == labels.size(), "abstraction::abstract_traces: ", states.size(),
-            " state sequences but ", labels.size(), " label sequences");
+    require(states.size() == labels.size(), "abstraction::abstract_traces: ", states.size(), " state sequences but ",
+            labels.size(), " label sequences");
     std::vector<matrix<double>> out(states.size());
     for (std::size_t i = 0; i < states.size(); ++i) out[i] = abstract_trace(states[i], labels[i]);
     return out;
@@ -261,7 +261,9 @@ class abstraction {
   }
 
  private:
-  void require_fitted(const char* who) const { require(fitted(), who, ": the abstraction is not fitted; call fit() first"); }
+  void require_fitted(const char* who) const {
+    require(fitted(), who, ": the abstraction is not fitted; call fit() first");
+  }
 
   template <class T>
   std::vector<index_vector> split_states(const index_vector& c, const traces<T>& tr) const {
@@ -274,8 +276,8 @@ class abstraction {
     }
     for (const auto& s : out)
       for (index_t j = 0; j < s.size(); ++j)
-        require(s(j) >= 1 && s(j) < m_, "abstraction: the partitioner returned component ", s(j) - 1,
-                " outside [0, ", m_ - 1, ")");
+        require(s(j) >= 1 && s(j) < m_, "abstraction: the partitioner returned component ", s(j) - 1, " outside [0, ",
+                m_ - 1, ")");
     return out;
   }
 
@@ -286,10 +288,8 @@ class abstraction {
     pi_.resize(m_, n_labels_);
     for (index_t s = 0; s < m_; ++s) {
       const index_t tot = counts_.row(s).sum();
-      if (tot > 0)
-        pi_.row(s) = counts_.row(s).cast<double>() / static_cast<double>(tot);
-      else
-        pi_.row(s).setConstant(1.0 / static_cast<double>(n_labels_));
+      if (tot > 0) pi_.row(s) = counts_.row(s).cast<double>() / static_cast<double>(tot);
+      else pi_.row(s).setConstant(1.0 / static_cast<double>(n_labels_));
     }
   }
 

@@ -113,8 +113,8 @@ class automaton {
   void remove(const std::vector<index_t>& samples) {
     std::vector<char> gone(lengths_.size(), 0);
     for (index_t s : samples) {
-      require(s >= 0 && s < static_cast<index_t>(lengths_.size()), "automaton::remove: sample ", s,
-              " outside [0, ", lengths_.size(), ")");
+      require(s >= 0 && s < static_cast<index_t>(lengths_.size()), "automaton::remove: sample ", s, " outside [0, ",
+              lengths_.size(), ")");
       require(alive_[static_cast<std::size_t>(s)] != 0, "automaton::remove: sample ", s, " was already removed");
       gone[static_cast<std::size_t>(s)] = 1;
     }
@@ -266,11 +266,10 @@ class automaton {
   static constexpr int archive_version = 1;
 
   friend bool operator==(const automaton& a, const automaton& b) {
-    return a.m_ == b.m_ && a.c_ == b.c_ && a.v_ == b.v_ && a.has_tokens_ == b.has_tokens_ &&
-           a.lengths_ == b.lengths_ && a.alive_ == b.alive_ && a.t5_.keys() == b.t5_.keys() &&
-           a.t5_.offsets() == b.t5_.offsets() && a.t5_.all_postings() == b.t5_.all_postings() &&
-           a.t4_.keys() == b.t4_.keys() && a.t4_.offsets() == b.t4_.offsets() &&
-           a.t4_.all_postings() == b.t4_.all_postings();
+    return a.m_ == b.m_ && a.c_ == b.c_ && a.v_ == b.v_ && a.has_tokens_ == b.has_tokens_ && a.lengths_ == b.lengths_ &&
+           a.alive_ == b.alive_ && a.t5_.keys() == b.t5_.keys() && a.t5_.offsets() == b.t5_.offsets() &&
+           a.t5_.all_postings() == b.t5_.all_postings() && a.t4_.keys() == b.t4_.keys() &&
+           a.t4_.offsets() == b.t4_.offsets() && a.t4_.all_postings() == b.t4_.all_postings();
   }
 
  private:
@@ -285,27 +284,39 @@ class automaton {
   // Mixed radix in lexicographic order of the tuple: sorting keys sorts tuples.
   u64 pack5(index_t s, index_t l, index_t w, index_t l2, index_t s2) const {
     return (((static_cast<u64>(s) * static_cast<u64>(c_) + static_cast<u64>(l)) * static_cast<u64>(v_) +
-             static_cast<u64>(w)) * static_cast<u64>(c_) + static_cast<u64>(l2)) * static_cast<u64>(m_) +
+             static_cast<u64>(w)) *
+                static_cast<u64>(c_) +
+            static_cast<u64>(l2)) *
+               static_cast<u64>(m_) +
            static_cast<u64>(s2);
   }
   u64 pack4(index_t s, index_t l, index_t l2, index_t s2) const {
     return ((static_cast<u64>(s) * static_cast<u64>(c_) + static_cast<u64>(l)) * static_cast<u64>(c_) +
-            static_cast<u64>(l2)) * static_cast<u64>(m_) + static_cast<u64>(s2);
+            static_cast<u64>(l2)) *
+               static_cast<u64>(m_) +
+           static_cast<u64>(s2);
   }
   transition decode5(u64 k) const {
     transition t;
-    t.to = static_cast<index_t>(k % static_cast<u64>(m_)); k /= static_cast<u64>(m_);
-    t.next_label = static_cast<index_t>(k % static_cast<u64>(c_)); k /= static_cast<u64>(c_);
-    t.token = static_cast<index_t>(k % static_cast<u64>(v_)); k /= static_cast<u64>(v_);
-    t.label = static_cast<index_t>(k % static_cast<u64>(c_)); k /= static_cast<u64>(c_);
+    t.to = static_cast<index_t>(k % static_cast<u64>(m_));
+    k /= static_cast<u64>(m_);
+    t.next_label = static_cast<index_t>(k % static_cast<u64>(c_));
+    k /= static_cast<u64>(c_);
+    t.token = static_cast<index_t>(k % static_cast<u64>(v_));
+    k /= static_cast<u64>(v_);
+    t.label = static_cast<index_t>(k % static_cast<u64>(c_));
+    k /= static_cast<u64>(c_);
     t.from = static_cast<index_t>(k);
     return t;
   }
   edge decode4(u64 k) const {
     edge e;
-    e.to = static_cast<index_t>(k % static_cast<u64>(m_)); k /= static_cast<u64>(m_);
-    e.next_label = static_cast<index_t>(k % static_cast<u64>(c_)); k /= static_cast<u64>(c_);
-    e.label = static_cast<index_t>(k % static_cast<u64>(c_)); k /= static_cast<u64>(c_);
+    e.to = static_cast<index_t>(k % static_cast<u64>(m_));
+    k /= static_cast<u64>(m_);
+    e.next_label = static_cast<index_t>(k % static_cast<u64>(c_));
+    k /= static_cast<u64>(c_);
+    e.label = static_cast<index_t>(k % static_cast<u64>(c_));
+    k /= static_cast<u64>(c_);
     e.from = static_cast<index_t>(k);
     return e;
   }
@@ -356,15 +367,16 @@ class automaton {
       const index_t len = states[i].size();
       require(len > 0, who, ": sequence ", i, " is empty");
       require(len <= std::numeric_limits<std::int32_t>::max(), who, ": sequence ", i, " is too long");
-      require(labels[i].size() == len, who, ": sequence ", i, " has ", len, " states but ", labels[i].size(), " labels");
+      require(labels[i].size() == len, who, ": sequence ", i, " has ", len, " states but ", labels[i].size(),
+              " labels");
       if (!tokens.empty())
         require(tokens[i].size() == len, who, ": sequence ", i, " has ", len, " states but ", tokens[i].size(),
                 " tokens");
       for (index_t j = 0; j < len; ++j) {
         require(states[i](j) >= 1 && states[i](j) < m_, who, ": state ", states[i](j), " at step ", j, " of sequence ",
                 i, " is outside [1, ", m_, ") (state 0 is the initial state only)");
-        require(labels[i](j) >= 0 && labels[i](j) < c_, who, ": label ", labels[i](j), " at step ", j,
-                " of sequence ", i, " is outside [0, ", c_, ")");
+        require(labels[i](j) >= 0 && labels[i](j) < c_, who, ": label ", labels[i](j), " at step ", j, " of sequence ",
+                i, " is outside [0, ", c_, ")");
         if (!tokens.empty())
           require(tokens[i](j) >= 0 && tokens[i](j) < v_, who, ": token ", tokens[i](j), " at step ", j,
                   " of sequence ", i, " is unknown (vocabulary [0, ", v_, "))");

@@ -44,7 +44,8 @@ struct extracted_dfa {
       const index_t q = st.back();
       st.pop_back();
       for (index_t w = 0; w < n_symbols(); ++w)
-        if (!r[static_cast<std::size_t>(next(q, w))]) r[static_cast<std::size_t>(next(q, w))] = 1, st.push_back(next(q, w));
+        if (!r[static_cast<std::size_t>(next(q, w))])
+          r[static_cast<std::size_t>(next(q, w))] = 1, st.push_back(next(q, w));
     }
     return static_cast<index_t>(std::count(r.begin(), r.end(), char{1}));
   }

@@ -48,8 +48,8 @@ inline std::string to_dot(const automaton& a, const dot_options& o = {}) {
   const auto keep_edge = [&](index_t c) { return c >= o.min_count && c > 0; };
   if (o.per_label) {
     for (index_t i = 0; i < a.n_edges(); ++i)
-      if (keep_edge(a.edge_count_at(i))) used[static_cast<std::size_t>(a.edge_at(i).from)] =
-          used[static_cast<std::size_t>(a.edge_at(i).to)] = 1;
+      if (keep_edge(a.edge_count_at(i)))
+        used[static_cast<std::size_t>(a.edge_at(i).from)] = used[static_cast<std::size_t>(a.edge_at(i).to)] = 1;
   } else {
     for (index_t s = 0; s < m; ++s)
       for (index_t t = 0; t < m; ++t)
@@ -101,8 +101,8 @@ inline std::string trace_to_dot(const automaton& a, std::span<const transition> 
   require(!path.empty(), "trace_to_dot: the path is empty");
   const index_t m = a.n_states();
   for (const auto& t : path)
-    require(t.from >= 0 && t.from < m && t.to >= 0 && t.to < m, "trace_to_dot: a transition of the path leaves the ",
-            m, " states of the automaton");
+    require(t.from >= 0 && t.from < m && t.to >= 0 && t.to < m, "trace_to_dot: a transition of the path leaves the ", m,
+            " states of the automaton");
   std::vector<char> on_path(static_cast<std::size_t>(m), 0), shown(static_cast<std::size_t>(m), 0);
   for (const auto& t : path) on_path[static_cast<std::size_t>(t.from)] = on_path[static_cast<std::size_t>(t.to)] = 1;
   shown = on_path;
@@ -110,7 +110,8 @@ inline std::string trace_to_dot(const automaton& a, std::span<const transition> 
   if (o.automaton)
     for (index_t s = 0; s < m; ++s)
       for (index_t t = 0; t < m; ++t)
-        if (st(s, t) >= std::max<index_t>(1, o.min_count)) shown[static_cast<std::size_t>(s)] = shown[static_cast<std::size_t>(t)] = 1;
+        if (st(s, t) >= std::max<index_t>(1, o.min_count))
+          shown[static_cast<std::size_t>(s)] = shown[static_cast<std::size_t>(t)] = 1;
   std::ostringstream os;
   os << "digraph " << nlohmann::json(o.name).dump() << " {\n  rankdir=LR;\n  node [shape=circle, fontsize=10];\n";
   for (index_t s = 0; s < m; ++s) {
@@ -157,8 +158,8 @@ inline nlohmann::json to_json(const automaton& a, const json_options& o = {}) {
   nlohmann::json tr = nlohmann::json::array();
   for (index_t i = 0; i < a.n_transitions(); ++i) {
     const transition t = a.transition_at(i);
-    nlohmann::json e = {{"from", t.from}, {"label", t.label},   {"token", t.token},
-                        {"next_label", t.next_label}, {"to", t.to}, {"count", a.count_at(i)}};
+    nlohmann::json e = {{"from", t.from}, {"label", t.label},      {"token", t.token}, {"next_label", t.next_label},
+                        {"to", t.to},     {"count", a.count_at(i)}};
     if (o.postings) {
       nlohmann::json p = nlohmann::json::array();
       for (const posting& q : a.postings_at(i)) p.push_back({q.sample, q.step});

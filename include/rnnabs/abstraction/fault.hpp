@@ -78,7 +78,8 @@ inline neighbour_report neighbour_statistics(const trace_matrix& test, const ind
   require(test_truth.size() == test.size() && test_pred.size() == test.size(), who,
           ": test labels/predictions do not match the ", test.size(), " test traces");
   for (index_t t = 0; t < targets.size(); ++t)
-    require(targets(t) >= 0 && targets(t) < test.size(), who, ": target ", targets(t), " outside [0, ", test.size(), ")");
+    require(targets(t) >= 0 && targets(t) < test.size(), who, ": target ", targets(t), " outside [0, ", test.size(),
+            ")");
   const index_t kmax = std::min(max_k, train.size()), nt = targets.size();
   neighbour_report rep;
   rep.n_targets = nt;

@@ -44,10 +44,11 @@ inline std::string_view to_string(feature_set f) noexcept {
 }
 
 inline feature_set parse_feature_set(std::string_view s) {
-  for (auto f : {feature_set::label, feature_set::state, feature_set::state_label, feature_set::confidence,
-                 feature_set::all})
+  for (auto f :
+       {feature_set::label, feature_set::state, feature_set::state_label, feature_set::confidence, feature_set::all})
     if (s == to_string(f)) return f;
-  throw invalid_argument(detail::concat("feature set '", s, "' is not one of label, state, state_label, confidence, all"));
+  throw invalid_argument(
+      detail::concat("feature set '", s, "' is not one of label, state, state_label, confidence, all"));
 }
 
 /// Whether column `col` of a (2 + C)-wide abstract trace belongs to feature set `f`.
@@ -67,8 +68,8 @@ inline matrix<double> normalize_trace(const matrix<double>& trace, index_t n_rea
                                       feature_set f = feature_set::all) {
   require(n_real_states >= 1 && n_labels >= 1, "normalize_trace: need n_states >= 1 and n_labels >= 1, got ",
           n_real_states, " and ", n_labels);
-  require(trace.cols() == 2 + n_labels, "normalize_trace: the trace has ", trace.cols(), " columns, expected 2 + C = ",
-          2 + n_labels);
+  require(trace.cols() == 2 + n_labels, "normalize_trace: the trace has ", trace.cols(),
+          " columns, expected 2 + C = ", 2 + n_labels);
   matrix<double> out = trace;
   out.col(0) /= static_cast<double>(n_real_states);
   out.col(1) = (out.col(1).array() + 1.0) / static_cast<double>(n_labels);
@@ -80,8 +81,8 @@ inline matrix<double> normalize_trace(const matrix<double>& trace, index_t n_rea
 /// A set of normalized abstract traces, padded with zeros (masked) to `steps` rows and flattened:
 /// row i of `x` is trace i's steps × width entries, step-major. Longer traces are cut to `steps`.
 struct trace_matrix {
-  matrix<double> x;     ///< N x (steps · width)
-  index_vector lengths; ///< N: steps used of each trace (≤ steps)
+  matrix<double> x;      ///< N x (steps · width)
+  index_vector lengths;  ///< N: steps used of each trace (≤ steps)
   index_t steps = 0, width = 0;
 
   index_t size() const noexcept { return x.rows(); }
@@ -101,21 +102,24 @@ inline trace_matrix normalized_traces(const std::vector<matrix<double>>& traces,
   m.width = w;
   m.x = matrix<double>::Zero(n, steps * w);
   m.lengths.resize(n);
-  parallel_for(chunk_count(n, 512), [&](index_t c) {
-    for (index_t i = c * 512; i < std::min(n, (c + 1) * 512); ++i) {
-      const matrix<double> z = normalize_trace(traces[static_cast<std::size_t>(i)], n_real_states, n_labels, f);
-      const index_t len = std::min(steps, z.rows());
-      m.lengths(i) = len;
-      m.x.row(i).head(len * w) = Eigen::Map<const vector<double>>(z.data(), len * w).transpose();
-    }
-  }, /*small=*/true);
+  parallel_for(
+      chunk_count(n, 512),
+      [&](index_t c) {
+        for (index_t i = c * 512; i < std::min(n, (c + 1) * 512); ++i) {
+          const matrix<double> z = normalize_trace(traces[static_cast<std::size_t>(i)], n_real_states, n_labels, f);
+          const index_t len = std::min(steps, z.rows());
+          m.lengths(i) = len;
+          m.x.row(i).head(len * w) = Eigen::Map<const vector<double>>(z.data(), len * w).transpose();
+        }
+      },
+      /*small=*/true);
   return m;
 }
 
 /// Masked distance between rows a and b of packed traces (see the file comment).
 inline double trace_distance(const trace_matrix& A, index_t a, const trace_matrix& B, index_t b) {
-  require(A.width == B.width && A.steps == B.steps, "trace_distance: the trace sets were packed differently (",
-          A.steps, " x ", A.width, " vs ", B.steps, " x ", B.width, ")");
+  require(A.width == B.width && A.steps == B.steps, "trace_distance: the trace sets were packed differently (", A.steps,
+          " x ", A.width, " vs ", B.steps, " x ", B.width, ")");
   const index_t len = std::max(A.lengths(a), B.lengths(b));
   if (len == 0) return 0.0;
   const index_t k = len * A.width;
@@ -132,13 +136,16 @@ inline vector<double> trace_distances(const trace_matrix& Q, index_t q, const tr
   vector<double> d(n);
   const auto qrow = Q.x.row(q);
   const index_t lq = Q.lengths(q);
-  parallel_for(chunk_count(n, 1024), [&](index_t c) {
-    for (index_t j = c * 1024; j < std::min(n, (c + 1) * 1024); ++j) {
-      const index_t len = std::max(lq, R.lengths(j));
-      const index_t k = len * w;
-      d(j) = len == 0 ? 0.0 : (qrow.head(k) - R.x.row(j).head(k)).cwiseAbs().sum() / static_cast<double>(k);
-    }
-  }, /*small=*/true);
+  parallel_for(
+      chunk_count(n, 1024),
+      [&](index_t c) {
+        for (index_t j = c * 1024; j < std::min(n, (c + 1) * 1024); ++j) {
+          const index_t len = std::max(lq, R.lengths(j));
+          const index_t k = len * w;
+          d(j) = len == 0 ? 0.0 : (qrow.head(k) - R.x.row(j).head(k)).cwiseAbs().sum() / static_cast<double>(k);
+        }
+      },
+      /*small=*/true);
   return d;
 }
 

@@ -67,8 +67,8 @@ inline fidelity_result simnn_fidelity(const std::vector<matrix<double>>& train_a
   const index_vector p = probe.predict(xte.x);
   r.test_accuracy = static_cast<double>((p.array() == test_truth.array()).count()) / static_cast<double>(p.size());
   r.test_agreement = static_cast<double>((p.array() == test_pred.array()).count()) / static_cast<double>(p.size());
-  r.rnn_test_accuracy =
-      static_cast<double>((test_pred.array() == test_truth.array()).count()) / static_cast<double>(p.size());
+  r.rnn_test_accuracy = static_cast<double>((test_pred.array() == test_truth.array()).count()) /
+                        static_cast<double>(p.size());
   r.n_train = xtr.size();
   r.n_test = xte.size();
   return r;
@@ -94,8 +94,8 @@ std::vector<fidelity_result> feature_ablation(const abstraction<R, P>& abs, cons
   const auto tra = abs.abstract_traces(train_states, train.step_labels);
   const auto tea = abs.abstract_traces(test_states, test.step_labels);
   std::vector<fidelity_result> r;
-  for (auto f : {feature_set::label, feature_set::state, feature_set::state_label, feature_set::confidence,
-                 feature_set::all}) {
+  for (auto f :
+       {feature_set::label, feature_set::state, feature_set::state_label, feature_set::confidence, feature_set::all}) {
     r.push_back(simnn_fidelity(tra, train.predictions, train.truth, tea, test.predictions, test.truth,
                                abs.n_real_states(), abs.n_labels(), f, o));
     if (on_done) on_done(r.back());

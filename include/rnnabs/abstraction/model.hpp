@@ -16,13 +16,14 @@ namespace rnnabs {
 
 struct abstraction_options {
   index_t pca_components = 10;  ///< k; <= 0 or >= the hidden width: no reduction (identity)
-  index_t n_clusters = 37;      ///< n: mixture components = real abstract states (the model has n + 1 with the initial state)
+  index_t n_clusters =
+      37;  ///< n: mixture components = real abstract states (the model has n + 1 with the initial state)
   covariance_type covariance = covariance_type::diag;
-  double tol = 1e-3;            ///< EM stopping tolerance (sklearn's default)
+  double tol = 1e-3;  ///< EM stopping tolerance (sklearn's default)
   index_t max_iter = 100;
   index_t n_init = 1;
   std::uint64_t seed = 0;
-  index_t vocab_size = 0;       ///< token vocabulary of the automaton (0: 1 + the largest training token)
+  index_t vocab_size = 0;  ///< token vocabulary of the automaton (0: 1 + the largest training token)
   em_precision precision = em_precision::double_precision;  ///< arithmetic of the EM iterations
 };
 
@@ -62,14 +63,13 @@ using default_abstraction = abstraction<pca_or_identity, gaussian_mixture>;
 
 /// The default abstraction, configured from options (not fitted).
 inline default_abstraction make_abstraction(const abstraction_options& o) {
-  return default_abstraction(pca_or_identity(o.pca_components, o.seed),
-                             gaussian_mixture({.n_components = o.n_clusters,
-                                               .covariance = o.covariance,
-                                               .tol = o.tol,
-                                               .max_iter = o.max_iter,
-                                               .n_init = o.n_init,
-                                               .seed = o.seed,
-                                               .precision = o.precision}));
+  return default_abstraction(pca_or_identity(o.pca_components, o.seed), gaussian_mixture({.n_components = o.n_clusters,
+                                                                                          .covariance = o.covariance,
+                                                                                          .tol = o.tol,
+                                                                                          .max_iter = o.max_iter,
+                                                                                          .n_init = o.n_init,
+                                                                                          .seed = o.seed,
+                                                                                          .precision = o.precision}));
 }
 
 /// A fitted abstraction and the automaton of its training traces, for any pair of stages.

@@ -49,10 +49,8 @@ struct first_parameter<R (C::*)(A, Rest...) const noexcept> {
 template <class F, class T>
 constexpr bool takes_other_scalar() {
   using A = typename first_parameter<F>::type;
-  if constexpr (eigen_object<A>)
-    return !std::same_as<typename A::Scalar, T>;
-  else
-    return false;
+  if constexpr (eigen_object<A>) return !std::same_as<typename A::Scalar, T>;
+  else return false;
 }
 
 /// A stage whose (non-template) fit, transform or predict takes a matrix of another scalar than T.
@@ -95,17 +93,21 @@ consteval bool check_dimension_reducer() {
                 "fit or transform takes matrix<S> with S != T): make them templates on the scalar (`template <class "
                 "D> void fit(const Eigen::MatrixBase<D>& X)`) or cast the traces (`traces.hidden[i].cast<S>()`)");
   if constexpr (!detail::written_for_other_scalar<R, T>()) {
-    static_assert(requires(R& r, const matrix<T>& x) { r.fit(x); },
-                  "rnnabs::dimension_reducer: the type needs a member `fit(const matrix<T>& X)`");
-    static_assert(requires(const R& r, const matrix<T>& x) { r.transform(x); },
-                  "rnnabs::dimension_reducer: the type needs a const member `transform(const matrix<T>& X)`");
+    static_assert(
+        requires(R& r, const matrix<T>& x) { r.fit(x); },
+        "rnnabs::dimension_reducer: the type needs a member `fit(const matrix<T>& X)`");
+    static_assert(
+        requires(const R& r, const matrix<T>& x) { r.transform(x); },
+        "rnnabs::dimension_reducer: the type needs a const member `transform(const matrix<T>& X)`");
     if constexpr (requires(const R& r, const matrix<T>& x) { r.transform(x); })
-      static_assert(requires(const R& r, const matrix<T>& x) {
-        { r.transform(x) } -> detail::eigen_of<T>;
-      }, "rnnabs::dimension_reducer: `transform(X)` must return an Eigen matrix of the input's scalar T");
-    static_assert(requires(const R& r) {
-      { r.n_components() } -> std::convertible_to<index_t>;
-    }, "rnnabs::dimension_reducer: the type needs a const member `n_components()` returning an index_t");
+      static_assert(
+          requires(const R& r, const matrix<T>& x) {
+            { r.transform(x) } -> detail::eigen_of<T>;
+          }, "rnnabs::dimension_reducer: `transform(X)` must return an Eigen matrix of the input's scalar T");
+    static_assert(
+        requires(const R& r) {
+          { r.n_components() } -> std::convertible_to<index_t>;
+        }, "rnnabs::dimension_reducer: the type needs a const member `n_components()` returning an index_t");
   }
   return dimension_reducer<R, T>;
 }
@@ -117,18 +119,22 @@ consteval bool check_state_partitioner() {
                 "(its fit or predict takes matrix<S> with S != T): make them templates on the scalar (`template "
                 "<class D> void fit(const Eigen::MatrixBase<D>& Z)`) or cast the traces");
   if constexpr (!detail::written_for_other_scalar<P, T>()) {
-    static_assert(requires(P& p, const matrix<T>& z) { p.fit(z); },
-                  "rnnabs::state_partitioner: the type needs a member `fit(const matrix<T>& Z)`");
-    static_assert(requires(const P& p, const matrix<T>& z) { p.predict(z); },
-                  "rnnabs::state_partitioner: the type needs a const member `predict(const matrix<T>& Z)`");
+    static_assert(
+        requires(P& p, const matrix<T>& z) { p.fit(z); },
+        "rnnabs::state_partitioner: the type needs a member `fit(const matrix<T>& Z)`");
+    static_assert(
+        requires(const P& p, const matrix<T>& z) { p.predict(z); },
+        "rnnabs::state_partitioner: the type needs a const member `predict(const matrix<T>& Z)`");
     if constexpr (requires(const P& p, const matrix<T>& z) { p.predict(z); })
-      static_assert(requires(const P& p, const matrix<T>& z) {
-        { p.predict(z) } -> detail::eigen_of<index_t>;
-      }, "rnnabs::state_partitioner: `predict(Z)` must return an index_vector (one cluster 0..n-1 per row)");
-    static_assert(requires(const P& p) {
-      { p.n_clusters() } -> std::convertible_to<index_t>;
-    }, "rnnabs::state_partitioner: the type needs a const member `n_clusters()` returning an index_t (the number "
-       "of clusters n; the abstraction's states are these plus the initial state)");
+      static_assert(
+          requires(const P& p, const matrix<T>& z) {
+            { p.predict(z) } -> detail::eigen_of<index_t>;
+          }, "rnnabs::state_partitioner: `predict(Z)` must return an index_vector (one cluster 0..n-1 per row)");
+    static_assert(
+        requires(const P& p) {
+          { p.n_clusters() } -> std::convertible_to<index_t>;
+        }, "rnnabs::state_partitioner: the type needs a const member `n_clusters()` returning an index_t (the number "
+           "of clusters n; the abstraction's states are these plus the initial state)");
   }
   return state_partitioner<P, T>;
 }

@@ -43,7 +43,8 @@ struct traces {
     const index_t n = size();
     require(n > 0, who, ": the traces hold no sequence");
     require(static_cast<index_t>(step_probabilities.size()) == n && static_cast<index_t>(step_labels.size()) == n &&
-                predictions.size() == n && truth.size() == n && (tokens.empty() || static_cast<index_t>(tokens.size()) == n),
+                predictions.size() == n && truth.size() == n &&
+                (tokens.empty() || static_cast<index_t>(tokens.size()) == n),
             who, ": inconsistent traces (", n, " hidden sequences, ", step_probabilities.size(), " distributions, ",
             step_labels.size(), " label sequences, ", predictions.size(), " predictions, ", truth.size(), " truths, ",
             tokens.size(), " token sequences)");
@@ -54,15 +55,16 @@ struct traces {
       require(len > 0, who, ": sequence ", i, " is empty");
       require(hidden[k].cols() == W, who, ": sequence ", i, " has hidden width ", hidden[k].cols(), ", expected ", W);
       require(step_probabilities[k].rows() == len && step_probabilities[k].cols() == C, who, ": sequence ", i,
-              " has a ", step_probabilities[k].rows(), " x ", step_probabilities[k].cols(),
-              " distribution, expected ", len, " x ", C);
-      require(step_labels[k].size() == len, who, ": sequence ", i, " has ", step_labels[k].size(),
-              " step labels for ", len, " steps");
+              " has a ", step_probabilities[k].rows(), " x ", step_probabilities[k].cols(), " distribution, expected ",
+              len, " x ", C);
+      require(step_labels[k].size() == len, who, ": sequence ", i, " has ", step_labels[k].size(), " step labels for ",
+              len, " steps");
       for (index_t t = 0; t < len; ++t)
         require(step_labels[k](t) >= 0 && step_labels[k](t) < C, who, ": step label ", step_labels[k](t), " at step ",
                 t, " of sequence ", i, " is outside [0, ", C, ")");
       if (!tokens.empty())
-        require(tokens[k].size() == len, who, ": sequence ", i, " has ", tokens[k].size(), " tokens for ", len, " steps");
+        require(tokens[k].size() == len, who, ": sequence ", i, " has ", tokens[k].size(), " tokens for ", len,
+                " steps");
     }
   }
 };
@@ -94,8 +96,8 @@ traces<T> make_traces(std::vector<matrix<T>> hidden, std::vector<index_vector> s
       const auto& y = step_labels[i];
       step_probabilities[i] = matrix<T>::Zero(y.size(), num_classes);
       for (index_t t = 0; t < y.size(); ++t) {
-        require(y(t) >= 0 && y(t) < num_classes, "make_traces: step label ", y(t), " at step ", t, " of sequence ",
-                i, " is outside [0, ", num_classes, ")");
+        require(y(t) >= 0 && y(t) < num_classes, "make_traces: step label ", y(t), " at step ", t, " of sequence ", i,
+                " is outside [0, ", num_classes, ")");
         step_probabilities[i](t, y(t)) = T(1);
       }
     }
@@ -130,11 +132,11 @@ traces<T> traces_from_padded(std::span<const T> hidden, index_t n, index_t t_max
   std::vector<index_vector> y(static_cast<std::size_t>(n));
   for (index_t i = 0; i < n; ++i) {
     const index_t len = lengths[static_cast<std::size_t>(i)];
-    require(len >= 1 && len <= t_max, "traces_from_padded: length ", len, " of sequence ", i, " is outside [1, ",
-            t_max, "]");
+    require(len >= 1 && len <= t_max, "traces_from_padded: length ", len, " of sequence ", i, " is outside [1, ", t_max,
+            "]");
     const auto at = static_cast<std::size_t>(i) * static_cast<std::size_t>(t_max);
-    h[static_cast<std::size_t>(i)] =
-        Eigen::Map<const matrix<T>>(hidden.data() + at * static_cast<std::size_t>(width), len, width);
+    h[static_cast<std::size_t>(i)] = Eigen::Map<const matrix<T>>(hidden.data() + at * static_cast<std::size_t>(width),
+                                                                 len, width);
     y[static_cast<std::size_t>(i)] = Eigen::Map<const index_vector>(step_labels.data() + at, len);
   }
   index_vector tv;

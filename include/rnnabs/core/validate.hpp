@@ -20,17 +20,20 @@ void require_finite(const Eigen::DenseBase<Derived>& x, std::string_view who, st
   const auto& d = x.derived();
   const index_t n = d.rows(), rows_per_chunk = 8192, nc = chunk_count(n, rows_per_chunk);
   std::vector<char> bad(static_cast<std::size_t>(nc), 0);
-  parallel_for(nc, [&](index_t c) {
-    const index_t b = c * rows_per_chunk, m = std::min(rows_per_chunk, n - b);
-    bad[static_cast<std::size_t>(c)] = !std::isfinite(static_cast<double>(d.middleRows(b, m).sum()));
-  }, /*small=*/true);
+  parallel_for(
+      nc,
+      [&](index_t c) {
+        const index_t b = c * rows_per_chunk, m = std::min(rows_per_chunk, n - b);
+        bad[static_cast<std::size_t>(c)] = !std::isfinite(static_cast<double>(d.middleRows(b, m).sum()));
+      },
+      /*small=*/true);
   if (std::find(bad.begin(), bad.end(), char{1}) == bad.end()) [[likely]]
     return;
   for (index_t i = 0; i < d.rows(); ++i)
     for (index_t j = 0; j < d.cols(); ++j)
       if (!std::isfinite(d(i, j))) [[unlikely]]
-        throw invalid_argument(detail::concat(who, ": ", what, " has a non-finite value (", d(i, j), ") at [", i,
-                                              ", ", j, "]"));
+        throw invalid_argument(
+            detail::concat(who, ": ", what, " has a non-finite value (", d(i, j), ") at [", i, ", ", j, "]"));
 }
 
 /// Checks a data matrix: not empty, `cols` columns when cols >= 0, all finite.

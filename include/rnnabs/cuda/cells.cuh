@@ -18,15 +18,25 @@ struct dual_d {
   T v, d;
 };
 template <class T>
-__device__ inline dual_d<T> operator+(dual_d<T> a, dual_d<T> b) { return {a.v + b.v, a.d + b.d}; }
+__device__ inline dual_d<T> operator+(dual_d<T> a, dual_d<T> b) {
+  return {a.v + b.v, a.d + b.d};
+}
 template <class T>
-__device__ inline dual_d<T> operator-(dual_d<T> a, dual_d<T> b) { return {a.v - b.v, a.d - b.d}; }
+__device__ inline dual_d<T> operator-(dual_d<T> a, dual_d<T> b) {
+  return {a.v - b.v, a.d - b.d};
+}
 template <class T>
-__device__ inline dual_d<T> operator*(dual_d<T> a, dual_d<T> b) { return {a.v * b.v, a.d * b.v + a.v * b.d}; }
+__device__ inline dual_d<T> operator*(dual_d<T> a, dual_d<T> b) {
+  return {a.v * b.v, a.d * b.v + a.v * b.d};
+}
 template <class T>
-__device__ inline dual_d<T> operator-(T a, dual_d<T> b) { return {a - b.v, -b.d}; }
+__device__ inline dual_d<T> operator-(T a, dual_d<T> b) {
+  return {a - b.v, -b.d};
+}
 template <class T>
-__device__ inline dual_d<T> operator*(T a, dual_d<T> b) { return {a * b.v, a * b.d}; }
+__device__ inline dual_d<T> operator*(T a, dual_d<T> b) {
+  return {a * b.v, a * b.d};
+}
 
 __device__ inline float dsigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 __device__ inline double dsigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }

@@ -85,13 +85,12 @@ class cudnn_rnn {
     dropout_states_.resize(states);
     RNNABS_CUDA_CHECK(cudnnSetDropoutDescriptor(dropout_, *dnn_, 0.0f, dropout_states_.data(), states, 0));
     const auto set = [&](cudnnMathType_t math) {
-      return cudnnSetRNNDescriptor_v8(rnn_, CUDNN_RNN_ALGO_STANDARD, lstm ? CUDNN_LSTM : CUDNN_GRU,
-                                      CUDNN_RNN_DOUBLE_BIAS,
-                                      cfg_.bidirectional ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL,
-                                      CUDNN_LINEAR_INPUT, cudnn_type<T>(), cudnn_type<T>(), math,
-                                      static_cast<int32_t>(cfg_.input_size), static_cast<int32_t>(cfg_.hidden_size),
-                                      static_cast<int32_t>(cfg_.hidden_size), static_cast<int32_t>(cfg_.num_layers),
-                                      dropout_, CUDNN_RNN_PADDED_IO_ENABLED);
+      return cudnnSetRNNDescriptor_v8(
+          rnn_, CUDNN_RNN_ALGO_STANDARD, lstm ? CUDNN_LSTM : CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS,
+          cfg_.bidirectional ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, cudnn_type<T>(),
+          cudnn_type<T>(), math, static_cast<int32_t>(cfg_.input_size), static_cast<int32_t>(cfg_.hidden_size),
+          static_cast<int32_t>(cfg_.hidden_size), static_cast<int32_t>(cfg_.num_layers), dropout_,
+          CUDNN_RNN_PADDED_IO_ENABLED);
     };
     const cudnnMathType_t math = (allow_tf32 || !std::same_as<T, float>) ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
     if (set(math) != CUDNN_STATUS_SUCCESS) RNNABS_CUDA_CHECK(set(CUDNN_DEFAULT_MATH));
@@ -146,9 +145,9 @@ class cudnn_rnn {
     Tmax_ = 0;
     lengths_.assign(static_cast<std::size_t>(B_), 0);
     for (index_t i = 0; i < B_; ++i) {
-      require(b.length(i) >= 1 && b.features[static_cast<std::size_t>(i)].cols() == cfg_.input_size, who,
-              ": sequence ", i, " is empty or has ", b.features[static_cast<std::size_t>(i)].cols(),
-              " features (the model takes ", cfg_.input_size, ")");
+      require(b.length(i) >= 1 && b.features[static_cast<std::size_t>(i)].cols() == cfg_.input_size, who, ": sequence ",
+              i, " is empty or has ", b.features[static_cast<std::size_t>(i)].cols(), " features (the model takes ",
+              cfg_.input_size, ")");
       lengths_[static_cast<std::size_t>(i)] = static_cast<int>(b.length(i));
       Tmax_ = std::max(Tmax_, b.length(i));
     }
@@ -213,8 +212,8 @@ class cudnn_rnn {
       out.hidden.resize(static_cast<std::size_t>(B_));
       for (index_t i = 0; i < B_; ++i) {
         const index_t len = lengths_[static_cast<std::size_t>(i)];
-        out.hidden[static_cast<std::size_t>(i)] =
-            Eigen::Map<const matrix<T>>(y.data() + static_cast<std::size_t>(i * Tmax_ * HD), len, HD);
+        out.hidden[static_cast<std::size_t>(i)] = Eigen::Map<const matrix<T>>(
+            y.data() + static_cast<std::size_t>(i * Tmax_ * HD), len, HD);
       }
     }
     return out;
@@ -303,20 +302,22 @@ class cudnn_rnn {
                                       ydesc_, y_out_.data(), hdesc_, nullptr, hy_.data(), hdesc_, nullptr,
                                       lstm ? cy_.data() : nullptr, w_.bytes(), w_.data(), work_.bytes(), work_.data(),
                                       reserve_.bytes(), reserve_.data()));
-    const int B = static_cast<int>(B_), HD = static_cast<int>(cfg_.output_size()), C = static_cast<int>(cfg_.num_classes);
+    const int B = static_cast<int>(B_), HD = static_cast<int>(cfg_.output_size()),
+              C = static_cast<int>(cfg_.num_classes);
     const int L = static_cast<int>(cfg_.num_layers), D = static_cast<int>(cfg_.directions()),
               H = static_cast<int>(cfg_.hidden_size);
-    kernels::final_states<T><<<static_cast<unsigned>((B * HD + 127) / 128), 128, 0, stream_>>>(hy_.data(), feat_.data(),
-                                                                                               L, D, B, H, true);
+    kernels::final_states<T>
+        <<<static_cast<unsigned>((B * HD + 127) / 128), 128, 0, stream_>>>(hy_.data(), feat_.data(), L, D, B, H, true);
     RNNABS_CUDA_CHECK_LAUNCH("final_states kernel");
     gemm_rm(*blas_, false, true, B, C, HD, T(1), feat_.data(), HD, head_w_.data(), HD, T(0), z_.data(), C);
-    kernels::broadcast_row<T><<<grid_for(static_cast<std::size_t>(B) * C), 256, 0, stream_>>>(z_.data(), B, C,
-                                                                                            head_b_.data(), true);
+    kernels::broadcast_row<T>
+        <<<grid_for(static_cast<std::size_t>(B) * C), 256, 0, stream_>>>(z_.data(), B, C, head_b_.data(), true);
     RNNABS_CUDA_CHECK_LAUNCH("broadcast_row kernel");
   }
 
   void backward_device() {
-    const int B = static_cast<int>(B_), HD = static_cast<int>(cfg_.output_size()), C = static_cast<int>(cfg_.num_classes);
+    const int B = static_cast<int>(B_), HD = static_cast<int>(cfg_.output_size()),
+              C = static_cast<int>(cfg_.num_classes);
     const int L = static_cast<int>(cfg_.num_layers), D = static_cast<int>(cfg_.directions()),
               H = static_cast<int>(cfg_.hidden_size);
     kernels::softmax_xent<T, false><<<static_cast<unsigned>((B + 127) / 128), 128, 0, stream_>>>(
@@ -328,19 +329,17 @@ class cudnn_rnn {
     dhy_.zero(stream_);
     dcy_.zero(stream_);
     dy_.zero(stream_);
-    kernels::final_states<T><<<static_cast<unsigned>((B * HD + 127) / 128), 128, 0, stream_>>>(dhy_.data(), dfeat_.data(),
-                                                                                               L, D, B, H, false);
+    kernels::final_states<T><<<static_cast<unsigned>((B * HD + 127) / 128), 128, 0, stream_>>>(
+        dhy_.data(), dfeat_.data(), L, D, B, H, false);
     RNNABS_CUDA_CHECK_LAUNCH("final_states kernel");
-    RNNABS_CUDA_CHECK(cudnnRNNBackwardData_v8(*dnn_, rnn_, dev_lengths_.data(), ydesc_, y_out_.data(), dy_.data(), xdesc_,
-                                              dx_.data(), hdesc_, nullptr, dhy_.data(), dhx_.data(), hdesc_, nullptr,
-                                              lstm ? dcy_.data() : nullptr, lstm ? dcx_.data() : nullptr, w_.bytes(),
-                                              w_.data(), work_.bytes(), work_.data(), reserve_.bytes(),
-                                              reserve_.data()));
+    RNNABS_CUDA_CHECK(cudnnRNNBackwardData_v8(
+        *dnn_, rnn_, dev_lengths_.data(), ydesc_, y_out_.data(), dy_.data(), xdesc_, dx_.data(), hdesc_, nullptr,
+        dhy_.data(), dhx_.data(), hdesc_, nullptr, lstm ? dcy_.data() : nullptr, lstm ? dcx_.data() : nullptr,
+        w_.bytes(), w_.data(), work_.bytes(), work_.data(), reserve_.bytes(), reserve_.data()));
     dw_.zero(stream_);
-    RNNABS_CUDA_CHECK(cudnnRNNBackwardWeights_v8(*dnn_, rnn_, CUDNN_WGRAD_MODE_ADD, dev_lengths_.data(), xdesc_,
-                                                 x_.data(), hdesc_, nullptr, ydesc_, y_out_.data(), dw_.bytes(),
-                                                 dw_.data(), work_.bytes(), work_.data(), reserve_.bytes(),
-                                                 reserve_.data()));
+    RNNABS_CUDA_CHECK(cudnnRNNBackwardWeights_v8(
+        *dnn_, rnn_, CUDNN_WGRAD_MODE_ADD, dev_lengths_.data(), xdesc_, x_.data(), hdesc_, nullptr, ydesc_,
+        y_out_.data(), dw_.bytes(), dw_.data(), work_.bytes(), work_.data(), reserve_.bytes(), reserve_.data()));
   }
 
   rnn_config cfg_;

@@ -17,7 +17,8 @@ namespace rnnabs {
 /// A CUDA runtime / cuBLAS / cuSOLVER / cuRAND / cuDNN call that failed (or no usable device).
 class cuda_error : public error {
  public:
-  cuda_error(const std::string& msg, const char* library, int status) : error(msg), library_(library), status_(status) {}
+  cuda_error(const std::string& msg, const char* library, int status)
+      : error(msg), library_(library), status_(status) {}
   /// "cuda", "cublas", "cusolver", "curand" or "cudnn".
   const char* library() const noexcept { return library_; }
   /// The library's status code.
@@ -79,9 +80,9 @@ inline const char* status_name(curandStatus_t s) noexcept {
 }
 
 inline void fail(const char* library, int code, const char* name, const char* call, const char* file, int line) {
-  throw cuda_error(rnnabs::detail::concat(call, " failed: ", library, " status ", code, " (", name, ") at ", file, ":",
-                                          line),
-                   library, code);
+  throw cuda_error(
+      rnnabs::detail::concat(call, " failed: ", library, " status ", code, " (", name, ") at ", file, ":", line),
+      library, code);
 }
 
 inline void check(cudaError_t s, const char* call, const char* file, int line) {
@@ -91,17 +92,20 @@ inline void check(cudaError_t s, const char* call, const char* file, int line) {
   }
 }
 inline void check(cublasStatus_t s, const char* call, const char* file, int line) {
-  if (s != CUBLAS_STATUS_SUCCESS) [[unlikely]] fail("cublas", static_cast<int>(s), status_name(s), call, file, line);
+  if (s != CUBLAS_STATUS_SUCCESS) [[unlikely]]
+    fail("cublas", static_cast<int>(s), status_name(s), call, file, line);
 }
 inline void check(cusolverStatus_t s, const char* call, const char* file, int line) {
   if (s != CUSOLVER_STATUS_SUCCESS) [[unlikely]]
     fail("cusolver", static_cast<int>(s), status_name(s), call, file, line);
 }
 inline void check(curandStatus_t s, const char* call, const char* file, int line) {
-  if (s != CURAND_STATUS_SUCCESS) [[unlikely]] fail("curand", static_cast<int>(s), status_name(s), call, file, line);
+  if (s != CURAND_STATUS_SUCCESS) [[unlikely]]
+    fail("curand", static_cast<int>(s), status_name(s), call, file, line);
 }
 inline void check(cudnnStatus_t s, const char* call, const char* file, int line) {
-  if (s != CUDNN_STATUS_SUCCESS) [[unlikely]] fail("cudnn", static_cast<int>(s), cudnnGetErrorString(s), call, file, line);
+  if (s != CUDNN_STATUS_SUCCESS) [[unlikely]]
+    fail("cudnn", static_cast<int>(s), cudnnGetErrorString(s), call, file, line);
 }
 
 }  // namespace cuda::detail

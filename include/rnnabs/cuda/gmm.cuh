@@ -65,11 +65,10 @@ inline index_t factor_and_settle(const gmm_options& o, gmm_engine& eng, const rn
   if (bad.empty()) return 0;
   std::sort(bad.begin(), bad.end());
   const auto describe = [&] {
-    return rnnabs::detail::concat("cuda::fit(gaussian_mixture): component ", bad.front(),
-                                  " is degenerate (empty or not positive definite) ",
-                                  iter == 0 ? "at initialisation" : "at iteration " + std::to_string(iter), " (",
-                                  bad.size(), " of ", K, "); increase reg_covar (now ", o.reg_covar,
-                                  "), use fewer components, or set on_degenerate = reseed");
+    return rnnabs::detail::concat(
+        "cuda::fit(gaussian_mixture): component ", bad.front(), " is degenerate (empty or not positive definite) ",
+        iter == 0 ? "at initialisation" : "at iteration " + std::to_string(iter), " (", bad.size(), " of ", K,
+        "); increase reg_covar (now ", o.reg_covar, "), use fewer components, or set on_degenerate = reseed");
   };
   if (o.on_degenerate == degenerate_policy::error) throw numerical_error(describe());
   if (o.on_degenerate == degenerate_policy::keep) {
@@ -111,8 +110,7 @@ inline index_t factor_and_settle(const gmm_options& o, gmm_engine& eng, const rn
 
 /// Parameters of hard labels (device array) with the passes on the device: the CPU's
 /// detail::params_from_labels (means first, then the scatter about them).
-inline gmm_parameters params_from_labels(gmm_engine& eng, const int* label, index_t D, covariance_type c,
-                                         double reg) {
+inline gmm_parameters params_from_labels(gmm_engine& eng, const int* label, index_t D, covariance_type c, double reg) {
   const matrix<double> zero = matrix<double>::Zero(eng.n_components(), D);
   const gmm_parameters first = rnnabs::detail::m_step(eng.label_stats(label, zero), zero, c, reg);
   return rnnabs::detail::m_step(eng.label_stats(label, first.means), first.means, c, reg);
@@ -122,8 +120,8 @@ inline gmm_parameters params_from_labels(gmm_engine& eng, const int* label, inde
 /// points on the device; init = random (per-tile random responsibilities) stays the CPU's.
 template <class Derived>
 gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const rnnabs::detail::packed_points& P,
-                                  const gmm_options& o, std::uint64_t seed, const device_points& data,
-                                  gmm_engine& eng, cudaStream_t s) {
+                                  const gmm_options& o, std::uint64_t seed, const device_points& data, gmm_engine& eng,
+                                  cudaStream_t s) {
   using T = typename Derived::Scalar;
   const index_t K = o.n_components, D = P.d;
   auto rows = [&](auto&& index_of) {
@@ -244,8 +242,8 @@ gmm_fit_report fit(gaussian_mixture& g, const Eigen::MatrixBase<Derived>& X, bac
   detail::gmm_run best;
   bool have = false;
   for (index_t r = 0; r < runs; ++r) {
-    gmm_parameters p0 =
-        initial ? *initial : detail::initial_parameters(X, P, o, rng::stream(o.seed, r)(), data, eng, s.get());
+    gmm_parameters p0 = initial ? *initial
+                                : detail::initial_parameters(X, P, o, rng::stream(o.seed, r)(), data, eng, s.get());
     detail::gmm_run cur = detail::em(o, eng, P, std::move(p0), mom);
     if (!have || cur.report.lower_bound > best.report.lower_bound) {
       best = std::move(cur);
@@ -266,8 +264,8 @@ vector<double> score_samples(const gaussian_mixture& g, const Eigen::MatrixBase<
   stream s;
   const device_points data(X, nullptr, s.get());
   gmm_engine eng(data, g.n_components(), g.options().covariance, s.get());
-  return eng.score_samples(rnnabs::detail::kernel_model(g.weights(), g.means(), g.precisions_cholesky(),
-                                                        g.options().covariance));
+  return eng.score_samples(
+      rnnabs::detail::kernel_model(g.weights(), g.means(), g.precisions_cholesky(), g.options().covariance));
 }
 
 }  // namespace rnnabs::cuda

@@ -74,7 +74,7 @@ __global__ void gmm_pass(const double* __restrict__ x, const double* __restrict_
   constexpr bool Lse = Mode == pass_mode::lse;
   extern __shared__ double sh[];
   const int P = static_cast<int>(blockDim.x), tid = static_cast<int>(threadIdx.x), D = m.D, K = m.K;
-  double* xs = sh;           // D×P, feature-major
+  double* xs = sh;  // D×P, feature-major
   // stats/lse: K×P log-densities, then w·responsibilities; labels: P weights and P labels (no K×P
   // block, so k-means with many clusters fits in shared memory).
   double* rs = xs + D * P;
@@ -161,7 +161,8 @@ __global__ void gmm_pass(const double* __restrict__ x, const double* __restrict_
 }
 
 /// out[j] = Σ_b partial[b][j], blocks in order.
-__global__ inline void sum_partials(const double* __restrict__ partial, int blocks, int width, double* __restrict__ out) {
+__global__ inline void sum_partials(const double* __restrict__ partial, int blocks, int width,
+                                    double* __restrict__ out) {
   const int j = blockIdx.x * blockDim.x + threadIdx.x;
   if (j >= width) return;
   double s = 0;
@@ -201,8 +202,8 @@ class gmm_engine {
     n_entries_ = static_cast<int>(e.size());
     require(n_entries_ + 1 == layout().width(), "cuda::gmm_engine: internal error: entries and layout disagree");
     entries_.resize(e.size());
-    RNNABS_CUDA_CHECK(cudaMemcpyAsync(entries_.data(), e.data(), e.size() * sizeof(kernels::gmm_entry),
-                                      cudaMemcpyHostToDevice, s_));
+    RNNABS_CUDA_CHECK(
+        cudaMemcpyAsync(entries_.data(), e.data(), e.size() * sizeof(kernels::gmm_entry), cudaMemcpyHostToDevice, s_));
     RNNABS_CUDA_CHECK(cudaStreamSynchronize(s_));  // e is freed on return
     // Tile: the largest power of two <= 128 points whose shared memory fits the device.
     const device_info dev = current_device();
@@ -214,8 +215,8 @@ class gmm_engine {
     using kernels::pass_mode;
     // The attribute belongs to the kernel, not to this engine: allow the device's maximum, so engines
     // of different shapes can coexist.
-    for (auto* f : {kernels::gmm_pass<pass_mode::stats>, kernels::gmm_pass<pass_mode::lse>,
-                    kernels::gmm_pass<pass_mode::labels>})
+    for (auto* f :
+         {kernels::gmm_pass<pass_mode::stats>, kernels::gmm_pass<pass_mode::lse>, kernels::gmm_pass<pass_mode::labels>})
       RNNABS_CUDA_CHECK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                              static_cast<int>(dev.shared_per_block_optin)));
     int per_sm = 0;
@@ -240,8 +241,8 @@ class gmm_engine {
   /// The statistics of hard labels (device array of N labels in [0, K)) summed around `shift` (K×D):
   /// the CPU's detail::label_stats. With moments::first, s1 + nk·shift are the k-means sums.
   rnnabs::detail::gmm_stats label_stats(const int* label, const matrix<double>& shift) {
-    require(shift.rows() == K_ && shift.cols() == data_.d(), "cuda::gmm_engine::label_stats: shift is ",
-            shift.rows(), " x ", shift.cols(), ", expected ", K_, " x ", data_.d());
+    require(shift.rows() == K_ && shift.cols() == data_.d(), "cuda::gmm_engine::label_stats: shift is ", shift.rows(),
+            " x ", shift.cols(), ", expected ", K_, " x ", data_.d());
     rnnabs::detail::gmm_kernel_model m;
     m.k = K_;
     m.d = data_.d();
@@ -265,7 +266,9 @@ class gmm_engine {
   struct step_result {
     double loglik = 0;       // Σ w log p(x) under the model the pass used
     std::vector<int> flags;  // per component: mstep_ok, mstep_not_pd or mstep_light
-    bool any_flag() const { return std::any_of(flags.begin(), flags.end(), [](int f) { return f != mstep_ok; }); }
+    bool any_flag() const {
+      return std::any_of(flags.begin(), flags.end(), [](int f) { return f != mstep_ok; });
+    }
   };
 
   /// One EM iteration on the device: the fused E+M pass under the resident model (set_model or the

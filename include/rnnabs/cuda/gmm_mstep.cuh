@@ -30,9 +30,7 @@ struct packed_stats_layout {
     const int base = 1 + K + K * D;
     return full ? base + k * (D * (D + 1) / 2) + a * (a + 1) / 2 + b : base + k * D + a;
   }
-  __host__ __device__ int width() const {
-    return 1 + K + K * D + (!second ? 0 : full ? K * (D * (D + 1) / 2) : K * D);
-  }
+  __host__ __device__ int width() const { return 1 + K + K * D + (!second ? 0 : full ? K * (D * (D + 1) / 2) : K * D); }
 };
 
 /// Per-component outcome of the device M-step.

@@ -62,7 +62,8 @@ __device__ inline double squared_distance(const double* __restrict__ xi, const d
 /// The rows [begin, end) of chunk blockIdx.x.
 struct chunk_rows {
   long long begin, end;
-  __device__ chunk_rows(long long n) : begin(static_cast<long long>(blockIdx.x) * kmeans_chunk), end(begin + kmeans_chunk) {
+  __device__ chunk_rows(long long n)
+      : begin(static_cast<long long>(blockIdx.x) * kmeans_chunk), end(begin + kmeans_chunk) {
     if (end > n) end = n;
   }
 };
@@ -161,7 +162,7 @@ class kmeans_engine {
     chunk_out_.resize(static_cast<std::size_t>(chunks_) * 32);
     terms_.resize(static_cast<std::size_t>(kernels::kmeans_chunk));
     centres_.resize(static_cast<std::size_t>(K * data.d()));
-    label_.fill_bytes(0xFF, s_);  // -1: no label yet
+    label_.fill_bytes(0xFF, s_);    // -1: no label yet
     closest_.fill_bytes(0xFF, s_);  // NaN until written: a missed write cannot pass the tests
     dist_.fill_bytes(0xFF, s_);
   }
@@ -217,10 +218,9 @@ class kmeans_engine {
   /// previous assignment (all of them the first time). dist() then holds each point's squared distance.
   index_t assign(const matrix<double>& c) {
     upload_centres(c);
-    kernels::assign_nearest<<<chunks_, kernels::kmeans_threads, 0, s_>>>(data_.x(), data_.n(),
-                                                                         static_cast<int>(data_.d()), centres_.data(),
-                                                                         static_cast<int>(K_), label_.data(),
-                                                                         dist_.data(), chunk_out_.data());
+    kernels::assign_nearest<<<chunks_, kernels::kmeans_threads, 0, s_>>>(
+        data_.x(), data_.n(), static_cast<int>(data_.d()), centres_.data(), static_cast<int>(K_), label_.data(),
+        dist_.data(), chunk_out_.data());
     RNNABS_CUDA_CHECK_LAUNCH("assign_nearest kernel");
     std::vector<double> moved(static_cast<std::size_t>(chunks_));
     chunk_out_.download(moved.data(), moved.size(), s_);
@@ -233,8 +233,8 @@ class kmeans_engine {
   /// centre shift is <= tol_abs; an empty cluster takes the point farthest from its centre (farthest
   /// first, lower index on ties). Labels are downloaded into the result when `with_labels`.
   rnnabs::detail::kmeans_result lloyd(matrix<double> c, index_t max_iter, double tol_abs, bool with_labels = true) {
-    require(c.rows() == K_ && c.cols() == data_.d(), "cuda::kmeans: initial centres are ", c.rows(), " x ",
-            c.cols(), ", expected ", K_, " x ", data_.d());
+    require(c.rows() == K_ && c.cols() == data_.d(), "cuda::kmeans: initial centres are ", c.rows(), " x ", c.cols(),
+            ", expected ", K_, " x ", data_.d());
     label_.fill_bytes(0xFF, s_);  // -1: every label changes on the first assignment
     rnnabs::detail::kmeans_result r;
     bool strict = false, small_shift = false;
@@ -283,8 +283,8 @@ class kmeans_engine {
   /// Row i of the points (D values, copied from the device).
   std::vector<double> row(index_t i) const {
     std::vector<double> y(static_cast<std::size_t>(data_.d()));
-    RNNABS_CUDA_CHECK(cudaMemcpyAsync(y.data(), data_.x() + i * data_.d(), y.size() * sizeof(double),
-                                      cudaMemcpyDeviceToHost, s_));
+    RNNABS_CUDA_CHECK(
+        cudaMemcpyAsync(y.data(), data_.x() + i * data_.d(), y.size() * sizeof(double), cudaMemcpyDeviceToHost, s_));
     RNNABS_CUDA_CHECK(cudaStreamSynchronize(s_));
     return y;
   }
@@ -325,7 +325,7 @@ class kmeans_engine {
     for (; c < static_cast<index_t>(cum.size()); ++c) {  // past the chunk only when rounding differs
       const index_t b = c * kernels::kmeans_chunk, m = std::min<index_t>(kernels::kmeans_chunk, n - b);
       kernels::weighted_terms<<<grid_for(static_cast<std::size_t>(m)), 256, 0, s_>>>(w, v, b, static_cast<int>(m),
-                                                                                      terms_.data());
+                                                                                     terms_.data());
       RNNABS_CUDA_CHECK_LAUNCH("weighted_terms kernel");
       terms_.download(h.data(), static_cast<std::size_t>(m), s_);
       for (index_t j = 0; j < m; ++j)

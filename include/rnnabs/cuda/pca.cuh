@@ -69,15 +69,16 @@ pca_result pca_fit(const Eigen::MatrixBase<Derived>& X, index_t n_components = -
   std::vector<double> hmean(static_cast<std::size_t>(D));
   mean.download(hmean.data(), hmean.size(), s);
   for (double& v : hmean) v /= static_cast<double>(N);
-  RNNABS_CUDA_CHECK(cudaMemcpyAsync(mean.data(), hmean.data(), hmean.size() * sizeof(double), cudaMemcpyHostToDevice, s));
+  RNNABS_CUDA_CHECK(
+      cudaMemcpyAsync(mean.data(), hmean.data(), hmean.size() * sizeof(double), cudaMemcpyHostToDevice, s));
   // Pass 2: scatter Σ (x − mean)(x − mean)ᵀ by SYRK. A row-major m×D chunk is the column-major D×m
   // matrix A, so the scatter is A·Aᵀ (D×D, lower triangle, column-major).
   cov.zero(s);
   for (index_t b = 0; b < N; b += ch) {
     const index_t m = std::min(ch, N - b);
     load(b, m);
-    kernels::centre_rows<<<grid_for(static_cast<std::size_t>(m * D)), 256, 0, s>>>(xd.data(), static_cast<std::size_t>(m),
-                                                                                  static_cast<int>(D), mean.data());
+    kernels::centre_rows<<<grid_for(static_cast<std::size_t>(m * D)), 256, 0, s>>>(
+        xd.data(), static_cast<std::size_t>(m), static_cast<int>(D), mean.data());
     RNNABS_CUDA_CHECK_LAUNCH("centre_rows kernel");
     const double one = 1.0;
     RNNABS_CUDA_CHECK(cublasDsyrk(ctx.blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, static_cast<int>(D),
@@ -93,9 +94,8 @@ pca_result pca_fit(const Eigen::MatrixBase<Derived>& X, index_t n_components = -
                                                 &lwork));
   device_buffer<double> work(static_cast<std::size_t>(std::max(lwork, 1)));
   device_buffer<int> info(1);
-  RNNABS_CUDA_CHECK(cusolverDnDsyevd(ctx.solver, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER,
-                                     static_cast<int>(D), cov.data(), static_cast<int>(D), evals.data(), work.data(),
-                                     lwork, info.data()));
+  RNNABS_CUDA_CHECK(cusolverDnDsyevd(ctx.solver, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, static_cast<int>(D),
+                                     cov.data(), static_cast<int>(D), evals.data(), work.data(), lwork, info.data()));
   int hinfo = 0;
   info.download(&hinfo, 1, s);
   require<numerical_error>(hinfo == 0, who, ": cusolverDnDsyevd did not converge (info = ", hinfo, ") on the ", D,

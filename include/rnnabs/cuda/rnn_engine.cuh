@@ -71,16 +71,15 @@ __global__ void cell_forward(int B, int H, const T* __restrict__ xp, const T* __
     pv[k] = sp.prev[k] ? io::load(sp.prev[k], sp.prevd[k], static_cast<std::size_t>(idx)) : io::zero();
   C::template forward<T>(xg, hg, pv, nx, cc);
   for (int k = 0; k < C::K; ++k) io::store(sp.next[k], sp.nextd[k], static_cast<std::size_t>(idx), nx[k]);
-  for (int k = 0; k < C::CC; ++k)
-    io::store(cache, cached, static_cast<std::size_t>(b) * C::CC * H + k * H + j, cc[k]);
+  for (int k = 0; k < C::CC; ++k) io::store(cache, cached, static_cast<std::size_t>(b) * C::CC * H + k * H + j, cc[k]);
 }
 
 /// One step of BPTT: carry (the state gradients from the step after, plus the head's) in, the
 /// pre-activation gradients out, carry replaced by the gradients w.r.t. the previous state (the
 /// recurrent GEMM adds the rest). prev* are null at t = 0.
 template <class Cell, class T, bool Tan>
-__global__ void cell_backward(int B, int H, const T* __restrict__ cache, const T* __restrict__ cached,
-                              state_ptrs<T> sp, T* __restrict__ dxp, T* __restrict__ dxpd, T* __restrict__ dhp, T* __restrict__ dhpd) {
+__global__ void cell_backward(int B, int H, const T* __restrict__ cache, const T* __restrict__ cached, state_ptrs<T> sp,
+                              T* __restrict__ dxp, T* __restrict__ dxpd, T* __restrict__ dhp, T* __restrict__ dhpd) {
   using C = device_cell<Cell>;
   using io = dev_io<T, Tan>;
   using S = typename io::S;
@@ -167,8 +166,8 @@ class rnn_engine {
 
   /// Replaces θ (flat, state_dict order).
   void set_parameters(const vector<T>& theta) {
-    require(theta.size() == layout_.size(), "cuda::rnn_engine::set_parameters: ", theta.size(), " values, the model has ",
-            layout_.size());
+    require(theta.size() == layout_.size(), "cuda::rnn_engine::set_parameters: ", theta.size(),
+            " values, the model has ", layout_.size());
     theta_.upload(theta.data(), static_cast<std::size_t>(theta.size()), stream_);
   }
   index_t parameter_count() const noexcept { return layout_.size(); }
@@ -325,8 +324,8 @@ class rnn_engine {
       }
       kernels::cell_forward<Cell, T, Tan><<<cells_grid(), 128, 0, s>>>(
           B, H, xp_.v.data() + static_cast<std::size_t>(t) * B * GH,
-          Tan ? xp_.d.data() + static_cast<std::size_t>(t) * B * GH : nullptr, hp_.v.data(), Tan ? hp_.d.data() : nullptr,
-          ptr, cache_.v.data() + static_cast<std::size_t>(t) * B * CC * H,
+          Tan ? xp_.d.data() + static_cast<std::size_t>(t) * B * GH : nullptr, hp_.v.data(),
+          Tan ? hp_.d.data() : nullptr, ptr, cache_.v.data() + static_cast<std::size_t>(t) * B * CC * H,
           Tan ? cache_.d.data() + static_cast<std::size_t>(t) * B * CC * H : nullptr);
       RNNABS_CUDA_CHECK_LAUNCH("cell_forward kernel");
     }
@@ -383,8 +382,8 @@ class rnn_engine {
       const std::size_t go = static_cast<std::size_t>(t) * B * GH;
       kernels::cell_backward<Cell, T, Tan><<<cells_grid(), 128, 0, s>>>(
           B, H, cache_.v.data() + static_cast<std::size_t>(t) * B * CC * H,
-          Tan ? cache_.d.data() + static_cast<std::size_t>(t) * B * CC * H : nullptr, ptr, dxp_.v.data() + go, Tan ? dxp_.d.data() + go : nullptr, dhp_.v.data() + go,
-          Tan ? dhp_.d.data() + go : nullptr);
+          Tan ? cache_.d.data() + static_cast<std::size_t>(t) * B * CC * H : nullptr, ptr, dxp_.v.data() + go,
+          Tan ? dxp_.d.data() + go : nullptr, dhp_.v.data() + go, Tan ? dhp_.d.data() + go : nullptr);
       RNNABS_CUDA_CHECK_LAUNCH("cell_backward kernel");
       if (t > 0) {  // dh_{t−1} += dHP_t W_hh (+ tangents)
         gemm_rm(h, false, false, B, H, GH, one, dhp_.v.data() + go, GH, Whh, H, one, carry_[0].v.data(), H);
@@ -419,8 +418,8 @@ class rnn_engine {
   }
 
   void bias(T* M, int rows, int cols, const T* v, bool add) {
-    kernels::broadcast_row<T><<<grid_for(static_cast<std::size_t>(rows) * cols), 256, 0, stream_.get()>>>(M, rows, cols,
-                                                                                                        v, add);
+    kernels::broadcast_row<T>
+        <<<grid_for(static_cast<std::size_t>(rows) * cols), 256, 0, stream_.get()>>>(M, rows, cols, v, add);
     RNNABS_CUDA_CHECK_LAUNCH("broadcast_row kernel");
   }
 

@@ -20,7 +20,6 @@ namespace rnnabs::data {
 
 enum class split { train, test };
 
-
 inline const std::filesystem::path fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
 
 /// Loads an images file (IDX uint8, N x H x W) and its labels file (IDX integers, N).
@@ -46,8 +45,8 @@ inline labelled_images load_idx_images(const std::filesystem::path& images, cons
 }
 
 namespace detail {
-inline std::filesystem::path find_idx(const std::filesystem::path& dir, std::string_view prefix,
-                                      std::string_view what, std::string_view hint) {
+inline std::filesystem::path find_idx(const std::filesystem::path& dir, std::string_view prefix, std::string_view what,
+                                      std::string_view hint) {
   const std::string base = std::string(prefix) + "-" + std::string(what);  // e.g. train-images-idx3
   const std::string dotted = std::string(prefix) + "-" + std::string(what.substr(0, what.find('-'))) + "." +
                              std::string(what.substr(what.find('-') + 1));  // train-images.idx3
@@ -56,8 +55,8 @@ inline std::filesystem::path find_idx(const std::filesystem::path& dir, std::str
     std::error_code ec;
     if (std::filesystem::is_regular_file(dir / n, ec)) return dir / n;
   }
-  throw io_error(rnnabs::detail::concat("load_mnist: ", dir, ": no ", names[0], " (nor ", names[1], ", ", names[2],
-                                        ")", hint.empty() ? "" : "; ", hint));
+  throw io_error(rnnabs::detail::concat("load_mnist: ", dir, ": no ", names[0], " (nor ", names[1], ", ", names[2], ")",
+                                        hint.empty() ? "" : "; ", hint));
 }
 }  // namespace detail
 
@@ -72,8 +71,9 @@ inline labelled_images load_mnist(split s, const std::filesystem::path& dir, std
 
 /// Fashion-MNIST (60000 train / 10000 test images of 28 x 28, 10 classes).
 inline labelled_images load_fashion_mnist(split s, const std::filesystem::path& dir = fashion_mnist_dir) {
-  return load_mnist(s, dir, "Fashion-MNIST is in the Debian package dataset-fashion-mnist "
-                            "(apt-get install dataset-fashion-mnist)");
+  return load_mnist(s, dir,
+                    "Fashion-MNIST is in the Debian package dataset-fashion-mnist "
+                    "(apt-get install dataset-fashion-mnist)");
 }
 
 }  // namespace rnnabs::data

@@ -42,8 +42,8 @@ inline topic_grouping fortunes_grouping() {
 inline text_dataset load_fortunes(const std::filesystem::path& dir = fortunes_dir,
                                   const topic_grouping& g = fortunes_grouping()) {
   constexpr const char* who = "load_fortunes";
-  require(!g.files.empty() && g.files.size() == g.class_names.size(), who, ": ", g.files.size(),
-          " file groups for ", g.class_names.size(), " class names");
+  require(!g.files.empty() && g.files.size() == g.class_names.size(), who, ": ", g.files.size(), " file groups for ",
+          g.class_names.size(), " class names");
   text_dataset d;
   d.class_names = g.class_names;
   std::vector<index_t> labels;

@@ -29,21 +29,21 @@ struct byte_chunk {
   std::vector<std::uint8_t> starts;  // 1 where a function starts
   std::string object;                // archive member / file it came from
   std::string section;
-  std::uint64_t offset = 0;          // offset of the chunk in its section
+  std::uint64_t offset = 0;  // offset of the chunk in its section
 };
 
 struct function_start_options {
-  index_t chunk_length = 200;      // LEMNA: 200
-  index_t min_chunk_length = 16;   // shorter tails of sections are dropped
-  bool require_start = false;      // keep only chunks holding at least one function start
-  index_t max_chunks = -1;         // stop after this many chunks (< 0: all)
-  std::uint16_t machine = 62;      // EM_X86_64; objects of other machines are skipped (0: any)
+  index_t chunk_length = 200;     // LEMNA: 200
+  index_t min_chunk_length = 16;  // shorter tails of sections are dropped
+  bool require_start = false;     // keep only chunks holding at least one function start
+  index_t max_chunks = -1;        // stop after this many chunks (< 0: all)
+  std::uint16_t machine = 62;     // EM_X86_64; objects of other machines are skipped (0: any)
 };
 
 struct function_start_corpus {
   std::vector<byte_chunk> chunks;
-  index_t objects = 0;     // objects that contributed
-  index_t functions = 0;   // function starts in the kept chunks
+  index_t objects = 0;    // objects that contributed
+  index_t functions = 0;  // function starts in the kept chunks
 };
 
 /// Adds the chunks of one parsed object.
@@ -62,9 +62,12 @@ inline void add_object(function_start_corpus& c, const io::elf_object& o, const 
       if (opt.max_chunks >= 0 && static_cast<index_t>(c.chunks.size()) >= opt.max_chunks) return;
       const std::size_t e = std::min(s.bytes.size(), b + L);
       if (e - b < static_cast<std::size_t>(opt.min_chunk_length)) continue;
-      byte_chunk ch{{s.bytes.begin() + static_cast<std::ptrdiff_t>(b), s.bytes.begin() + static_cast<std::ptrdiff_t>(e)},
-                    {lab.begin() + static_cast<std::ptrdiff_t>(b), lab.begin() + static_cast<std::ptrdiff_t>(e)},
-                    o.name, s.name, b};
+      byte_chunk ch{
+          {s.bytes.begin() + static_cast<std::ptrdiff_t>(b), s.bytes.begin() + static_cast<std::ptrdiff_t>(e)},
+          {lab.begin() + static_cast<std::ptrdiff_t>(b), lab.begin() + static_cast<std::ptrdiff_t>(e)},
+          o.name,
+          s.name,
+          b};
       const auto nf = std::count(ch.starts.begin(), ch.starts.end(), std::uint8_t{1});
       if (opt.require_start && nf == 0) continue;
       c.functions += nf;
@@ -77,7 +80,8 @@ inline void add_object(function_start_corpus& c, const io::elf_object& o, const 
 
 /// Adds the objects of a static archive (members that are not ELF are skipped; corrupt ELF members raise
 /// io_error), up to opt.max_chunks chunks in `c`.
-inline void add_archive(function_start_corpus& c, const std::filesystem::path& archive, const function_start_options& opt) {
+inline void add_archive(function_start_corpus& c, const std::filesystem::path& archive,
+                        const function_start_options& opt) {
   for (const auto& m : io::read_ar(archive)) {
     if (!io::is_elf(m.data)) continue;
     add_object(c, io::parse_elf(m.data, archive.filename().string() + "(" + m.name + ")"), opt);
@@ -120,8 +124,8 @@ struct archive_corpus {
     archive_source source;
     index_t objects = 0, chunks = 0, functions = 0;
   };
-  std::vector<part> read;                    ///< archives read, in order
-  std::vector<archive_source> missing;       ///< archives not found (skipped)
+  std::vector<part> read;               ///< archives read, in order
+  std::vector<archive_source> missing;  ///< archives not found (skipped)
 };
 
 /// Reads every archive that exists, `max_chunks` (if >= 0) per archive; missing archives are skipped and
@@ -144,9 +148,10 @@ inline archive_corpus function_starts_from_archives(const std::vector<archive_so
   }
   if (r.corpus.chunks.empty()) {
     std::string names;
-    for (const auto& a : archives) names += rnnabs::detail::concat(names.empty() ? "" : ", ", a.path.string(), " (", a.package, ")");
+    for (const auto& a : archives)
+      names += rnnabs::detail::concat(names.empty() ? "" : ", ", a.path.string(), " (", a.package, ")");
     throw io_error(rnnabs::detail::concat("function_starts_from_archives: no x86-64 code in any of: ", names,
-                                  " — install a package named there"));
+                                          " — install a package named there"));
   }
   return r;
 }

@@ -37,7 +37,9 @@ namespace rnnabs::data {
 namespace detail {
 inline bool is_letter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; }
 inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-inline bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+inline bool is_space(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 inline char lower(unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); }
 }  // namespace detail
 
@@ -107,8 +109,8 @@ class vocabulary {
     reindex();
     if (index_.size() != words_.size())
       for (std::size_t k = 0; k < words_.size(); ++k)
-        require(index_.at(words_[k]) == static_cast<index_t>(k), "vocabulary: the word '", words_[k], "' is listed twice (ids ",
-                index_.at(words_[k]), " and ", k, ")");
+        require(index_.at(words_[k]) == static_cast<index_t>(k), "vocabulary: the word '", words_[k],
+                "' is listed twice (ids ", index_.at(words_[k]), " and ", k, ")");
   }
 
   /// The vocabulary of tokenized documents (see options).
@@ -123,8 +125,9 @@ class vocabulary {
     std::vector<std::pair<std::string, index_t>> kept;
     for (auto& [w, f] : freq)
       if (f >= o.min_freq && w != pad_word && w != unk_word) kept.emplace_back(w, f);
-    std::sort(kept.begin(), kept.end(),
-              [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+    std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
     if (o.max_size > 0 && static_cast<index_t>(kept.size()) > o.max_size - 2)
       kept.resize(static_cast<std::size_t>(o.max_size - 2));
     vocabulary v;
@@ -189,8 +192,7 @@ class vocabulary {
 
   /// One word per line (line k = id k), atomic.
   void save(const std::filesystem::path& path) const {
-    for (const auto& w : words_)
-      require(w.find('\n') == std::string::npos, "vocabulary::save: a word holds a newline");
+    for (const auto& w : words_) require(w.find('\n') == std::string::npos, "vocabulary::save: a word holds a newline");
     io::atomic_write(path, [&](std::ostream& os) {
       for (const auto& w : words_) os << w << '\n';
     });
@@ -295,7 +297,7 @@ struct text_options {
   std::vector<std::string> classes{};
   index_t max_tokens = 0;  ///< > 0: longer texts are dropped (or cut, with truncate)
   bool truncate = false;
-  char separator = ',';    ///< CSV field separator
+  char separator = ',';  ///< CSV field separator
 };
 
 /// Labelled texts from a file: "label<TAB>text" per line (.tsv, .txt and any other extension), or
@@ -325,12 +327,14 @@ inline text_dataset load_labelled_text(const std::filesystem::path& path, const 
   for (const auto& r : rows) {
     const std::string label(io::detail::trim(r.label));
     const auto it = cls.find(label);
-    require<io_error>(it != cls.end(), who, ": ", path, ": line ", r.line, ": unknown label '", label,
-                      "' (classes: ", [&] {
-                        std::string s;
-                        for (const auto& c : classes) s += (s.empty() ? "" : ", ") + c;
-                        return s;
-                      }(), ")");
+    require<io_error>(
+        it != cls.end(), who, ": ", path, ": line ", r.line, ": unknown label '", label, "' (classes: ",
+        [&] {
+          std::string s;
+          for (const auto& c : classes) s += (s.empty() ? "" : ", ") + c;
+          return s;
+        }(),
+        ")");
     auto t = tokenize(r.text);
     require<io_error>(!t.empty(), who, ": ", path, ": line ", r.line, ": the text has no token");
     if (o.max_tokens > 0 && static_cast<index_t>(t.size()) > o.max_tokens) {
@@ -363,7 +367,8 @@ matrix<T> load_embeddings(const std::filesystem::path& path, const vocabulary& v
     if (k == vocabulary::pad || k == vocabulary::unk) {
       e.row(k).setZero();
     } else if (rows.found[ku]) {
-      for (index_t j = 0; j < d; ++j) e(k, j) = static_cast<T>(rows.values[ku * rows.dim + static_cast<std::size_t>(j)]);
+      for (index_t j = 0; j < d; ++j)
+        e(k, j) = static_cast<T>(rows.values[ku * rows.dim + static_cast<std::size_t>(j)]);
       ++hit;
     } else {
       for (index_t j = 0; j < d; ++j) e(k, j) = static_cast<T>(g.normal());

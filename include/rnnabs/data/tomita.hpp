@@ -87,13 +87,13 @@ inline dfa tomita_dfa(int g) {
     d.accepting = std::move(acc);
   };
   switch (g) {
-    case 1: make({{1, 0}, {1, 1}}, {1, 0}); break;                                        // 1*
-    case 2: make({{2, 1}, {0, 2}, {2, 2}}, {1, 0, 0}); break;                              // (10)*
-    case 3: make({{0, 1}, {2, 0}, {3, 4}, {2, 1}, {4, 4}}, {1, 1, 0, 1, 0}); break;         // see above
-    case 4: make({{1, 0}, {2, 0}, {3, 0}, {3, 3}}, {1, 1, 1, 0}); break;                    // no 000
-    case 5: make({{1, 2}, {0, 3}, {3, 0}, {2, 1}}, {1, 0, 0, 0}); break;                    // even 0s, even 1s
-    case 6: make({{1, 2}, {2, 0}, {0, 1}}, {1, 0, 0}); break;                               // #0 - #1 = 0 mod 3
-    default: make({{0, 1}, {2, 1}, {2, 3}, {4, 3}, {4, 4}}, {1, 1, 1, 1, 0}); break;       // 0*1*0*1*
+    case 1: make({{1, 0}, {1, 1}}, {1, 0}); break;                                    // 1*
+    case 2: make({{2, 1}, {0, 2}, {2, 2}}, {1, 0, 0}); break;                         // (10)*
+    case 3: make({{0, 1}, {2, 0}, {3, 4}, {2, 1}, {4, 4}}, {1, 1, 0, 1, 0}); break;   // see above
+    case 4: make({{1, 0}, {2, 0}, {3, 0}, {3, 3}}, {1, 1, 1, 0}); break;              // no 000
+    case 5: make({{1, 2}, {0, 3}, {3, 0}, {2, 1}}, {1, 0, 0, 0}); break;              // even 0s, even 1s
+    case 6: make({{1, 2}, {2, 0}, {0, 1}}, {1, 0, 0}); break;                         // #0 - #1 = 0 mod 3
+    default: make({{0, 1}, {2, 1}, {2, 3}, {4, 3}, {4, 4}}, {1, 1, 1, 1, 0}); break;  // 0*1*0*1*
   }
   return d;
 }
@@ -164,13 +164,15 @@ inline tomita_data tomita_dataset(int g, index_t n, index_t min_len, index_t max
   // ways[r][state][cls]: strings of length r from state ending accepted (cls 1) or not; in double.
   std::vector<std::vector<std::array<double, 2>>> ways(static_cast<std::size_t>(max_len) + 1,
                                                        std::vector<std::array<double, 2>>(static_cast<std::size_t>(q)));
-  for (index_t s = 0; s < q; ++s) ways[0][static_cast<std::size_t>(s)][d.accepting[static_cast<std::size_t>(s)] ? 1 : 0] = 1;
+  for (index_t s = 0; s < q; ++s)
+    ways[0][static_cast<std::size_t>(s)][d.accepting[static_cast<std::size_t>(s)] ? 1 : 0] = 1;
   for (index_t r = 1; r <= max_len; ++r)
     for (index_t s = 0; s < q; ++s)
       for (int c = 0; c < 2; ++c) {
         double w = 0;
         for (index_t a = 0; a < 2; ++a)
-          w += ways[static_cast<std::size_t>(r - 1)][static_cast<std::size_t>(d.next[static_cast<std::size_t>(s)][static_cast<std::size_t>(a)])][static_cast<std::size_t>(c)];
+          w += ways[static_cast<std::size_t>(r - 1)][static_cast<std::size_t>(
+              d.next[static_cast<std::size_t>(s)][static_cast<std::size_t>(a)])][static_cast<std::size_t>(c)];
         ways[static_cast<std::size_t>(r)][static_cast<std::size_t>(s)][static_cast<std::size_t>(c)] = w;
       }
   rng gen(seed);
@@ -189,8 +191,10 @@ inline tomita_data tomita_dataset(int g, index_t n, index_t min_len, index_t max
     index_t state = 0;
     for (index_t k = 0; k < len; ++k) {
       const index_t rem = len - k - 1;
-      const double w0 = ways[static_cast<std::size_t>(rem)][static_cast<std::size_t>(d.next[static_cast<std::size_t>(state)][0])][static_cast<std::size_t>(want)];
-      const double w1 = ways[static_cast<std::size_t>(rem)][static_cast<std::size_t>(d.next[static_cast<std::size_t>(state)][1])][static_cast<std::size_t>(want)];
+      const double w0 = ways[static_cast<std::size_t>(rem)][static_cast<std::size_t>(
+          d.next[static_cast<std::size_t>(state)][0])][static_cast<std::size_t>(want)];
+      const double w1 = ways[static_cast<std::size_t>(rem)][static_cast<std::size_t>(
+          d.next[static_cast<std::size_t>(state)][1])][static_cast<std::size_t>(want)];
       s(k) = gen.uniform() * (w0 + w1) < w0 ? 0 : 1;
       state = d.next[static_cast<std::size_t>(state)][static_cast<std::size_t>(s(k))];
     }

@@ -32,24 +32,24 @@ namespace rnnabs {
 
 /// Posterior summaries of a DP mixture of linear regressions (DMM and DMM-MEN).
 struct dp_mixture_fit {
-  vector<double> weights;         // posterior mean π (J)
-  matrix<double> coef;            // J × p posterior mean β
-  vector<double> intercepts;      // J posterior mean b
-  vector<double> variances;       // J posterior mean σ²
-  matrix<double> weighted_coef;   // J × (p+1): posterior mean of π_j [β_j, b_j] (for the predictive mean)
-  index_vector assignments;       // MAP component of each training row under the posterior means
-  index_vector counts;            // rows per component in `assignments`
-  double alpha = 0;               // posterior mean of the DP concentration
+  vector<double> weights;        // posterior mean π (J)
+  matrix<double> coef;           // J × p posterior mean β
+  vector<double> intercepts;     // J posterior mean b
+  vector<double> variances;      // J posterior mean σ²
+  matrix<double> weighted_coef;  // J × (p+1): posterior mean of π_j [β_j, b_j] (for the predictive mean)
+  index_vector assignments;      // MAP component of each training row under the posterior means
+  index_vector counts;           // rows per component in `assignments`
+  double alpha = 0;              // posterior mean of the DP concentration
   index_t kept_draws = 0;
   std::vector<double> log_likelihood_trace;  // complete-data log-likelihood of every iteration
   // Relabelled draws kept for the posterior predictive (thinned to at most max_stored_draws):
   std::vector<vector<double>> draw_weights, draw_variances;
-  std::vector<matrix<double>> draw_coef;     // J × (p+1) each, the intercept last
+  std::vector<matrix<double>> draw_coef;  // J × (p+1) each, the intercept last
 
   /// Posterior predictive quantiles of y at each row of X (n × probs.size()), from `n_draws` simulations per
   /// row: a stored draw s uniformly, a component j ~ Cat(π^(s)), y ~ N(b_j + x β_j, σ_j²) (as the released code).
-  matrix<double> predictive_quantiles(const matrix<double>& X, const std::vector<double>& probs,
-                                      index_t n_draws = 8000, std::uint64_t seed = 0) const;
+  matrix<double> predictive_quantiles(const matrix<double>& X, const std::vector<double>& probs, index_t n_draws = 8000,
+                                      std::uint64_t seed = 0) const;
 
   index_t n_components() const { return weights.size(); }
   /// n × J responsibilities of (x_i, y_i) under the posterior means (log-sum-exp).
@@ -68,8 +68,8 @@ struct dp_mixture_fit {
 /// One explanation of one instance by a fitted mixture.
 struct dp_explanation {
   index_t component = 0;
-  vector<double> contribution;   // β_j ∘ (x − null)
-  index_vector ranking;          // by contribution, descending
+  vector<double> contribution;  // β_j ∘ (x − null)
+  index_vector ranking;         // by contribution, descending
 };
 
 inline dp_explanation explain_instance(const dp_mixture_fit& f, const vector<double>& x, double score,
@@ -91,7 +91,7 @@ struct dmm_options {
   double alpha_shape = 5, alpha_rate = 1;
   bool fit_intercept = true;
   double intercept_prior_variance = 100;
-  index_t max_stored_draws = 1000;       // kept draws stored for predictive_quantiles (thinned)
+  index_t max_stored_draws = 1000;  // kept draws stored for predictive_quantiles (thinned)
   std::uint64_t seed = 0;
 };
 
@@ -108,15 +108,15 @@ class dmm {
 };
 
 struct dmm_men_options {
-  index_t truncation = 6;                // J
-  index_t n_nets = 3;                    // K shared elastic nets
+  index_t truncation = 6;  // J
+  index_t n_nets = 3;      // K shared elastic nets
   index_t iterations = 2000;
   index_t burn_in = -1;
-  double a = 0.5, b = 0.5;               // σ² ~ IG(a, b)
+  double a = 0.5, b = 0.5;  // σ² ~ IG(a, b)
   double alpha_shape = 5, alpha_rate = 1;
-  double net_concentration = -1;         // α_e of w ~ Dir(α_e); < 0: 1/K
+  double net_concentration = -1;                                   // α_e of w ~ Dir(α_e); < 0: 1/K
   double lambda1_shape = 1, lambda2_shape = 4, lambda_rate = 0.5;  // λ1 ~ Gamma(L, v/2), λ2 ~ Gamma(R, v/2)
-  double lambda_step = 0.3;              // sd of the log-normal random walk on (λ1, λ2)
+  double lambda_step = 0.3;                                        // sd of the log-normal random walk on (λ1, λ2)
   bool fit_intercept = true;
   double intercept_prior_variance = 100;
   index_t max_stored_draws = 1000;
@@ -125,10 +125,10 @@ struct dmm_men_options {
 
 /// DMM-MEN's extra output.
 struct dmm_men_fit : dp_mixture_fit {
-  index_vector net_of_component;   // c_j at the last iteration
-  matrix<double> lambdas;          // K × 2 posterior means (λ1, λ2)
-  double sigma_acceptance = 0;     // acceptance rate of the σ² MH step
-  double lambda_acceptance = 0;    // acceptance rate of the λ MH step
+  index_vector net_of_component;  // c_j at the last iteration
+  matrix<double> lambdas;         // K × 2 posterior means (λ1, λ2)
+  double sigma_acceptance = 0;    // acceptance rate of the σ² MH step
+  double lambda_acceptance = 0;   // acceptance rate of the λ MH step
 };
 
 class dmm_men {

@@ -51,10 +51,10 @@ struct fidelity_report {
 };
 
 struct fidelity_options {
-  index_t n_features = 25;       // k: top features kept/removed
-  double threshold = 0.5;        // positive when score > threshold
-  std::uint64_t seed = 0;        // random baselines
-  index_t null_token = 0;        // sequences: the nullified token
+  index_t n_features = 25;  // k: top features kept/removed
+  double threshold = 0.5;   // positive when score > threshold
+  std::uint64_t seed = 0;   // random baselines
+  index_t null_token = 0;   // sequences: the nullified token
 };
 
 /// One explained sequence: the target position and the explanation's positions, most important first.
@@ -68,8 +68,8 @@ struct sequence_case {
 /// the first test sequence); positions past its end are left out. Random baselines draw k distinct positions
 /// of [0, L).
 template <position_scorer G>
-fidelity_report sequence_fidelity(const G& g, const std::vector<sequence_case>& cases, const index_vector& seed_sequence,
-                                  const fidelity_options& o = {});
+fidelity_report sequence_fidelity(const G& g, const std::vector<sequence_case>& cases,
+                                  const index_vector& seed_sequence, const fidelity_options& o = {});
 
 /// One explained feature vector with its explanation (features, most important first).
 template <class T>
@@ -89,8 +89,8 @@ fidelity_report feature_fidelity(const F& f, const std::vector<feature_case<T>>&
 
 struct lime_options {
   index_t n_samples = 500;
-  double kernel_width = 25;      // kernel exp(−d²/w²) on the cosine distance to the all-ones mask
-  double ridge = 1e-6;           // weighted ridge on the mask regressors (with intercept)
+  double kernel_width = 25;  // kernel exp(−d²/w²) on the cosine distance to the all-ones mask
+  double ridge = 1e-6;       // weighted ridge on the mask regressors (with intercept)
   std::uint64_t seed = 0;
 };
 
@@ -149,8 +149,8 @@ fidelity_report sequence_fidelity(const G& g, const std::vector<sequence_case>& 
   for (index_t c = 0; c < n; ++c) {
     const auto& cs = cases[static_cast<std::size_t>(c)];
     const index_t L = cs.sequence.size();
-    require(cs.target >= 0 && cs.target < L, "sequence_fidelity: case ", c, " has target ", cs.target,
-            " outside [0, ", L, ")");
+    require(cs.target >= 0 && cs.target < L, "sequence_fidelity: case ", c, " has target ", cs.target, " outside [0, ",
+            L, ")");
     targets(c) = cs.target;
     const index_t k = std::min(o.n_features, cs.ranked_positions.size());
     const index_vector sel = cs.ranked_positions.head(k);

@@ -41,15 +41,15 @@
 namespace rnnabs {
 
 struct fused_lasso_options {
-  double lambda_tv = 0;        // fusion penalty on consecutive coefficients
-  double lambda_l1 = 0;        // lasso penalty
-  double lambda_l2 = 0;        // ridge penalty (½ λ2 ‖β‖²)
-  bool fit_intercept = false;  // unpenalised intercept
-  double tol = 1e-10;          // relative KKT tolerance (see the stopping rule above)
-  index_t max_iter = 200000;   // FISTA iterations
-  index_t check_every = 10;    // iterations between KKT checks / polishing attempts
-  bool polish = true;          // try the exact active-set solve at each check
-  bool active_set = true;      // λ1 = 0: try the dual active-set solver when FISTA is slow (see above)
+  double lambda_tv = 0;           // fusion penalty on consecutive coefficients
+  double lambda_l1 = 0;           // lasso penalty
+  double lambda_l2 = 0;           // ridge penalty (½ λ2 ‖β‖²)
+  bool fit_intercept = false;     // unpenalised intercept
+  double tol = 1e-10;             // relative KKT tolerance (see the stopping rule above)
+  index_t max_iter = 200000;      // FISTA iterations
+  index_t check_every = 10;       // iterations between KKT checks / polishing attempts
+  bool polish = true;             // try the exact active-set solve at each check
+  bool active_set = true;         // λ1 = 0: try the dual active-set solver when FISTA is slow (see above)
   index_t active_set_after = -1;  // ... after this many FISTA iterations without convergence (0: at once;
                                   // < 0: at once for ill-conditioned A (λ_max / min Cholesky pivot > 1000), else 30)
 };
@@ -58,27 +58,27 @@ struct elastic_net_options {
   double lambda_l1 = 0;
   double lambda_l2 = 0;
   bool fit_intercept = false;
-  double tol = 1e-10;          // relative KKT tolerance
-  index_t max_iter = 100000;   // full coordinate sweeps
+  double tol = 1e-10;         // relative KKT tolerance
+  index_t max_iter = 100000;  // full coordinate sweeps
 };
 
 /// Result of a penalised regression.
 struct penalized_fit {
-  vector<double> coef;        // β (p)
-  double intercept = 0;       // b0 (0 without fit_intercept)
-  index_t iterations = 0;     // FISTA iterations / CD sweeps
-  bool converged = false;     // the KKT tolerance was met
-  bool polished = false;      // the returned point came from the exact active-set solve
-  double kkt_violation = 0;   // absolute KKT violation of the returned point
-  double objective = 0;       // value of the objective at the returned point
+  vector<double> coef;       // β (p)
+  double intercept = 0;      // b0 (0 without fit_intercept)
+  index_t iterations = 0;    // FISTA iterations / CD sweeps
+  bool converged = false;    // the KKT tolerance was met
+  bool polished = false;     // the returned point came from the exact active-set solve
+  double kkt_violation = 0;  // absolute KKT violation of the returned point
+  double objective = 0;      // value of the objective at the returned point
 };
 
 /// The Gram form of a (weighted) least-squares problem; build it once, solve it with several penalties.
 struct gram_problem {
-  matrix<double> A;   // XᵀWX, with the intercept as the last row/column when fitted
-  vector<double> c;   // XᵀWy (same layout)
-  double yty = 0;     // yᵀWy
-  index_t p = 0;      // number of coefficients (without the intercept)
+  matrix<double> A;  // XᵀWX, with the intercept as the last row/column when fitted
+  vector<double> c;  // XᵀWy (same layout)
+  double yty = 0;    // yᵀWy
+  index_t p = 0;     // number of coefficients (without the intercept)
   bool intercept = false;
 };
 
@@ -88,7 +88,8 @@ gram_problem make_gram(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<D
                        const vector<double>* weights = nullptr, std::string_view who = "make_gram");
 
 /// Fused lasso on a Gram problem; `warm` (p or p+1 entries with the intercept last) starts FISTA there.
-inline penalized_fit fused_lasso(const gram_problem& g, const fused_lasso_options& o = {}, const vector<double>* warm = nullptr);
+inline penalized_fit fused_lasso(const gram_problem& g, const fused_lasso_options& o = {},
+                                 const vector<double>* warm = nullptr);
 
 /// Fused lasso of y on X.
 template <class DX, class DY>
@@ -98,7 +99,8 @@ penalized_fit fused_lasso(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBas
 }
 
 /// Elastic net on a Gram problem by coordinate descent.
-inline penalized_fit elastic_net(const gram_problem& g, const elastic_net_options& o = {}, const vector<double>* warm = nullptr);
+inline penalized_fit elastic_net(const gram_problem& g, const elastic_net_options& o = {},
+                                 const vector<double>* warm = nullptr);
 
 /// Elastic net of y on X.
 template <class DX, class DY>
@@ -108,12 +110,12 @@ penalized_fit elastic_net(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBas
 }
 
 /// KKT violation of (β, b0) for the sparse fused-lasso objective on g (0 at the exact optimum).
-inline double fused_lasso_kkt_violation(const gram_problem& g, const vector<double>& beta_and_intercept, double lambda_tv,
-                                 double lambda_l1, double lambda_l2);
+inline double fused_lasso_kkt_violation(const gram_problem& g, const vector<double>& beta_and_intercept,
+                                        double lambda_tv, double lambda_l1, double lambda_l2);
 
 /// Objective value (the constant ½ yᵀWy included).
 inline double fused_lasso_objective(const gram_problem& g, const vector<double>& beta_and_intercept, double lambda_tv,
-                             double lambda_l1, double lambda_l2);
+                                    double lambda_l1, double lambda_l2);
 
 }  // namespace rnnabs
 

@@ -29,14 +29,14 @@
 namespace rnnabs {
 
 struct mixture_regression_options {
-  index_t n_components = 3;         // K
-  double lambda_tv = -1;            // fusion penalty; < 0: √(n ln p), the released code's λ
-  double lambda_l1 = 0;             // lasso penalty (the "sparse fused lasso"; 0 in LEMNA)
-  double lambda_l2 = 0;             // ridge
+  index_t n_components = 3;  // K
+  double lambda_tv = -1;     // fusion penalty; < 0: √(n ln p), the released code's λ
+  double lambda_l1 = 0;      // lasso penalty (the "sparse fused lasso"; 0 in LEMNA)
+  double lambda_l2 = 0;      // ridge
   bool fit_intercept = true;
-  index_t max_iter = 100;           // EM iterations
-  double tol = 1e-6;                // relative log-likelihood change
-  index_t n_init = 1;               // restarts (0: residual-quantile start; r > 0: random hard partitions)
+  index_t max_iter = 100;  // EM iterations
+  double tol = 1e-6;       // relative log-likelihood change
+  index_t n_init = 1;      // restarts (0: residual-quantile start; r > 0: random hard partitions)
   std::uint64_t seed = 0;
   double variance_floor = 1e-8;     // σ_k² ≥ variance_floor · Var(y) (+ a tiny absolute floor)
   double min_component_weight = 0;  // drop a component when N_k falls below this (0: max(p + 1, 1 % of n))
@@ -47,11 +47,11 @@ struct mixture_regression_options {
 
 /// A fitted mixture of linear regressions.
 struct mixture_regression {
-  vector<double> weights;            // π (K; 0 for dropped components)
-  matrix<double> coef;               // K × p
-  vector<double> intercepts;         // K
-  vector<double> variances;          // σ² (K)
-  matrix<double> responsibilities;   // n × K
+  vector<double> weights;           // π (K; 0 for dropped components)
+  matrix<double> coef;              // K × p
+  vector<double> intercepts;        // K
+  vector<double> variances;         // σ² (K)
+  matrix<double> responsibilities;  // n × K
   double log_likelihood = 0;
   double lambda_tv = 0;              // the λ used (Lagrangian form)
   vector<double> component_lambdas;  // constraint form: the λ that met the bound, per component
@@ -79,17 +79,17 @@ struct lemna_options {
   bool pin_target = false;                 // sequences: never nullify the target position
   double keep_probability = 0;             // features: Bernoulli keep rate; ≤ 0: LEMNA-style k ~ U{1..p−1}
   std::uint64_t seed = 0;
-  double tie_tolerance = 1e-9;             // coefficients within this relative distance rank as ties
+  double tie_tolerance = 1e-9;  // coefficients within this relative distance rank as ties
 };
 
 /// One explanation.
 struct lemna_explanation {
-  vector<double> importance;   // per feature: the chosen component's coefficient
-  index_vector ranking;        // features by importance, descending; ties: closer to the target, then smaller
-  index_vector positions;      // feature → sequence position (sequences) or feature index (features)
-  index_t component = 0;       // k*: the component of the unperturbed instance
+  vector<double> importance;  // per feature: the chosen component's coefficient
+  index_vector ranking;       // features by importance, descending; ties: closer to the target, then smaller
+  index_vector positions;     // feature → sequence position (sequences) or feature index (features)
+  index_t component = 0;      // k*: the component of the unperturbed instance
   mixture_regression model;
-  vector<double> scores;       // black-box scores of the samples (row 0: the instance)
+  vector<double> scores;  // black-box scores of the samples (row 0: the instance)
   /// The top-k features as positions (sequence positions or feature indices).
   index_vector top_positions(index_t k) const {
     k = std::min(k, ranking.size());
@@ -130,8 +130,7 @@ class lemna {
 
 /// Features ordered by value descending; values within tol·max|v| are ties, broken by |position − target|
 /// then by position.
-inline index_vector rank_with_ties(const vector<double>& v, const index_vector& positions, index_t target,
-                                   double tol);
+inline index_vector rank_with_ties(const vector<double>& v, const index_vector& positions, index_t target, double tol);
 
 }  // namespace rnnabs
 

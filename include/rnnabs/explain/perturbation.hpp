@@ -36,20 +36,20 @@ enum class design_mode { mask, raw_values };
 using token_batch = std::vector<index_vector>;
 
 struct window_options {
-  index_t half_width = 20;          // h: the window has 2h+1 cells (LEMNA: 20, its patching script: 10)
-  index_t n_samples = 500;          // perturbed samples (plus the original as row 0)
-  index_t null_token = 0;           // value of a nullified cell (LEMNA's tokens are byte+1, 0 = nullified)
+  index_t half_width = 20;  // h: the window has 2h+1 cells (LEMNA: 20, its patching script: 10)
+  index_t n_samples = 500;  // perturbed samples (plus the original as row 0)
+  index_t null_token = 0;   // value of a nullified cell (LEMNA's tokens are byte+1, 0 = nullified)
   std::uint64_t seed = 0;
-  bool pin_target = false;          // keep the target position unperturbed in every sample (released "Fixed")
+  bool pin_target = false;  // keep the target position unperturbed in every sample (released "Fixed")
 };
 
 /// Samples around one position of one sequence.
 struct window_samples {
-  index_t target = 0;              // t
-  index_vector positions;          // sequence position of each design column (the window cells inside [0, L))
-  index_vector tokens;             // original token of each design column
-  matrix<double> mask;             // (n+1) × p, 1 = kept; row 0 all ones
-  token_batch inputs;              // n+1 full sequences, inputs[0] = the original
+  index_t target = 0;      // t
+  index_vector positions;  // sequence position of each design column (the window cells inside [0, L))
+  index_vector tokens;     // original token of each design column
+  matrix<double> mask;     // (n+1) × p, 1 = kept; row 0 all ones
+  token_batch inputs;      // n+1 full sequences, inputs[0] = the original
   /// (n+1) × p regressors: the mask, or kept tokens' values (0 where nullified).
   matrix<double> design(design_mode m) const {
     if (m == design_mode::mask) return mask;
@@ -65,16 +65,16 @@ inline window_samples perturb_window(const index_vector& seq, index_t target, co
 
 struct mask_options {
   index_t n_samples = 500;
-  double keep_probability = 0.5;   // Bernoulli keep rate; ≤ 0 selects LEMNA-style k ~ U{1..p−1} nullified
+  double keep_probability = 0.5;  // Bernoulli keep rate; ≤ 0 selects LEMNA-style k ~ U{1..p−1} nullified
   std::uint64_t seed = 0;
 };
 
 /// Samples around one feature vector.
 template <class T>
 struct feature_samples {
-  matrix<double> mask;   // (n+1) × p, 1 = kept; row 0 all ones
-  matrix<T> inputs;      // (n+1) × p: x where kept, null_value where not
-  vector<T> instance;    // x
+  matrix<double> mask;  // (n+1) × p, 1 = kept; row 0 all ones
+  matrix<T> inputs;     // (n+1) × p: x where kept, null_value where not
+  vector<T> instance;   // x
   matrix<double> design(design_mode m) const {
     if (m == design_mode::mask) return mask;
     matrix<double> d = mask;

@@ -71,8 +71,8 @@ inline index_vector relabel_permutation(const index_vector& reference, const ind
   matrix<double> overlap = matrix<double>::Zero(J, J);
   vector<double> size = vector<double>::Zero(J);
   for (index_t i = 0; i < reference.size(); ++i) {
-    require(reference(i) >= 0 && reference(i) < J && draw(i) >= 0 && draw(i) < J, "relabel_permutation: label out of [0, ",
-            J, ") at ", i);
+    require(reference(i) >= 0 && reference(i) < J && draw(i) >= 0 && draw(i) < J,
+            "relabel_permutation: label out of [0, ", J, ") at ", i);
     overlap(reference(i), draw(i)) += 1;
     size(reference(i)) += 1;
   }

@@ -18,10 +18,10 @@ namespace rnnabs {
 
 namespace detail {
 template <class V>
-concept score_vector_like =
-    (std::is_base_of_v<Eigen::DenseBase<std::remove_cvref_t<V>>, std::remove_cvref_t<V>> &&
-     std::is_arithmetic_v<typename std::remove_cvref_t<V>::Scalar>) ||
-    std::same_as<std::remove_cvref_t<V>, std::vector<double>> || std::same_as<std::remove_cvref_t<V>, std::vector<float>>;
+concept score_vector_like = (std::is_base_of_v<Eigen::DenseBase<std::remove_cvref_t<V>>, std::remove_cvref_t<V>> &&
+                             std::is_arithmetic_v<typename std::remove_cvref_t<V>::Scalar>) ||
+                            std::same_as<std::remove_cvref_t<V>, std::vector<double>> ||
+                            std::same_as<std::remove_cvref_t<V>, std::vector<float>>;
 
 /// Copies a scorer's result into vector<double>.
 template <score_vector_like V>

@@ -38,38 +38,40 @@ inline matrix<double> automaton_influence(const automaton& a, const std::vector<
   require(o.divisor >= 0, who, ": divisor must be >= 0, got ", o.divisor);
   const index_t n = a.n_samples(), m = static_cast<index_t>(test_states.size());
   matrix<double> out = matrix<double>::Zero(n, m);
-  parallel_for(m, [&](index_t k) {
-    const auto& s = test_states[static_cast<std::size_t>(k)];
-    const auto& l = test_labels[static_cast<std::size_t>(k)];
-    require(s.size() == l.size() && s.size() > 0, who, ": test trace ", k, " has ", s.size(), " states and ", l.size(),
-            " labels (need equal, non-zero lengths)");
-    for (index_t t = 0; t < s.size(); ++t) {
-      require(s(t) >= 1 && s(t) < a.n_states(), who, ": state ", s(t), " at step ", t, " of test trace ", k,
-              " is outside [1, ", a.n_states(), ")");
-      require(l(t) >= 0 && l(t) < a.n_labels(), who, ": label ", l(t), " at step ", t, " of test trace ", k,
-              " is outside [0, ", a.n_labels(), ")");
-    }
-    std::vector<edge> edges;
-    const index_t steps = o.include_last_transition ? s.size() : s.size() - 1;
-    for (index_t j = 0; j < steps; ++j)
-      edges.push_back({j == 0 ? 0 : s(j - 1), j == 0 ? 0 : l(j - 1), l(j), s(j)});
-    if (o.distinct_edges) {
-      std::sort(edges.begin(), edges.end());
-      edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
-    }
-    if (edges.empty()) return;
-    const double div = o.divisor > 0 ? o.divisor : static_cast<double>(edges.size());
-    // Each training sample counts once per edge however often it takes that edge.
-    std::vector<index_t> seen(static_cast<std::size_t>(n), -1);
-    auto col = out.col(k);
-    for (std::size_t e = 0; e < edges.size(); ++e)
-      for (const posting& p : a.postings(edges[e])) {
-        auto& mark = seen[static_cast<std::size_t>(p.sample)];
-        if (mark == static_cast<index_t>(e)) continue;
-        mark = static_cast<index_t>(e);
-        col(p.sample) += 1.0 / div;
-      }
-  }, /*small=*/m == 1);
+  parallel_for(
+      m,
+      [&](index_t k) {
+        const auto& s = test_states[static_cast<std::size_t>(k)];
+        const auto& l = test_labels[static_cast<std::size_t>(k)];
+        require(s.size() == l.size() && s.size() > 0, who, ": test trace ", k, " has ", s.size(), " states and ",
+                l.size(), " labels (need equal, non-zero lengths)");
+        for (index_t t = 0; t < s.size(); ++t) {
+          require(s(t) >= 1 && s(t) < a.n_states(), who, ": state ", s(t), " at step ", t, " of test trace ", k,
+                  " is outside [1, ", a.n_states(), ")");
+          require(l(t) >= 0 && l(t) < a.n_labels(), who, ": label ", l(t), " at step ", t, " of test trace ", k,
+                  " is outside [0, ", a.n_labels(), ")");
+        }
+        std::vector<edge> edges;
+        const index_t steps = o.include_last_transition ? s.size() : s.size() - 1;
+        for (index_t j = 0; j < steps; ++j) edges.push_back({j == 0 ? 0 : s(j - 1), j == 0 ? 0 : l(j - 1), l(j), s(j)});
+        if (o.distinct_edges) {
+          std::sort(edges.begin(), edges.end());
+          edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+        }
+        if (edges.empty()) return;
+        const double div = o.divisor > 0 ? o.divisor : static_cast<double>(edges.size());
+        // Each training sample counts once per edge however often it takes that edge.
+        std::vector<index_t> seen(static_cast<std::size_t>(n), -1);
+        auto col = out.col(k);
+        for (std::size_t e = 0; e < edges.size(); ++e)
+          for (const posting& p : a.postings(edges[e])) {
+            auto& mark = seen[static_cast<std::size_t>(p.sample)];
+            if (mark == static_cast<index_t>(e)) continue;
+            mark = static_cast<index_t>(e);
+            col(p.sample) += 1.0 / div;
+          }
+      },
+      /*small=*/m == 1);
   return out;
 }
 

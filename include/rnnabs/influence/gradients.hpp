@@ -32,14 +32,17 @@ void for_gradient_blocks(const F& f, const vector<typename F::scalar>& w, index_
   require(w.size() == f.parameter_count(), "for_gradient_blocks: w has ", w.size(), " entries, the objective has ",
           f.parameter_count(), " parameters");
   const index_t n = f.sample_count(), nb = chunk_count(n, block);
-  parallel_for(nb, [&](index_t b) {
-    const index_t first = b * block, len = std::min(block, n - first);
-    std::vector<index_t> ids(static_cast<std::size_t>(len));
-    std::iota(ids.begin(), ids.end(), first);
-    const F part = (first == 0 && len == n) ? f : f.subset(ids);
-    const matrix<typename F::scalar> g = part.per_sample_gradients(w);
-    visit(first, g);
-  }, /*small=*/nb == 1);
+  parallel_for(
+      nb,
+      [&](index_t b) {
+        const index_t first = b * block, len = std::min(block, n - first);
+        std::vector<index_t> ids(static_cast<std::size_t>(len));
+        std::iota(ids.begin(), ids.end(), first);
+        const F part = (first == 0 && len == n) ? f : f.subset(ids);
+        const matrix<typename F::scalar> g = part.per_sample_gradients(w);
+        visit(first, g);
+      },
+      /*small=*/nb == 1);
 }
 
 namespace detail {

@@ -34,8 +34,8 @@ namespace rnnabs {
 
 /// What the last solve did (the worst right-hand side where they differ).
 struct ihvp_report {
-  index_t iterations = 0;       ///< CG iterations / LiSSA steps per repetition / Lanczos steps
-  double residual = 0;          ///< CG: ‖(H+λI)x − u‖ / ‖u‖; LiSSA: relative change of the last step
+  index_t iterations = 0;  ///< CG iterations / LiSSA steps per repetition / Lanczos steps
+  double residual = 0;     ///< CG: ‖(H+λI)x − u‖ / ‖u‖; LiSSA: relative change of the last step
   bool converged = false;
   double scale = 0;             ///< LiSSA: the scale used in the end
   index_t rescales = 0;         ///< LiSSA: divergences recovered by raising the scale
@@ -54,12 +54,14 @@ concept ihvp_solver = requires(S& s, const matrix<double>& u) {
 /// static_assert(check_ihvp_solver<S>()) says what is missing.
 template <class S>
 consteval bool check_ihvp_solver() {
-  static_assert(requires(S& s, const matrix<double>& u) {
-    { s.solve(u) } -> std::convertible_to<matrix<double>>;
-  }, "rnnabs::ihvp_solver: the type needs a member `solve(const matrix<double>& U)` returning (H + λI)⁻¹ U");
-  static_assert(requires(S& s) {
-    { s.report() } -> std::convertible_to<ihvp_report>;
-  }, "rnnabs::ihvp_solver: the type needs a member `report()` returning an rnnabs::ihvp_report");
+  static_assert(
+      requires(S& s, const matrix<double>& u) {
+        { s.solve(u) } -> std::convertible_to<matrix<double>>;
+      }, "rnnabs::ihvp_solver: the type needs a member `solve(const matrix<double>& U)` returning (H + λI)⁻¹ U");
+  static_assert(
+      requires(S& s) {
+        { s.report() } -> std::convertible_to<ihvp_report>;
+      }, "rnnabs::ihvp_solver: the type needs a member `report()` returning an rnnabs::ihvp_report");
   return ihvp_solver<S>;
 }
 
@@ -94,10 +96,13 @@ template <class One>
 matrix<double> solve_columns(const matrix<double>& u, std::vector<ihvp_report>& reports, One&& solve_one) {
   matrix<double> x(u.rows(), u.cols());
   reports.assign(static_cast<std::size_t>(u.cols()), ihvp_report{});
-  parallel_for(u.cols(), [&](index_t k) {
-    const vector<double> col = u.col(k);
-    x.col(k) = solve_one(col, reports[static_cast<std::size_t>(k)]);
-  }, /*small=*/u.cols() == 1);
+  parallel_for(
+      u.cols(),
+      [&](index_t k) {
+        const vector<double> col = u.col(k);
+        x.col(k) = solve_one(col, reports[static_cast<std::size_t>(k)]);
+      },
+      /*small=*/u.cols() == 1);
   return x;
 }
 
@@ -137,18 +142,24 @@ class explicit_ihvp {
     detail::check_point(f, w, o.damping, who);
     const index_t p = f.parameter_count();
     require(p <= o.max_parameters, who, ": ", p, " parameters need a ", p, " x ", p, " Hessian (",
-            static_cast<double>(p) * static_cast<double>(p) * 8e-9, " GB); use cg_ihvp or lissa_ihvp, or raise "
+            static_cast<double>(p) * static_cast<double>(p) * 8e-9,
+            " GB); use cg_ihvp or lissa_ihvp, or raise "
             "explicit_ihvp_options::max_parameters");
     matrix<double> h;
-    if constexpr (requires { { f.hessian(w) } -> std::convertible_to<matrix<double>>; }) {
+    if constexpr (requires {
+                    { f.hessian(w) } -> std::convertible_to<matrix<double>>;
+                  }) {
       h = f.hessian(w);
     } else {
       h.resize(p, p);
-      parallel_for(p, [&](index_t j) {
-        vector<double> e = vector<double>::Zero(p);
-        e(j) = 1;
-        h.col(j) = detail::damped_hvp(f, w, e, 0.0);
-      }, /*small=*/p == 1);
+      parallel_for(
+          p,
+          [&](index_t j) {
+            vector<double> e = vector<double>::Zero(p);
+            e(j) = 1;
+            h.col(j) = detail::damped_hvp(f, w, e, 0.0);
+          },
+          /*small=*/p == 1);
       h = (0.5 * (h + h.transpose())).eval();
     }
     require<numerical_error>(h.allFinite(), who, ": the Hessian has non-finite entries at w");
@@ -182,7 +193,7 @@ class explicit_ihvp {
 
 struct cg_options {
   double damping = 0;
-  double tol = 1e-6;              ///< stop when ‖r‖ ≤ tol ‖u‖
+  double tol = 1e-6;  ///< stop when ‖r‖ ≤ tol ‖u‖
   index_t max_iter = 200;
   bool require_convergence = false;  ///< numerical_error instead of a report with converged = false
 };
@@ -204,7 +215,8 @@ class cg_ihvp {
   matrix<double> solve(const matrix<double>& u) {
     detail::check_rhs(u, w_.size(), "cg_ihvp::solve");
     std::vector<ihvp_report> reps;
-    matrix<double> x = detail::solve_columns(u, reps, [&](const vector<double>& b, ihvp_report& r) { return one(b, r); });
+    matrix<double> x = detail::solve_columns(u, reps,
+                                             [&](const vector<double>& b, ihvp_report& r) { return one(b, r); });
     report_ = detail::worst_of(reps);
     report_.history = reps.front().history;
     return x;
@@ -225,11 +237,14 @@ class cg_ihvp {
     for (index_t it = 1; it <= o_.max_iter; ++it) {
       const vector<double> ad = detail::damped_hvp(*f_, w_, d, o_.damping);
       const double dad = d.dot(ad), dd = d.squaredNorm();
-      require<numerical_error>(std::isfinite(dad), "cg_ihvp: the Hessian-vector product became non-finite at "
-                               "iteration ", it);
-      require<numerical_error>(dad > 1e-12 * dd * std::max(1.0, std::abs(o_.damping)), "cg_ihvp: H + λI has "
-                               "non-positive curvature along a search direction at iteration ", it,
-                               " (Rayleigh quotient of H ", dad / dd - o_.damping, ", damping λ = ", o_.damping,
+      require<numerical_error>(std::isfinite(dad),
+                               "cg_ihvp: the Hessian-vector product became non-finite at "
+                               "iteration ",
+                               it);
+      require<numerical_error>(dad > 1e-12 * dd * std::max(1.0, std::abs(o_.damping)),
+                               "cg_ihvp: H + λI has "
+                               "non-positive curvature along a search direction at iteration ",
+                               it, " (Rayleigh quotient of H ", dad / dd - o_.damping, ", damping λ = ", o_.damping,
                                "): H is not positive definite at w; set damping above ", o_.damping - dad / dd,
                                " or solve at a minimum of the loss");
       const double alpha = rr / dad;
@@ -262,11 +277,11 @@ class cg_ihvp {
 
 struct lissa_options {
   double damping = 0.01;
-  double scale = 0;               ///< s > 0 fixed; 0: automatic (1.5 × the largest |eigenvalue| found by
-                                  ///< power iteration on a mini-batch Hessian, at least 1)
-  index_t depth = 500;            ///< recursion steps per repetition
-  index_t repetitions = 1;        ///< independent estimates, averaged
-  index_t batch_size = 64;        ///< samples per mini-batch Hessian (>= N: the full Hessian every step)
+  double scale = 0;         ///< s > 0 fixed; 0: automatic (1.5 × the largest |eigenvalue| found by
+                            ///< power iteration on a mini-batch Hessian, at least 1)
+  index_t depth = 500;      ///< recursion steps per repetition
+  index_t repetitions = 1;  ///< independent estimates, averaged
+  index_t batch_size = 64;  ///< samples per mini-batch Hessian (>= N: the full Hessian every step)
   std::uint64_t seed = 0;
   double tol = 0;                 ///< > 0: stop a repetition when ‖h_j − h_{j−1}‖ ≤ tol ‖h_j‖
   index_t max_rescales = 6;       ///< divergence: scale × 10 and restart, at most this many times
@@ -301,7 +316,8 @@ class lissa_ihvp {
   matrix<double> solve(const matrix<double>& u) {
     detail::check_rhs(u, w_.size(), "lissa_ihvp::solve");
     std::vector<ihvp_report> reps;
-    matrix<double> x = detail::solve_columns(u, reps, [&](const vector<double>& b, ihvp_report& r) { return one(b, r); });
+    matrix<double> x = detail::solve_columns(u, reps,
+                                             [&](const vector<double>& b, ihvp_report& r) { return one(b, r); });
     report_ = detail::worst_of(reps);
     report_.history = reps.front().history;
     report_.max_eigenvalue = lambda_max_;
@@ -382,7 +398,8 @@ class lissa_ihvp {
         require<numerical_error>(rep.rescales < o_.max_rescales, "lissa_ihvp: the recursion diverged at scale ", s,
                                  " (step ", j, " of repetition ", rpt, ") after ", rep.rescales,
                                  " tenfold rescales: mini-batch Hessians have curvature outside (−λ, 2s − λ); the loss "
-                                 "is probably not convex at w — raise damping (now ", o_.damping,
+                                 "is probably not convex at w — raise damping (now ",
+                                 o_.damping,
                                  ") above the most negative eigenvalue, use larger batches, or use cg_ihvp");
         ++rep.rescales;
         s *= 10;

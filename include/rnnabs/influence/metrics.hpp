@@ -17,9 +17,8 @@ inline std::vector<index_t> ranking(const vector<double>& scores, bool ascending
   require(scores.allFinite(), "ranking: the scores have a non-finite value");
   std::vector<index_t> order(static_cast<std::size_t>(scores.size()));
   std::iota(order.begin(), order.end(), index_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) {
-    return ascending ? scores(a) < scores(b) : scores(a) > scores(b);
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](index_t a, index_t b) { return ascending ? scores(a) < scores(b) : scores(a) > scores(b); });
   return order;
 }
 

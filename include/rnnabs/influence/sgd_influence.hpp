@@ -124,9 +124,8 @@ class sgd_trajectory {
     const matrix<T> theta = get_t("parameters"), fin = get_t("final");
     const vector<double> lr = a.get_vector("learning_rates"), ep = a.get_vector("epochs"),
                          off = a.get_vector("batch_offsets");
-    const vector<double> ids = a.contains("batch_ids") && a.arrays().at("batch_ids").size() > 0
-                                   ? a.get_vector("batch_ids")
-                                   : vector<double>();
+    const vector<double> ids =
+        a.contains("batch_ids") && a.arrays().at("batch_ids").size() > 0 ? a.get_vector("batch_ids") : vector<double>();
     const index_t s = theta.rows();
     require<io_error>(fin.rows() == 1 && fin.cols() == theta.cols() && lr.size() == s && ep.size() == s &&
                           off.size() == s + 1 && off(s) == static_cast<double>(ids.size()),
@@ -163,8 +162,8 @@ class sgd_trajectory {
     const auto& prev = steps_.back();
     require(next.size() == prev.parameters.size(), "sgd_trajectory: parameter count changed from ",
             prev.parameters.size(), " to ", next.size());
-    const vector<double> expect =
-        prev.parameters.template cast<double>() - prev.learning_rate * last_gradient_.template cast<double>();
+    const vector<double> expect = prev.parameters.template cast<double>() -
+                                  prev.learning_rate * last_gradient_.template cast<double>();
     const double err = (next.template cast<double>() - expect).norm();
     const double tol = 1e-4 * (prev.learning_rate * last_gradient_.template cast<double>().norm()) +
                        1e-6 * expect.norm() + 1e-12;
@@ -183,10 +182,10 @@ struct sgd_influence_options {
 };
 
 struct sgd_influence_result {
-  matrix<double> all_epochs;            ///< N x m: through the whole trajectory (Hara et al.)
-  matrix<double> last_epoch;            ///< N x m: the last epoch's steps only (RNNRepair's "sgd_last")
-  std::vector<matrix<double>> by_epoch; ///< contribution of each epoch's steps (their sum is all_epochs)
-  index_t steps = 0;                    ///< steps traced back
+  matrix<double> all_epochs;             ///< N x m: through the whole trajectory (Hara et al.)
+  matrix<double> last_epoch;             ///< N x m: the last epoch's steps only (RNNRepair's "sgd_last")
+  std::vector<matrix<double>> by_epoch;  ///< contribution of each epoch's steps (their sum is all_epochs)
+  index_t steps = 0;                     ///< steps traced back
   /// ‖u‖ (largest column) when the trace-back reaches the start of each epoch, over ‖u_T‖: how much
   /// (I − ηH) amplified the test gradient. Far above 1 means negative curvature blew the linear
   /// estimate up over the early epochs (long non-convex runs); trust last_epoch then.
@@ -202,7 +201,8 @@ sgd_influence_result sgd_influence(const F& train, const sgd_trajectory<typename
   using S = typename F::scalar;
   constexpr const char* who = "sgd_influence";
   require(traj.finished(), who, ": the trajectory is not finished (call finish(model.parameters()))");
-  require(traj.plain_sgd(), who, ": the trajectory is not plain SGD (an update differed from θ − η∇L_B: momentum, "
+  require(traj.plain_sgd(), who,
+          ": the trajectory is not plain SGD (an update differed from θ − η∇L_B: momentum, "
           "Adam, weight decay or gradient clipping); SGD-influence models plain SGD only");
   require(test_gradients.rows() == train.parameter_count(), who, ": the test gradients have ", test_gradients.rows(),
           " rows, the objective has ", train.parameter_count(), " parameters");
@@ -230,12 +230,17 @@ sgd_influence_result sgd_influence(const F& train, const sgd_trajectory<typename
     for (std::size_t k = 0; k < st.batch.size(); ++k) slot.row(st.batch[k]) += c * dots.row(static_cast<index_t>(k));
     // u ← (I − η H_t) u, one HVP per column (columns in parallel).
     matrix<double> hu(u.rows(), m);
-    parallel_for(m, [&](index_t k) {
-      hu.col(k) = batch.hessian_vector_product(st.parameters, vector<double>(u.col(k)).template cast<S>().eval())
-                      .template cast<double>();
-    }, /*small=*/m == 1);
-    require<numerical_error>(hu.allFinite(), who, ": a Hessian-vector product became non-finite at a recorded step "
-                             "of epoch ", st.epoch);
+    parallel_for(
+        m,
+        [&](index_t k) {
+          hu.col(k) = batch.hessian_vector_product(st.parameters, vector<double>(u.col(k)).template cast<S>().eval())
+                          .template cast<double>();
+        },
+        /*small=*/m == 1);
+    require<numerical_error>(hu.allFinite(), who,
+                             ": a Hessian-vector product became non-finite at a recorded step "
+                             "of epoch ",
+                             st.epoch);
     u -= st.learning_rate * hu;
     ++r.steps;
     r.gain[static_cast<std::size_t>(st.epoch)] = u.colwise().norm().maxCoeff() / u0;

@@ -33,11 +33,11 @@ struct checkpoint {
 };
 
 struct tracin_options {
-  bool aggregate = false;    ///< one column: the gradient of the mean test loss
-  bool normalize = false;    ///< cosine instead of dot products (gradients normalized per sample)
-  index_t projection = 0;    ///< k > 0: a seeded k-dimensional Gaussian sketch of the gradients
-  std::uint64_t seed = 0;    ///< of the projection
-  index_t block = 128;       ///< training samples per gradient block
+  bool aggregate = false;  ///< one column: the gradient of the mean test loss
+  bool normalize = false;  ///< cosine instead of dot products (gradients normalized per sample)
+  index_t projection = 0;  ///< k > 0: a seeded k-dimensional Gaussian sketch of the gradients
+  std::uint64_t seed = 0;  ///< of the projection
+  index_t block = 128;     ///< training samples per gradient block
 };
 
 /// A seeded P x k Gaussian projection with entries N(0, 1/k): E[⟨Rᵀa, Rᵀb⟩] = ⟨a, b⟩.
@@ -134,7 +134,7 @@ matrix<double> tracin(const F& train, const G& test, const sgd_trajectory<typena
                       tracin_options o = {}) {
   require(!traj.steps().empty(), "tracin: the trajectory has no steps");
   require(!o.normalize, "tracin: normalize is for tracin_cp / gradient_similarity (per-step cosines have no "
-          "meaning as a sum over the run)");
+                        "meaning as a sum over the run)");
   const index_t n = train.sample_count();
   const matrix<double> r = detail::make_projection(train, o);
   matrix<double> total;

@@ -35,9 +35,9 @@ class archive {
   static constexpr std::string_view meta_name = "__rnnabs__";
 
   archive(std::string kind, int version) : kind_(std::move(kind)), version_(version) {
-    require<invalid_argument>(!kind_.empty() && kind_.find_first_of("\n\r=") == std::string::npos &&
-                                  kind_.find('\0') == std::string::npos,
-                              "archive: kind must be non-empty, one line, without '=', got '", kind_, "'");
+    require<invalid_argument>(
+        !kind_.empty() && kind_.find_first_of("\n\r=") == std::string::npos && kind_.find('\0') == std::string::npos,
+        "archive: kind must be non-empty, one line, without '=', got '", kind_, "'");
     require<invalid_argument>(version_ >= 0, "archive: version must be >= 0, got ", version_);
   }
 
@@ -55,10 +55,8 @@ class archive {
   template <class D>
     requires std::same_as<typename D::Scalar, double>
   void put(const std::string& name, const Eigen::MatrixBase<D>& x) {
-    if constexpr (D::ColsAtCompileTime == 1)
-      put_array(name, to_npy_array(vector<double>(x)));
-    else
-      put_array(name, to_npy_array(matrix<double>(x)));
+    if constexpr (D::ColsAtCompileTime == 1) put_array(name, to_npy_array(vector<double>(x)));
+    else put_array(name, to_npy_array(matrix<double>(x)));
   }
   void put_scalar(const std::string& name, double v) {
     npy_array a;
@@ -93,8 +91,8 @@ class archive {
   /// A float64 entry stored 1-d (or as a single column).
   vector<double> get_vector(const std::string& name) const {
     const auto& a = numeric(name, "a vector");
-    require<io_error>(a.ndim() == 1 || (a.ndim() == 2 && a.shape[1] == 1), where(), ": entry '", name,
-                      "' has shape ", detail::shape_text(a.shape), ", not a vector");
+    require<io_error>(a.ndim() == 1 || (a.ndim() == 2 && a.shape[1] == 1), where(), ": entry '", name, "' has shape ",
+                      detail::shape_text(a.shape), ", not a vector");
     return to_matrix<double>(a).col(0);
   }
   double get_scalar(const std::string& name) const {
@@ -123,8 +121,8 @@ class archive {
   }
   std::string get_string(const std::string& name) const {
     const auto& a = entry(name);
-    require<io_error>(a.type == dtype::u1 && a.ndim() == 1, where(), ": entry '", name, "' is a ",
-                      dtype_name(a.type), " array of shape ", detail::shape_text(a.shape), ", not a string");
+    require<io_error>(a.type == dtype::u1 && a.ndim() == 1, where(), ": entry '", name, "' is a ", dtype_name(a.type),
+                      " array of shape ", detail::shape_text(a.shape), ", not a string");
     return a.data;
   }
 
@@ -167,8 +165,8 @@ inline void save(const std::filesystem::path& path, const archive& a) {
   std::map<std::string, npy_array> m = a.arrays();
   npy_array meta;
   meta.type = dtype::u1;
-  meta.data = rnnabs::detail::concat("rnnabs archive\nkind=", a.kind(), "\nversion=", a.version(), "\nlibrary=",
-                                     version_major, ".", version_minor, ".", version_patch, "\n");
+  meta.data = rnnabs::detail::concat("rnnabs archive\nkind=", a.kind(), "\nversion=", a.version(),
+                                     "\nlibrary=", version_major, ".", version_minor, ".", version_patch, "\n");
   meta.shape = {meta.data.size()};
   m.emplace(std::string(archive::meta_name), std::move(meta));
   save_npz(path, m, /*compress=*/false);

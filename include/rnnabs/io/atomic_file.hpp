@@ -33,15 +33,15 @@ inline std::filesystem::path make_temp_beside(const std::filesystem::path& targe
   const auto dir = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
   for (int attempt = 0; attempt < 100; ++attempt) {
     const auto stamp = static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count());
-    auto tmp = dir / rnnabs::detail::concat(".", target.filename().string().substr(0, 100), ".tmp-", ::getpid(), "-", counter++, "-", stamp % 1000000);
+    auto tmp = dir / rnnabs::detail::concat(".", target.filename().string().substr(0, 100), ".tmp-", ::getpid(), "-",
+                                            counter++, "-", stamp % 1000000);
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0) {
       ::close(fd);
       return tmp;
     }
     const int e = errno;
-    require<io_error>(e == EEXIST, who, ": ", target, ": cannot create a temporary file in ", dir, ": ",
-                      errno_text(e));
+    require<io_error>(e == EEXIST, who, ": ", target, ": cannot create a temporary file in ", dir, ": ", errno_text(e));
   }
   throw io_error(rnnabs::detail::concat(who, ": ", target, ": cannot find a free temporary file name in ", dir));
 }
@@ -84,8 +84,8 @@ inline void atomic_replace(const std::filesystem::path& target,
   } catch (...) {
     throw io_error(rnnabs::detail::concat(who, ": ", target, ": the writer failed with an unknown exception"));
   }
-  require<io_error>(detail::fsync_path(tmp, false), who, ": ", target, ": cannot fsync the temporary file ", tmp,
-                    ": ", detail::errno_text(errno));
+  require<io_error>(detail::fsync_path(tmp, false), who, ": ", target, ": cannot fsync the temporary file ", tmp, ": ",
+                    detail::errno_text(errno));
   // Keep the permissions of the file being replaced.
   std::error_code ec;
   const auto st = std::filesystem::status(target, ec);
@@ -93,8 +93,8 @@ inline void atomic_replace(const std::filesystem::path& target,
     std::filesystem::permissions(tmp, st.permissions(), std::filesystem::perm_options::replace, ec);
   if (::rename(tmp.c_str(), target.c_str()) != 0) {
     const int e = errno;
-    throw io_error(rnnabs::detail::concat(who, ": ", target, ": cannot rename the temporary file over it: ",
-                                  detail::errno_text(e)));
+    throw io_error(rnnabs::detail::concat(who, ": ", target,
+                                          ": cannot rename the temporary file over it: ", detail::errno_text(e)));
   }
   guard.p = nullptr;
   const auto dir = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();

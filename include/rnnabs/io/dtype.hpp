@@ -12,10 +12,17 @@ enum class dtype : std::uint8_t { bool_, u1, i1, u2, i2, u4, i4, u8, i8, f4, f8 
 /// Bytes per element.
 constexpr std::size_t itemsize(dtype t) noexcept {
   switch (t) {
-    case dtype::bool_: case dtype::u1: case dtype::i1: return 1;
-    case dtype::u2: case dtype::i2: return 2;
-    case dtype::u4: case dtype::i4: case dtype::f4: return 4;
-    case dtype::u8: case dtype::i8: case dtype::f8: return 8;
+    case dtype::bool_:
+    case dtype::u1:
+    case dtype::i1: return 1;
+    case dtype::u2:
+    case dtype::i2: return 2;
+    case dtype::u4:
+    case dtype::i4:
+    case dtype::f4: return 4;
+    case dtype::u8:
+    case dtype::i8:
+    case dtype::f8: return 8;
   }
   return 0;
 }

@@ -22,8 +22,8 @@ namespace rnnabs::io {
 
 struct elf_section {
   std::string name;
-  std::uint32_t type = 0;      // SHT_*: 1 PROGBITS, 2 SYMTAB, 3 STRTAB, 8 NOBITS, ...
-  std::uint64_t flags = 0;     // SHF_*: 0x2 ALLOC, 0x4 EXECINSTR
+  std::uint32_t type = 0;   // SHT_*: 1 PROGBITS, 2 SYMTAB, 3 STRTAB, 8 NOBITS, ...
+  std::uint64_t flags = 0;  // SHF_*: 0x2 ALLOC, 0x4 EXECINSTR
   std::uint64_t size = 0;
   std::vector<std::uint8_t> bytes;  // filled for PROGBITS sections with SHF_EXECINSTR
   bool executable() const noexcept { return type == 1 && (flags & 0x4) != 0; }
@@ -31,18 +31,18 @@ struct elf_section {
 
 struct elf_symbol {
   std::string name;
-  std::uint64_t value = 0;     // offset in its section (relocatable objects)
+  std::uint64_t value = 0;  // offset in its section (relocatable objects)
   std::uint64_t size = 0;
-  std::uint32_t section = 0;   // index into elf_object::sections (0: undefined)
-  std::uint8_t type = 0;       // STT_*: 2 FUNC
-  std::uint8_t bind = 0;       // STB_*: 0 LOCAL, 1 GLOBAL, 2 WEAK
+  std::uint32_t section = 0;  // index into elf_object::sections (0: undefined)
+  std::uint8_t type = 0;      // STT_*: 2 FUNC
+  std::uint8_t bind = 0;      // STB_*: 0 LOCAL, 1 GLOBAL, 2 WEAK
   bool is_function() const noexcept { return type == 2; }
 };
 
 struct elf_object {
   std::string name;
-  std::uint16_t type = 0;      // ET_*: 1 REL, 2 EXEC, 3 DYN
-  std::uint16_t machine = 0;   // EM_*: 62 x86-64, 183 AArch64, 3 i386
+  std::uint16_t type = 0;     // ET_*: 1 REL, 2 EXEC, 3 DYN
+  std::uint16_t machine = 0;  // EM_*: 62 x86-64, 183 AArch64, 3 i386
   std::vector<elf_section> sections;
   std::vector<elf_symbol> symbols;
 };
@@ -89,8 +89,9 @@ class elf_reader {
  public:
   elf_reader(std::span<const std::uint8_t> b, const std::string& name, bool little) : b_(b), name_(name), le_(little) {}
   void need(std::uint64_t off, std::uint64_t len, std::string_view what) const {
-    require<io_error>(off <= b_.size() && len <= b_.size() - off, "parse_elf: '", name_, "' is truncated or corrupt: ",
-                      what, " at offset ", off, " (", len, " bytes) exceeds the file size ", b_.size());
+    require<io_error>(off <= b_.size() && len <= b_.size() - off, "parse_elf: '", name_,
+                      "' is truncated or corrupt: ", what, " at offset ", off, " (", len,
+                      " bytes) exceeds the file size ", b_.size());
   }
   template <class U>
   U get(std::uint64_t off, std::string_view what) const {
@@ -153,8 +154,8 @@ inline elf_object parse_elf(std::span<const std::uint8_t> b, std::string name) {
   std::vector<raw> sh(static_cast<std::size_t>(shnum));
   for (std::uint64_t i = 0; i < shnum; ++i) {
     const std::uint64_t h = shoff + i * shentsize;
-    sh[i] = {r.get<std::uint32_t>(h, "sh_name"), r.get<std::uint32_t>(h + 4, "sh_type"),
-             r.get<std::uint32_t>(h + 40, "sh_link"), r.get<std::uint64_t>(h + 8, "sh_flags"),
+    sh[i] = {r.get<std::uint32_t>(h, "sh_name"),        r.get<std::uint32_t>(h + 4, "sh_type"),
+             r.get<std::uint32_t>(h + 40, "sh_link"),   r.get<std::uint64_t>(h + 8, "sh_flags"),
              r.get<std::uint64_t>(h + 24, "sh_offset"), r.get<std::uint64_t>(h + 32, "sh_size"),
              r.get<std::uint64_t>(h + 56, "sh_entsize")};
     if (sh[i].type != 8 && sh[i].type != 0) r.need(sh[i].off, sh[i].size, "section contents");
@@ -193,8 +194,8 @@ inline elf_object parse_elf(std::span<const std::uint8_t> b, std::string name) {
       if (s.is_function() && s.section != 0 && s.section < 0xff00) {
         require<io_error>(s.section < shnum, "parse_elf: '", name, "': function '", s.name, "' is in section ",
                           s.section, " >= ", shnum);
-        require<io_error>(s.value <= sh[s.section].size, "parse_elf: '", name, "': function '", s.name,
-                          "' starts at ", s.value, " past the end of its section (", sh[s.section].size, " bytes)");
+        require<io_error>(s.value <= sh[s.section].size, "parse_elf: '", name, "': function '", s.name, "' starts at ",
+                          s.value, " past the end of its section (", sh[s.section].size, " bytes)");
       }
       o.symbols.push_back(std::move(s));
     }
@@ -242,8 +243,8 @@ inline std::vector<ar_member> parse_ar(std::span<const std::uint8_t> b, std::str
       size = size * 10 + static_cast<std::uint64_t>(c - '0');
     }
     const std::size_t data = off + 60;
-    require<io_error>(size <= b.size() - data, "parse_ar: '", name, "' is truncated: member '", nm, "' at offset ",
-                      off, " declares ", size, " bytes, ", b.size() - data, " left");
+    require<io_error>(size <= b.size() - data, "parse_ar: '", name, "' is truncated: member '", nm, "' at offset ", off,
+                      " declares ", size, " bytes, ", b.size() - data, " left");
     std::size_t skip = 0;
     if (nm == "/" || nm == "/SYM64/" || nm == "__.SYMDEF" || nm == "__.SYMDEF SORTED") {
       nm.clear();

@@ -61,9 +61,9 @@ struct npy_array {
 
 /// Options of the writers. version 0 picks 1.0, or 2.0 when the header needs it.
 struct npy_options {
-  int version = 0;                           // 0 (auto), 1, 2 or 3
+  int version = 0;  // 0 (auto), 1, 2 or 3
   std::endian byte_order = std::endian::native;
-  bool fortran_order = false;                // write the data in column-major order
+  bool fortran_order = false;  // write the data in column-major order
 };
 
 // ---- conversion from C++ containers ---------------------------------------------------------
@@ -93,10 +93,8 @@ npy_array to_npy_array(const Eigen::DenseBase<D>& m) {
   const matrix<T> rm = m;
   npy_array r;
   r.type = dtype_of<T>();
-  if constexpr (D::ColsAtCompileTime == 1)
-    r.shape = {static_cast<std::size_t>(rm.rows())};
-  else
-    r.shape = {static_cast<std::size_t>(rm.rows()), static_cast<std::size_t>(rm.cols())};
+  if constexpr (D::ColsAtCompileTime == 1) r.shape = {static_cast<std::size_t>(rm.rows())};
+  else r.shape = {static_cast<std::size_t>(rm.rows()), static_cast<std::size_t>(rm.cols())};
   r.data.resize(static_cast<std::size_t>(rm.size()) * sizeof(T));
   if constexpr (std::is_same_v<T, bool>) {
     for (index_t i = 0; i < rm.size(); ++i) r.data[static_cast<std::size_t>(i)] = rm.data()[i] ? 1 : 0;
@@ -124,11 +122,12 @@ matrix<T> to_matrix(const npy_array& a) {
 /// Parses the bytes of a .npy file; `origin` names it in error messages.
 inline npy_array parse_npy(std::string_view bytes, std::string_view origin) {
   constexpr std::string_view magic = "\x93NUMPY";
-  require<io_error>(bytes.size() >= 10, origin, ": truncated .npy file (", bytes.size(), " bytes, the preamble needs 10)");
+  require<io_error>(bytes.size() >= 10, origin, ": truncated .npy file (", bytes.size(),
+                    " bytes, the preamble needs 10)");
   require<io_error>(bytes.substr(0, 6) == magic, origin, ": not a .npy file (bad magic)");
   const auto major = static_cast<unsigned char>(bytes[6]), minor = static_cast<unsigned char>(bytes[7]);
-  require<io_error>((major >= 1 && major <= 3) && minor == 0, origin, ": unsupported .npy format version ",
-                    int(major), ".", int(minor), " (supported: 1.0, 2.0, 3.0)");
+  require<io_error>((major >= 1 && major <= 3) && minor == 0, origin, ": unsupported .npy format version ", int(major),
+                    ".", int(minor), " (supported: 1.0, 2.0, 3.0)");
   const std::size_t len_bytes = major == 1 ? 2 : 4;
   require<io_error>(bytes.size() >= 8 + len_bytes, origin, ": truncated .npy file (in the header length)");
   std::size_t header_len = 0;
@@ -162,8 +161,8 @@ inline npy_array parse_npy(std::string_view bytes, std::string_view origin) {
 
 /// The bytes of a .npy file holding `a`.
 inline std::string serialize_npy(const npy_array& a, const npy_options& opt = {}) {
-  require<invalid_argument>(opt.version >= 0 && opt.version <= 3, "serialize_npy: version must be 0 (auto), 1, 2 or 3, got ",
-                            opt.version);
+  require<invalid_argument>(opt.version >= 0 && opt.version <= 3,
+                            "serialize_npy: version must be 0 (auto), 1, 2 or 3, got ", opt.version);
   require<invalid_argument>(opt.byte_order == std::endian::little || opt.byte_order == std::endian::big,
                             "serialize_npy: byte_order must be little or big");
   std::size_t need = 0;

@@ -111,7 +111,7 @@ namespace detail {
 /// RFC 4180 records: fields separated by `sep`, optionally quoted ("" is a quote inside quotes,
 /// quoted fields may span lines). Each record comes with the line it starts on; blank lines are no record.
 inline std::vector<std::pair<std::vector<std::string>, std::size_t>> parse_csv(std::string_view s, char sep,
-                                                                                 std::string_view origin) {
+                                                                               std::string_view origin) {
   std::vector<std::pair<std::vector<std::string>, std::size_t>> records;
   std::vector<std::string> fields;
   std::string field;
@@ -150,10 +150,9 @@ inline std::vector<std::pair<std::vector<std::string>, std::size_t>> parse_csv(s
         field.push_back(s[i]);
       }
       require<io_error>(closed, origin, ": the quoted field opened on line ", open_line, " is never closed");
-      require<io_error>(i == s.size() || s[i] == sep || s[i] == '\n' ||
-                            (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n'),
-                        origin, ": line ", line,
-                        ": text after a closing quote (a quote inside a field must be doubled)");
+      require<io_error>(
+          i == s.size() || s[i] == sep || s[i] == '\n' || (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n'),
+          origin, ": line ", line, ": text after a closing quote (a quote inside a field must be doubled)");
       continue;
     }
     ++i;
@@ -260,8 +259,8 @@ inline embedding_rows read_embeddings_text(const std::filesystem::path& path,
                           rnnabs::detail::concat(rows, " wanted rows of ", r.dim, " values (line ", n, ")"));
       r.values.assign(rows * r.dim, 0.0);
     }
-    require<io_error>(v.size() == r.dim, who, ": ", path, ": line ", n, " has ", v.size(), " values, expected ",
-                      r.dim, " (from the first vector)");
+    require<io_error>(v.size() == r.dim, who, ": ", path, ": line ", n, " has ", v.size(), " values, expected ", r.dim,
+                      " (from the first vector)");
     ++r.lines;
     const auto it = wanted.find(word);
     if (it == wanted.end() || it->second >= rows || r.found[it->second]) continue;  // first vector of a word wins

@@ -15,7 +15,7 @@ namespace rnnabs {
 ///   c' = f c + i g,  h' = o tanh(c')
 struct lstm_cell {
   static constexpr index_t gates = 4, states = 2, cache_size = 5;  // cache: i, f, g, o, tanh(c')
-  static constexpr bool same_gate_gradients = true;  // backward's dhg is dxg (the engine stores one)
+  static constexpr bool same_gate_gradients = true;                // backward's dhg is dxg (the engine stores one)
   static constexpr std::string_view name() { return "lstm"; }
 
   template <class S>
@@ -36,8 +36,7 @@ struct lstm_cell {
     const auto& [i, f, g, o, tc] = cache;
     const S one(1);
     const S dc = dnext[1] + dnext[0] * o * (one - tc * tc);
-    dxg = {dc * g * i * (one - i), dc * prev[1] * f * (one - f), dc * i * (one - g * g),
-           dnext[0] * tc * o * (one - o)};
+    dxg = {dc * g * i * (one - i), dc * prev[1] * f * (one - f), dc * i * (one - g * g), dnext[0] * tc * o * (one - o)};
     dhg = dxg;
     dprev = {S(0), dc * f};
   }
@@ -78,7 +77,7 @@ struct gru_cell {
 template <bool Relu>
 struct elman_cell {
   static constexpr index_t gates = 1, states = 1, cache_size = 1;  // cache: h'
-  static constexpr bool same_gate_gradients = true;  // backward's dhg is dxg (the engine stores one)
+  static constexpr bool same_gate_gradients = true;                // backward's dhg is dxg (the engine stores one)
   static constexpr std::string_view name() { return Relu ? "rnn_relu" : "rnn_tanh"; }
 
   template <class S>

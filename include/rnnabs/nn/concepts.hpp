@@ -38,12 +38,13 @@ concept cell_pointwise_for = requires(const std::array<S, C::gates>& xg, const s
 /// templates on the scalar, usable with float, double, dual<double> and the lane types pack<T, W>
 /// and dual<pack<T, W>> (the engine evaluates W units per call with them).
 template <class C>
-concept recurrent_cell = requires {
-  { C::gates } -> std::convertible_to<index_t>;
-  { C::states } -> std::convertible_to<index_t>;
-  { C::cache_size } -> std::convertible_to<index_t>;
-  { C::name() } -> std::convertible_to<std::string_view>;
-} && (C::gates >= 1) && (C::states >= 1) && detail::cell_pointwise_for<C, float> &&
+concept recurrent_cell =
+    requires {
+      { C::gates } -> std::convertible_to<index_t>;
+      { C::states } -> std::convertible_to<index_t>;
+      { C::cache_size } -> std::convertible_to<index_t>;
+      { C::name() } -> std::convertible_to<std::string_view>;
+    } && (C::gates >= 1) && (C::states >= 1) && detail::cell_pointwise_for<C, float> &&
     detail::cell_pointwise_for<C, double> && detail::cell_pointwise_for<C, dual<double>> &&
     detail::cell_pointwise_for<C, pack<float, pack_width<float>>> &&
     detail::cell_pointwise_for<C, dual<pack<double, pack_width<double>>>>;
@@ -51,14 +52,16 @@ concept recurrent_cell = requires {
 /// static_asserts that read as a sentence: `static_assert(check_recurrent_cell<my_cell>());`.
 template <class C>
 consteval bool check_recurrent_cell() {
-  static_assert(requires {
-    { C::gates } -> std::convertible_to<index_t>;
-    { C::states } -> std::convertible_to<index_t>;
-    { C::cache_size } -> std::convertible_to<index_t>;
-  }, "rnnabs::recurrent_cell: the type needs `static constexpr index_t gates, states, cache_size`");
-  static_assert(requires {
-    { C::name() } -> std::convertible_to<std::string_view>;
-  }, "rnnabs::recurrent_cell: the type needs `static constexpr std::string_view name()`");
+  static_assert(
+      requires {
+        { C::gates } -> std::convertible_to<index_t>;
+        { C::states } -> std::convertible_to<index_t>;
+        { C::cache_size } -> std::convertible_to<index_t>;
+      }, "rnnabs::recurrent_cell: the type needs `static constexpr index_t gates, states, cache_size`");
+  static_assert(
+      requires {
+        { C::name() } -> std::convertible_to<std::string_view>;
+      }, "rnnabs::recurrent_cell: the type needs `static constexpr std::string_view name()`");
   static_assert(detail::cell_pointwise_for<C, float> && detail::cell_pointwise_for<C, double>,
                 "rnnabs::recurrent_cell: the type needs `template <class S> static void forward(xg, hg, prev, "
                 "next, cache)` and `backward(cache, prev, dnext, dxg, dhg, dprev)` over std::array<S, N>");
@@ -72,10 +75,11 @@ consteval bool check_recurrent_cell() {
   static_assert(detail::cell_pointwise_for<C, dual<pack<double, pack_width<double>>>>,
                 "rnnabs::recurrent_cell: forward/backward must also run on rnnabs::dual<pack<double, W>> (the "
                 "Hessian-vector product, W units at once)");
-  static_assert(requires {
-    requires C::gates >= 1;
-    requires C::states >= 1;
-  }, "rnnabs::recurrent_cell: gates and states must be >= 1");
+  static_assert(
+      requires {
+        requires C::gates >= 1;
+        requires C::states >= 1;
+      }, "rnnabs::recurrent_cell: gates and states must be >= 1");
   return recurrent_cell<C>;
 }
 
@@ -112,22 +116,26 @@ concept sample_objective = gradient_objective<F> && twice_differentiable<F, type
 namespace detail {
 template <class F>
 consteval bool check_gradient_members() {
-  static_assert(requires { typename F::scalar; },
-                "rnnabs objective: the type needs `using scalar = float` (or double): the scalar of its parameter "
-                "vectors");
+  static_assert(
+      requires { typename F::scalar; },
+      "rnnabs objective: the type needs `using scalar = float` (or double): the scalar of its parameter "
+      "vectors");
   if constexpr (requires { typename F::scalar; }) {
-    static_assert(requires(const F& f) {
-      { f.parameter_count() } -> std::convertible_to<index_t>;
-      { f.sample_count() } -> std::convertible_to<index_t>;
-    }, "rnnabs objective: the type needs const members `parameter_count()` and `sample_count()` returning index_t");
-    static_assert(requires(const F& f, const vector<typename F::scalar>& w) {
-      { f.per_sample_gradients(w) } -> detail::eigen_of<typename F::scalar>;
-    }, "rnnabs objective: the type needs a const member `per_sample_gradients(w)` returning a matrix<scalar> "
-       "with one row per sample (the gradient of that sample's loss)");
-    static_assert(requires(const F& f, std::span<const index_t> ids) {
-      { f.subset(ids) } -> std::same_as<F>;
-    }, "rnnabs objective: the type needs a const member `subset(std::span<const index_t> ids)` returning the "
-       "same objective over those samples");
+    static_assert(
+        requires(const F& f) {
+          { f.parameter_count() } -> std::convertible_to<index_t>;
+          { f.sample_count() } -> std::convertible_to<index_t>;
+        }, "rnnabs objective: the type needs const members `parameter_count()` and `sample_count()` returning index_t");
+    static_assert(
+        requires(const F& f, const vector<typename F::scalar>& w) {
+          { f.per_sample_gradients(w) } -> detail::eigen_of<typename F::scalar>;
+        }, "rnnabs objective: the type needs a const member `per_sample_gradients(w)` returning a matrix<scalar> "
+           "with one row per sample (the gradient of that sample's loss)");
+    static_assert(
+        requires(const F& f, std::span<const index_t> ids) {
+          { f.subset(ids) } -> std::same_as<F>;
+        }, "rnnabs objective: the type needs a const member `subset(std::span<const index_t> ids)` returning the "
+           "same objective over those samples");
   }
   return gradient_objective<F>;
 }
@@ -146,16 +154,18 @@ consteval bool check_sample_objective() {
     return false;
   } else {
     using S = typename F::scalar;
-    static_assert(requires(const F& f, const vector<S>& w) {
-      { f.loss(w) } -> std::convertible_to<S>;
-      { f.loss_gradient(w) } -> detail::eigen_of<S>;
-    }, "rnnabs::sample_objective: the type needs const members `loss(w)` returning the scalar and "
-       "`loss_gradient(w)` returning a vector<scalar>");
-    static_assert(requires(const F& f, const vector<S>& w) {
-      { f.hessian_vector_product(w, w) } -> detail::eigen_of<S>;
-    }, "rnnabs::sample_objective: the type needs a const member `hessian_vector_product(w, v)` returning a "
-       "vector<scalar> (Hessian-based influence: Koh & Liang, SGD influence; gradient-only methods such as "
-       "TracIn need just rnnabs::gradient_objective)");
+    static_assert(
+        requires(const F& f, const vector<S>& w) {
+          { f.loss(w) } -> std::convertible_to<S>;
+          { f.loss_gradient(w) } -> detail::eigen_of<S>;
+        }, "rnnabs::sample_objective: the type needs const members `loss(w)` returning the scalar and "
+           "`loss_gradient(w)` returning a vector<scalar>");
+    static_assert(
+        requires(const F& f, const vector<S>& w) {
+          { f.hessian_vector_product(w, w) } -> detail::eigen_of<S>;
+        }, "rnnabs::sample_objective: the type needs a const member `hessian_vector_product(w, v)` returning a "
+           "vector<scalar> (Hessian-based influence: Koh & Liang, SGD influence; gradient-only methods such as "
+           "TracIn need just rnnabs::gradient_objective)");
     return sample_objective<F>;
   }
 }

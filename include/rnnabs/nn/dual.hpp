@@ -92,4 +92,3 @@ template <class T, int W> dual<pack<T, W>> step(const dual<pack<T, W>>& x) {
 
 }  // namespace pointwise
 }  // namespace rnnabs
-

@@ -58,8 +58,10 @@ cell_weights<T> from_keras_lstm(const matrix<T>& kernel, const matrix<T>& recurr
 /// Keras/TF2 GRU(reset_after=True) weights (kernel (I, 3H), recurrent_kernel (H, 3H), bias (2, 3H)).
 template <class T>
 cell_weights<T> from_keras_gru(const matrix<T>& kernel, const matrix<T>& recurrent, const matrix<T>& bias) {
-  require(bias.rows() == 2, "from_keras_gru: bias must be 2 x 3H (reset_after=True: input and recurrent "
-          "biases), got ", bias.rows(), " x ", bias.cols(), "; reset_after=False models are not supported");
+  require(bias.rows() == 2,
+          "from_keras_gru: bias must be 2 x 3H (reset_after=True: input and recurrent "
+          "biases), got ",
+          bias.rows(), " x ", bias.cols(), "; reset_after=False models are not supported");
   detail::check_keras(kernel, recurrent, 3, bias.cols(), "from_keras_gru");
   static constexpr index_t order[3] = {1, 0, 2};  // PyTorch r, z, n <- Keras z, r, h
   return {detail::keras_blocks(kernel, 3, order), detail::keras_blocks(recurrent, 3, order),

@@ -125,7 +125,7 @@ struct rmsprop {
 
   struct {
     Eigen::VectorXd v{}, buf{};  // mean square and momentum buffer
-  } state{};  // running state, sized on the first step
+  } state{};                     // running state, sized on the first step
 };
 
 /// Learning-rate schedules: factors of the base rate by epoch (0-based), for train_options::lr_schedule.

@@ -32,25 +32,25 @@ traces<T> profile(const Model& m, const sequence_batch<T>& b) {
   if constexpr (!check_profilable_model<Model, T>()) {
     return {};
   } else {
-  auto out = m.forward(b, /*record=*/true);
-  traces<T> tr;
-  tr.hidden = std::move(out.hidden);
-  tr.step_probabilities = std::move(out.step_probabilities);
-  tr.step_labels = std::move(out.step_predictions);
-  tr.tokens = b.tokens;
-  tr.predictions = std::move(out.predictions);
-  if (b.labels.size() == b.size()) {
-    tr.truth = b.labels;
-  } else if (static_cast<index_t>(b.step_labels.size()) == b.size()) {
-    tr.truth.resize(b.size());  // every-step labels: the truth of the last step
-    for (index_t i = 0; i < b.size(); ++i) {
-      const auto& y = b.step_labels[static_cast<std::size_t>(i)];
-      tr.truth(i) = y.size() ? y(y.size() - 1) : -1;
+    auto out = m.forward(b, /*record=*/true);
+    traces<T> tr;
+    tr.hidden = std::move(out.hidden);
+    tr.step_probabilities = std::move(out.step_probabilities);
+    tr.step_labels = std::move(out.step_predictions);
+    tr.tokens = b.tokens;
+    tr.predictions = std::move(out.predictions);
+    if (b.labels.size() == b.size()) {
+      tr.truth = b.labels;
+    } else if (static_cast<index_t>(b.step_labels.size()) == b.size()) {
+      tr.truth.resize(b.size());  // every-step labels: the truth of the last step
+      for (index_t i = 0; i < b.size(); ++i) {
+        const auto& y = b.step_labels[static_cast<std::size_t>(i)];
+        tr.truth(i) = y.size() ? y(y.size() - 1) : -1;
+      }
+    } else {
+      tr.truth = index_vector::Constant(b.size(), -1);
     }
-  } else {
-    tr.truth = index_vector::Constant(b.size(), -1);
-  }
-  return tr;
+    return tr;
   }
 }
 

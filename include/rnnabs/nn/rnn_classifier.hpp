@@ -183,7 +183,8 @@ class batch_objective {
  public:
   using scalar = typename Model::scalar;
   /// Keeps references: `model` and `batch` must outlive the objective (subsets own their sequences).
-  batch_objective(const Model& model, const sequence_batch<scalar>& batch, double l2 = 0) : m_(&model), b_(&batch), l2_(l2) {
+  batch_objective(const Model& model, const sequence_batch<scalar>& batch, double l2 = 0)
+      : m_(&model), b_(&batch), l2_(l2) {
     require(l2 >= 0 && std::isfinite(l2), "batch_objective: l2 must be finite and >= 0, got ", l2);
     m_->validate(*b_, true, "batch_objective");
   }
@@ -201,7 +202,8 @@ class batch_objective {
   }
 
   scalar loss(const vector<scalar>& w) const {
-    return static_cast<scalar>(m_->loss(*b_, w) + (l2_ > 0 ? 0.5 * l2_ * w.template cast<double>().squaredNorm() : 0.0));
+    return static_cast<scalar>(m_->loss(*b_, w) +
+                               (l2_ > 0 ? 0.5 * l2_ * w.template cast<double>().squaredNorm() : 0.0));
   }
   vector<scalar> loss_gradient(const vector<scalar>& w) const {
     vector<scalar> g = m_->loss_gradient(*b_, w);
@@ -227,10 +229,14 @@ class batch_objective {
   double l2_ = 0;
 };
 
-template <class T = float> using lstm_classifier = rnn_classifier<lstm_cell, T>;
-template <class T = float> using gru_classifier = rnn_classifier<gru_cell, T>;
-template <class T = float> using rnn_tanh_classifier = rnn_classifier<rnn_tanh_cell, T>;
-template <class T = float> using rnn_relu_classifier = rnn_classifier<rnn_relu_cell, T>;
+template <class T = float>
+using lstm_classifier = rnn_classifier<lstm_cell, T>;
+template <class T = float>
+using gru_classifier = rnn_classifier<gru_cell, T>;
+template <class T = float>
+using rnn_tanh_classifier = rnn_classifier<rnn_tanh_cell, T>;
+template <class T = float>
+using rnn_relu_classifier = rnn_classifier<rnn_relu_cell, T>;
 
 }  // namespace rnnabs
 

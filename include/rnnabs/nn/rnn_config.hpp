@@ -18,12 +18,12 @@ enum class head_mode { last_step, every_step };
 constexpr std::string_view to_string(head_mode h) { return h == head_mode::last_step ? "last_step" : "every_step"; }
 
 struct rnn_config {
-  index_t input_size = 0;    // features per step; with vocab_size > 0 the embedding dimension
-  index_t vocab_size = 0;    // > 0: token input through an embedding (vocab_size x input_size)
-  index_t hidden_size = 0;   // H per direction
+  index_t input_size = 0;   // features per step; with vocab_size > 0 the embedding dimension
+  index_t vocab_size = 0;   // > 0: token input through an embedding (vocab_size x input_size)
+  index_t hidden_size = 0;  // H per direction
   index_t num_layers = 1;
   bool bidirectional = false;
-  index_t num_classes = 0;   // outputs of the head (1 is allowed with bce_with_logits)
+  index_t num_classes = 0;  // outputs of the head (1 is allowed with bce_with_logits)
   head_mode head = head_mode::last_step;
   loss_kind loss = loss_kind::cross_entropy;
   index_t batch_chunk = 16;  // sequences per work item; results are bit-identical for any thread count

@@ -20,9 +20,7 @@ struct sequence_batch {
   std::vector<index_vector> step_labels;  // every-step head: one class id per step (T_i each)
 
   bool has_tokens() const noexcept { return !tokens.empty(); }
-  index_t size() const noexcept {
-    return static_cast<index_t>(has_tokens() ? tokens.size() : features.size());
-  }
+  index_t size() const noexcept { return static_cast<index_t>(has_tokens() ? tokens.size() : features.size()); }
   index_t length(index_t i) const {
     const auto k = static_cast<std::size_t>(i);
     return has_tokens() ? tokens[k].size() : features[k].rows();
@@ -54,8 +52,7 @@ sequence_batch<T> subset(const sequence_batch<T>& b, std::span<const index_t> id
 template <class M>
 index_vector lengths_from_mask(const xt::xexpression<M>& mask_expr) {
   const auto& mask = mask_expr.derived_cast();
-  require(mask.dimension() == 2, "lengths_from_mask: mask must be 2-d (N x T), got ", mask.dimension(),
-          " dimensions");
+  require(mask.dimension() == 2, "lengths_from_mask: mask must be 2-d (N x T), got ", mask.dimension(), " dimensions");
   const auto n = static_cast<index_t>(mask.shape()[0]), t = static_cast<index_t>(mask.shape()[1]);
   index_vector len(n);
   for (index_t i = 0; i < n; ++i) {
@@ -80,8 +77,7 @@ std::vector<matrix<T>> unpad_features(const xt::xtensor<T, 3>& x, const index_ve
   for (index_t i = 0; i < n; ++i) {
     require(lengths(i) >= 1 && lengths(i) <= t, "unpad_features: length ", lengths(i), " of sequence ", i,
             " is outside [1, ", t, "]");
-    out[static_cast<std::size_t>(i)] =
-        Eigen::Map<const matrix<T>>(x.data() + i * t * f, lengths(i), f);
+    out[static_cast<std::size_t>(i)] = Eigen::Map<const matrix<T>>(x.data() + i * t * f, lengths(i), f);
   }
   return out;
 }

@@ -10,12 +10,15 @@ template <class T, int W>
 struct pack {
   using array = Eigen::Array<T, W, 1>;
   array a;
-  pack() : a(array::Zero()) {}  // zero, like T{} and dual<T>{}
+  pack() : a(array::Zero()) {}          // zero, like T{} and dual<T>{}
   pack(T x) : a(array::Constant(x)) {}  // NOLINT: constants lift implicitly, as for dual
   template <class E>
   explicit pack(const Eigen::ArrayBase<E>& e) : a(e) {}
   static pack load(const T* p) { return pack(Eigen::Map<const array>(p)); }
-  void store(T* p) const { Eigen::Map<array> m(p); m = a; }
+  void store(T* p) const {
+    Eigen::Map<array> m(p);
+    m = a;
+  }
 };
 
 // clang-format off

@@ -182,7 +182,9 @@ class softmax_regression_objective {
     }
     return r;
   }
-  double penalty(const vector<T>& w) const { return l2_ > 0 ? 0.5 * l2_ * w.template cast<double>().squaredNorm() : 0.0; }
+  double penalty(const vector<T>& w) const {
+    return l2_ > 0 ? 0.5 * l2_ * w.template cast<double>().squaredNorm() : 0.0;
+  }
 
   std::shared_ptr<const data> data_;
   std::vector<index_t> ids_;  // rows of data_ this objective covers (empty: all)

@@ -112,7 +112,8 @@ struct trigger_placement {
 };
 
 /// The random point is drawn from rng(seed).
-inline trigger_placement place_trigger(const trigger_contexts& ctx, std::span<const transition> path, std::uint64_t seed) {
+inline trigger_placement place_trigger(const trigger_contexts& ctx, std::span<const transition> path,
+                                       std::uint64_t seed) {
   require(!path.empty(), "place_trigger: empty path");
   trigger_placement p;
   std::vector<index_t> others;

@@ -31,8 +31,8 @@ inline std::vector<index_vector> apply_insertions(const std::vector<index_vector
   std::vector<std::vector<std::pair<index_t, index_t>>> per(seqs.size());  // (position, list order)
   for (std::size_t k = 0; k < edits.size(); ++k) {
     const auto& e = edits[k];
-    require(e.sample >= 0 && e.sample < n, "apply_insertions: edit ", k, " names sample ", e.sample,
-            " outside [0, ", n, ")");
+    require(e.sample >= 0 && e.sample < n, "apply_insertions: edit ", k, " names sample ", e.sample, " outside [0, ", n,
+            ")");
     const index_t len = seqs[static_cast<std::size_t>(e.sample)].size();
     require(e.position >= 0 && e.position <= len, "apply_insertions: edit ", k, " inserts at ", e.position,
             " into sample ", e.sample, " of length ", len, " (positions are 0..", len, ")");

@@ -65,8 +65,7 @@ T store(double v, double max) {
 template <pixel T>
 void check_image(const image_t<T>& img, const char* who) {
   require(img.rows() > 0 && img.cols() > 0, who, ": the image is empty (", img.rows(), " x ", img.cols(), ")");
-  if constexpr (!std::is_same_v<T, std::uint8_t>)
-    require(img.allFinite(), who, ": the image has a non-finite pixel");
+  if constexpr (!std::is_same_v<T, std::uint8_t>) require(img.allFinite(), who, ": the image has a non-finite pixel");
 }
 
 /// BORDER_REFLECT_101: ... 2 1 | 0 1 2 ... n−1 | n−2 n−3 ...
@@ -179,14 +178,16 @@ image_t<T> separable_filter(const image_t<T>& img, const std::vector<double>& ke
   for (index_t y = 0; y < h; ++y)
     for (index_t x = 0; x < w; ++x) {
       double s = 0;
-      for (index_t j = 0; j < k; ++j) s += kernel[static_cast<std::size_t>(j)] * static_cast<double>(img(y, detail::reflect101(x + j - a, w)));
+      for (index_t j = 0; j < k; ++j)
+        s += kernel[static_cast<std::size_t>(j)] * static_cast<double>(img(y, detail::reflect101(x + j - a, w)));
       tmp(y, x) = s;
     }
   image_t<T> out(h, w);
   for (index_t y = 0; y < h; ++y)
     for (index_t x = 0; x < w; ++x) {
       double s = 0;
-      for (index_t j = 0; j < k; ++j) s += kernel[static_cast<std::size_t>(j)] * tmp(detail::reflect101(y + j - a, h), x);
+      for (index_t j = 0; j < k; ++j)
+        s += kernel[static_cast<std::size_t>(j)] * tmp(detail::reflect101(y + j - a, h), x);
       out(y, x) = detail::store<T>(s, max_value);
     }
   return out;
@@ -197,7 +198,8 @@ template <pixel T>
 image_t<T> box_blur(const image_t<T>& img, index_t k, double max_value = detail::default_max<T>()) {
   detail::check_image(img, "box_blur");
   require(k >= 1, "box_blur: the window must be >= 1, got ", k);
-  return separable_filter(img, std::vector<double>(static_cast<std::size_t>(k), 1.0 / static_cast<double>(k)), max_value);
+  return separable_filter(img, std::vector<double>(static_cast<std::size_t>(k), 1.0 / static_cast<double>(k)),
+                          max_value);
 }
 
 /// cv::GaussianBlur((k, k), 0) for k = 3, 5, 7 (OpenCV's tabulated kernels).
@@ -225,7 +227,8 @@ image_t<T> median_blur(const image_t<T>& img, index_t k, double max_value = deta
       std::size_t n = 0;
       for (index_t dy = -a; dy <= a; ++dy)
         for (index_t dx = -a; dx <= a; ++dx)
-          win[n++] = static_cast<double>(img(std::clamp<index_t>(y + dy, 0, h - 1), std::clamp<index_t>(x + dx, 0, w - 1)));
+          win[n++] =
+              static_cast<double>(img(std::clamp<index_t>(y + dy, 0, h - 1), std::clamp<index_t>(x + dx, 0, w - 1)));
       std::nth_element(win.begin(), win.begin() + static_cast<std::ptrdiff_t>(n / 2), win.end());
       out(y, x) = detail::store<T>(win[n / 2], max_value);
     }
@@ -249,7 +252,8 @@ image_t<T> bilateral(const image_t<T>& img, index_t d, double sigma_color, doubl
   for (index_t dy = -r; dy <= r; ++dy)
     for (index_t dx = -r; dx <= r; ++dx) {
       const double rr = std::sqrt(static_cast<double>(dy * dy + dx * dx));
-      if (rr <= static_cast<double>(r)) disc.push_back({dy, dx, static_cast<double>(static_cast<float>(std::exp(rr * rr * gs)))});
+      if (rr <= static_cast<double>(r))
+        disc.push_back({dy, dx, static_cast<double>(static_cast<float>(std::exp(rr * rr * gs)))});
     }
   image_t<T> out(h, w);
   for (index_t y = 0; y < h; ++y)

@@ -37,13 +37,13 @@
 namespace rnnabs {
 
 enum class mutator { translation, scale, shear, rotation, contrast, brightness, blur, pixel_change, noise };
-constexpr std::array<mutator, 9> all_mutators{mutator::translation, mutator::scale,      mutator::shear,
-                                              mutator::rotation,    mutator::contrast,   mutator::brightness,
+constexpr std::array<mutator, 9> all_mutators{mutator::translation, mutator::scale,        mutator::shear,
+                                              mutator::rotation,    mutator::contrast,     mutator::brightness,
                                               mutator::blur,        mutator::pixel_change, mutator::noise};
 
 constexpr std::string_view to_string(mutator m) {
-  constexpr std::array<std::string_view, 9> names{"translation", "scale",        "shear", "rotation", "contrast",
-                                                  "brightness",  "blur", "pixel_change", "noise"};
+  constexpr std::array<std::string_view, 9> names{"translation", "scale", "shear",        "rotation", "contrast",
+                                                  "brightness",  "blur",  "pixel_change", "noise"};
   return names[static_cast<std::size_t>(m)];
 }
 
@@ -117,11 +117,11 @@ std::pair<index_t, double> image_distances(const image::image_t<T>& a, const ima
 }
 
 struct mutate_options {
-  index_t tries = 50;                          ///< DeepHunter's try limit
-  double alpha = 0.02;                         ///< L0 bound: fraction of the pixels
-  double beta = 0.2;                           ///< L∞ bound: fraction of 255 gray levels
+  index_t tries = 50;   ///< DeepHunter's try limit
+  double alpha = 0.02;  ///< L0 bound: fraction of the pixels
+  double beta = 0.2;    ///< L∞ bound: fraction of 255 gray levels
   std::vector<mutator> mutators{all_mutators.begin(), all_mutators.end()};
-  bool geometric_used = false;                 ///< the lineage already had its one geometric mutation
+  bool geometric_used = false;  ///< the lineage already had its one geometric mutation
 };
 
 template <image::pixel T>
@@ -132,14 +132,14 @@ struct mutation {
   double parameter = 0;
   bool accepted = false;
   bool geometric_used = false;
-  index_t tries = 0;            ///< draws made
+  index_t tries = 0;  ///< draws made
 };
 
 /// One constrained mutation of `img` whose lineage's reference image is `reference` (the original
 /// seed, or its one geometric mutant); see this header's comment.
 template <image::pixel T>
-mutation<T> mutate(const image::image_t<T>& img, const image::image_t<T>& reference, rng& g, const mutate_options& o = {},
-                   double max_value = image::detail::default_max<T>()) {
+mutation<T> mutate(const image::image_t<T>& img, const image::image_t<T>& reference, rng& g,
+                   const mutate_options& o = {}, double max_value = image::detail::default_max<T>()) {
   require(o.tries >= 1, "mutate: tries must be >= 1, got ", o.tries);
   require(!o.mutators.empty(), "mutate: no mutator to draw from");
   require(img.rows() == reference.rows() && img.cols() == reference.cols(), "mutate: the image is ", img.rows(), " x ",

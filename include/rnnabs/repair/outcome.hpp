@@ -24,7 +24,9 @@ struct repair_outcome {
   index_t were_wrong = 0;     ///< other inputs wrong before
   index_t also_fixed = 0;     ///< of them, right after
 
-  double target_accuracy() const { return targets ? static_cast<double>(targets_fixed) / static_cast<double>(targets) : 0; }
+  double target_accuracy() const {
+    return targets ? static_cast<double>(targets_fixed) / static_cast<double>(targets) : 0;
+  }
   double rest_accuracy() const { return rest ? static_cast<double>(rest_correct) / static_cast<double>(rest) : 0; }
   double accuracy() const {
     const index_t n = targets + rest;

@@ -75,8 +75,8 @@ struct labelled_paths {
     require(static_cast<index_t>(states.size()) == tr.size(), "labelled_paths::from: ", states.size(),
             " state sequences for ", tr.size(), " traces");
     for (index_t i = 0; i < tr.size(); ++i)
-      require(states[static_cast<std::size_t>(i)].size() == tr.length(i), "labelled_paths::from: sequence ", i,
-              " has ", states[static_cast<std::size_t>(i)].size(), " states for ", tr.length(i), " steps");
+      require(states[static_cast<std::size_t>(i)].size() == tr.length(i), "labelled_paths::from: sequence ", i, " has ",
+              states[static_cast<std::size_t>(i)].size(), " states for ", tr.length(i), " steps");
     return {std::move(states), tr.step_labels, tr.tokens, tr.truth, tr.predictions};
   }
 };
@@ -120,8 +120,8 @@ class node_reach {
   /// Samples reaching `n`, ascending. The initial node (0, 0) is reached by every live sample before
   /// its first token (step −1).
   std::span<const entry> samples(abstract_node n) const {
-    require(n.state >= 0 && n.state < m_ && n.label >= 0 && n.label < c_, "node_reach::samples: node (", n.state,
-            ", ", n.label, ") outside the automaton's ", m_, " states x ", c_, " labels");
+    require(n.state >= 0 && n.state < m_ && n.label >= 0 && n.label < c_, "node_reach::samples: node (", n.state, ", ",
+            n.label, ") outside the automaton's ", m_, " states x ", c_, " labels");
     if (n.state == 0) return n.label == 0 ? std::span<const entry>(live_) : std::span<const entry>();
     const auto k = static_cast<std::size_t>(n.state * c_ + n.label);
     return {entries_.data() + off_[k], static_cast<std::size_t>(off_[k + 1] - off_[k])};

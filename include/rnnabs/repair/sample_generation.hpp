@@ -75,10 +75,10 @@ struct candidate_options {
     std::vector<double> r;
     for (int d = -180; d < 180; ++d) r.push_back(d);
     return r;
-  }();                                               ///< degrees (RNNRepair: −180..179)
+  }();                                                    ///< degrees (RNNRepair: −180..179)
   std::vector<double> translations{-3, -2, -1, 0, 1, 2};  ///< pixels
-  bool mutator_grids = false;                        ///< also every grid value of the nine mutators
-  std::uint64_t seed = 0;                            ///< the random mutators' draws (per source: rng::stream)
+  bool mutator_grids = false;                             ///< also every grid value of the nine mutators
+  std::uint64_t seed = 0;                                 ///< the random mutators' draws (per source: rng::stream)
 };
 
 /// The candidates of one source image (intensities in [0, 1]).
@@ -107,7 +107,8 @@ inline std::vector<index_t> nearest_with_label(const vector<double>& distance, s
     if (labels(eligible[j]) == label) pos.push_back(static_cast<index_t>(j));
   const auto keep = static_cast<std::size_t>(std::min<index_t>(k, static_cast<index_t>(pos.size())));
   std::partial_sort(pos.begin(), pos.begin() + static_cast<std::ptrdiff_t>(keep), pos.end(), [&](index_t a, index_t b) {
-    return distance(a) != distance(b) ? distance(a) < distance(b) : eligible[static_cast<std::size_t>(a)] < eligible[static_cast<std::size_t>(b)];
+    return distance(a) != distance(b) ? distance(a) < distance(b)
+                                      : eligible[static_cast<std::size_t>(a)] < eligible[static_cast<std::size_t>(b)];
   });
   std::vector<index_t> out;
   for (std::size_t j = 0; j < keep; ++j) out.push_back(eligible[static_cast<std::size_t>(pos[j])]);
@@ -127,14 +128,14 @@ struct generation_options {
 
 /// One generated training sample.
 struct generated_sample {
-  index_t failure = 0;       ///< test id of the failure it repairs
-  index_t label = 0;         ///< the failure's true label: the sample's label
-  index_t target = -1;       ///< training id whose trace was the target (nearest correct with label ŷ)
-  index_t source = -1;       ///< training id that was mutated
+  index_t failure = 0;  ///< test id of the failure it repairs
+  index_t label = 0;    ///< the failure's true label: the sample's label
+  index_t target = -1;  ///< training id whose trace was the target (nearest correct with label ŷ)
+  index_t source = -1;  ///< training id that was mutated
   mutator op = mutator::rotation;
   double parameter = 0;
-  double distance = 0;       ///< the kept candidate's trace distance to the target
-  index_t prediction = -1;   ///< the model's prediction on the kept candidate
+  double distance = 0;      ///< the kept candidate's trace distance to the target
+  index_t prediction = -1;  ///< the model's prediction on the kept candidate
   matrix<float> image;
 };
 
@@ -222,7 +223,8 @@ std::vector<generated_sample> generate_repair_samples(const Model& model, const 
         if (dc(j) < dc(best)) best = j;
     }
     const auto& c = cands[static_cast<std::size_t>(best)];
-    out.push_back({f, y, target[0], from[static_cast<std::size_t>(best)], c.op, c.parameter, dc(best), pred(best), c.image});
+    out.push_back(
+        {f, y, target[0], from[static_cast<std::size_t>(best)], c.op, c.parameter, dc(best), pred(best), c.image});
   }
   return out;
 }

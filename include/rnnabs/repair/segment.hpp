@@ -109,21 +109,21 @@ struct segment_edit {
 };
 
 struct target_plan {
-  index_t target = 0;          ///< test sequence id
+  index_t target = 0;  ///< test sequence id
   skip_reason skipped = skip_reason::none;
-  index_t fault_step = -1;     ///< j
-  index_t fault_token = -1;    ///< token j
-  abstract_node pre_fault{};   ///< (S[j], L[j])
-  index_t candidates = 0;      ///< training samples of the true class reaching pre_fault
-  index_t oov_tokens = 0;      ///< <unk> tokens in the target (kept)
+  index_t fault_step = -1;    ///< j
+  index_t fault_token = -1;   ///< token j
+  abstract_node pre_fault{};  ///< (S[j], L[j])
+  index_t candidates = 0;     ///< training samples of the true class reaching pre_fault
+  index_t oov_tokens = 0;     ///< <unk> tokens in the target (kept)
   std::vector<segment_edit> edits;
 };
 
 struct segment_repair_options {
   index_t top_n = 5;
   selection strategy = selection::guided;
-  std::uint64_t seed = 0;      ///< random selection: target t draws from rng::stream(seed, t)
-  index_t unk_token = 1;       ///< id of <unk> (data::vocabulary::unk); < 0: no OOV rule
+  std::uint64_t seed = 0;  ///< random selection: target t draws from rng::stream(seed, t)
+  index_t unk_token = 1;   ///< id of <unk> (data::vocabulary::unk); < 0: no OOV rule
 };
 
 struct segment_repair_plan {
@@ -138,7 +138,8 @@ struct segment_repair_plan {
   }
   index_t planned() const { return count(skip_reason::none); }
   index_t count(skip_reason why) const {
-    return static_cast<index_t>(std::count_if(targets.begin(), targets.end(), [&](const auto& t) { return t.skipped == why; }));
+    return static_cast<index_t>(
+        std::count_if(targets.begin(), targets.end(), [&](const auto& t) { return t.skipped == why; }));
   }
   /// Targets that got fewer than top_n edits because they had fewer candidates.
   index_t short_of(index_t top_n) const {
@@ -167,15 +168,16 @@ inline segment_edit place_in_candidate(std::span<const transition> prefix, std::
 
 /// Plans segment-level repair of `targets` (ids into `test`) from the training samples of `train`,
 /// whose automaton is `a` (built from train's states, labels and tokens, same sample ids).
-inline segment_repair_plan plan_segment_repair(const labelled_paths& train, const automaton& a, const labelled_paths& test,
-                                               std::span<const index_t> targets, const segment_repair_options& o) {
+inline segment_repair_plan plan_segment_repair(const labelled_paths& train, const automaton& a,
+                                               const labelled_paths& test, std::span<const index_t> targets,
+                                               const segment_repair_options& o) {
   constexpr const char* who = "plan_segment_repair";
   require(o.top_n >= 1, who, ": top_n must be >= 1, got ", o.top_n);
   require(train.size() > 0 && !train.tokens.empty(), who, ": the training view holds no token sequence");
   require(!test.tokens.empty() && test.tokens.size() == test.states.size(), who,
           ": the test view holds no token sequences (segment repair edits tokens)");
-  require(a.n_samples() == train.size() && a.consumes_tokens(), who, ": the automaton has ", a.n_samples(),
-          " samples", a.consumes_tokens() ? "" : " and consumes no tokens", "; the training view has ", train.size(),
+  require(a.n_samples() == train.size() && a.consumes_tokens(), who, ": the automaton has ", a.n_samples(), " samples",
+          a.consumes_tokens() ? "" : " and consumes no tokens", "; the training view has ", train.size(),
           " token sequences");
   require(train.truth.size() == train.size() && test.truth.size() == test.size(), who,
           ": the views need a truth per sequence");

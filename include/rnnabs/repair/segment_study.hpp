@@ -30,7 +30,7 @@ struct segment_study_options {
   std::vector<index_t> top_n{5, 15, 25, 35, 45};
   index_t random_repeats = 5;  ///< random selection seeds per top_n: seed, seed + 1, ...
   std::uint64_t seed = 0;
-  index_t unk_token = 1;       ///< see segment_repair_options
+  index_t unk_token = 1;  ///< see segment_repair_options
 };
 
 /// One retrained model.

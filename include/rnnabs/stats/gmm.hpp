@@ -170,15 +170,13 @@ class gaussian_mixture {
   };
 
   index_t k_() const noexcept { return opt_.n_components; }
-  void require_fitted(const char* who) const {
-    require(fitted_, who, ": the model is not fitted; call fit() first");
-  }
+  void require_fitted(const char* who) const { require(fitted_, who, ": the model is not fitted; call fit() first"); }
   void check_options(index_t n) const;
   run em(const detail::packed_points& P, gmm_parameters p, detail::data_moments& mom) const;
   /// Precision factors of p into pchol, with the degenerate-component policy applied (iter 0: the
   /// starting parameters); returns how many components were reseeded.
-  index_t factor_and_settle(const detail::packed_points& P, gmm_parameters& p, matrix<double>& pchol,
-                            index_t iter, detail::data_moments& mom) const;
+  index_t factor_and_settle(const detail::packed_points& P, gmm_parameters& p, matrix<double>& pchol, index_t iter,
+                            detail::data_moments& mom) const;
   template <class Derived, class F>
   void e_step(const Eigen::MatrixBase<Derived>& X, const char* who, F&& f) const {
     require_fitted(who);

@@ -43,7 +43,7 @@ struct gmm_options {
   double tol = 1e-3;        ///< stop when the mean log-likelihood changes by less than this
   double reg_covar = 1e-6;  ///< added to covariance diagonals: keeps them positive definite
   index_t max_iter = 100;
-  index_t n_init = 1;       ///< restarts; the fit with the highest lower bound is kept
+  index_t n_init = 1;  ///< restarts; the fit with the highest lower bound is kept
   gmm_init init = gmm_init::kmeans;
   bool warm_start = false;  ///< a refit starts from the current parameters
   std::uint64_t seed = 0;

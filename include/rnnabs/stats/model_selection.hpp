@@ -14,10 +14,10 @@
 namespace rnnabs {
 
 struct gmm_sweep_options {
-  std::vector<index_t> n_components;                                 ///< candidates for K
+  std::vector<index_t> n_components;                                   ///< candidates for K
   std::vector<covariance_type> covariances = {covariance_type::diag};  ///< candidate types
-  gmm_options base = {};        ///< everything else (tol, reg_covar, max_iter, n_init, init, seed)
-  bool keep_models = false;     ///< keep every fitted model, not only the best by BIC
+  gmm_options base = {};     ///< everything else (tol, reg_covar, max_iter, n_init, init, seed)
+  bool keep_models = false;  ///< keep every fitted model, not only the best by BIC
 };
 
 struct gmm_sweep_entry {
@@ -35,8 +35,12 @@ struct gmm_sweep_entry {
 struct gmm_sweep_result {
   std::vector<gmm_sweep_entry> entries;  ///< in the order covariances × n_components
   /// Index of the entry with the lowest BIC (ties: the first, i.e. fewer components).
-  index_t best_bic() const { return best([](const gmm_sweep_entry& e) { return e.bic; }); }
-  index_t best_aic() const { return best([](const gmm_sweep_entry& e) { return e.aic; }); }
+  index_t best_bic() const {
+    return best([](const gmm_sweep_entry& e) { return e.bic; });
+  }
+  index_t best_aic() const {
+    return best([](const gmm_sweep_entry& e) { return e.aic; });
+  }
 
  private:
   template <class F>

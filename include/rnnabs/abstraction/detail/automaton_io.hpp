@@ -104,9 +104,9 @@ inline automaton automaton::load(const std::filesystem::path& path) {
   std::vector<posting> post(static_cast<std::size_t>(P));
   std::vector<index_t> start(static_cast<std::size_t>(n) + 1, 0);
   for (index_t i = 0; i < n; ++i)  // positive lengths (checked above); their sum must not overflow
-    require<io_error>(!__builtin_add_overflow(start[static_cast<std::size_t>(i)], len(i),
-                                              &start[static_cast<std::size_t>(i) + 1]),
-                      origin, ": the sample lengths overflow");
+    require<io_error>(
+        !__builtin_add_overflow(start[static_cast<std::size_t>(i)], len(i), &start[static_cast<std::size_t>(i) + 1]),
+        origin, ": the sample lengths overflow");
   // One step index entry per step of every sample: the lengths come from the file.
   io::detail::check_alloc(static_cast<std::uint64_t>(start.back()), sizeof(std::uint64_t) + 1, origin,
                           "the step index of 'lengths'");

@@ -76,7 +76,8 @@ class postings_table {
     r.postings_.reserve(postings_.size() + later.postings_.size());
     std::size_t i = 0, j = 0;
     const auto append = [&r](const postings_table& t, std::size_t k) {
-      r.postings_.insert(r.postings_.end(), t.postings_.begin() + t.offsets_[k], t.postings_.begin() + t.offsets_[k + 1]);
+      r.postings_.insert(r.postings_.end(), t.postings_.begin() + t.offsets_[k],
+                         t.postings_.begin() + t.offsets_[k + 1]);
     };
     while (i < keys_.size() || j < later.keys_.size()) {
       const bool take_a = j == later.keys_.size() || (i < keys_.size() && keys_[i] <= later.keys_[j]);

@@ -49,7 +49,8 @@ inline matrix<double> dp_mixture_fit::responsibilities(const matrix<double>& X, 
           X.cols(), ", y has ", y.size(), " entries, the model has ", coef.cols(), " features");
   matrix<double> R(X.rows(), n_components());
   for (index_t i = 0; i < X.rows(); ++i)
-    R.row(i) = regression_responsibilities(X.row(i).transpose(), y(i), weights, coef, intercepts, variances).transpose();
+    R.row(i) =
+        regression_responsibilities(X.row(i).transpose(), y(i), weights, coef, intercepts, variances).transpose();
   return R;
 }
 
@@ -72,26 +73,29 @@ inline matrix<double> dp_mixture_fit::predictive_quantiles(const matrix<double>&
     require(q >= 0 && q <= 1, "dp_mixture_fit::predictive_quantiles: probability ", q, " outside [0, 1]");
   const index_t p = coef.cols(), J = n_components(), S = static_cast<index_t>(draw_coef.size());
   matrix<double> out(X.rows(), static_cast<index_t>(probs.size()));
-  parallel_for(X.rows(), [&](index_t i) {
-    rng g = rng::stream(seed, static_cast<std::uint64_t>(i));
-    std::vector<double> sim(static_cast<std::size_t>(n_draws)), logw(static_cast<std::size_t>(J));
-    for (index_t d = 0; d < n_draws; ++d) {
-      const auto s = static_cast<std::size_t>(g.below(static_cast<std::uint64_t>(S)));
-      for (index_t j = 0; j < J; ++j)
-        logw[static_cast<std::size_t>(j)] =
-            draw_weights[s](j) > 0 ? std::log(draw_weights[s](j)) : -std::numeric_limits<double>::infinity();
-      const index_t j = detail::categorical_log_draw(g, logw.data(), J);
-      const double mu = draw_coef[s](j, p) + draw_coef[s].row(j).head(p).dot(X.row(i));
-      sim[static_cast<std::size_t>(d)] = mu + std::sqrt(draw_variances[s](j)) * g.normal();
-    }
-    std::sort(sim.begin(), sim.end());
-    for (std::size_t k = 0; k < probs.size(); ++k) {  // linear interpolation (R type 7)
-      const double h = probs[k] * static_cast<double>(n_draws - 1);
-      const auto lo = static_cast<std::size_t>(std::floor(h));
-      const std::size_t hi = std::min(lo + 1, sim.size() - 1);
-      out(i, static_cast<index_t>(k)) = sim[lo] + (h - static_cast<double>(lo)) * (sim[hi] - sim[lo]);
-    }
-  }, /*small=*/true);
+  parallel_for(
+      X.rows(),
+      [&](index_t i) {
+        rng g = rng::stream(seed, static_cast<std::uint64_t>(i));
+        std::vector<double> sim(static_cast<std::size_t>(n_draws)), logw(static_cast<std::size_t>(J));
+        for (index_t d = 0; d < n_draws; ++d) {
+          const auto s = static_cast<std::size_t>(g.below(static_cast<std::uint64_t>(S)));
+          for (index_t j = 0; j < J; ++j)
+            logw[static_cast<std::size_t>(j)] = draw_weights[s](j) > 0 ? std::log(draw_weights[s](j))
+                                                                       : -std::numeric_limits<double>::infinity();
+          const index_t j = detail::categorical_log_draw(g, logw.data(), J);
+          const double mu = draw_coef[s](j, p) + draw_coef[s].row(j).head(p).dot(X.row(i));
+          sim[static_cast<std::size_t>(d)] = mu + std::sqrt(draw_variances[s](j)) * g.normal();
+        }
+        std::sort(sim.begin(), sim.end());
+        for (std::size_t k = 0; k < probs.size(); ++k) {  // linear interpolation (R type 7)
+          const double h = probs[k] * static_cast<double>(n_draws - 1);
+          const auto lo = static_cast<std::size_t>(std::floor(h));
+          const std::size_t hi = std::min(lo + 1, sim.size() - 1);
+          out(i, static_cast<index_t>(k)) = sim[lo] + (h - static_cast<double>(lo)) * (sim[hi] - sim[lo]);
+        }
+      },
+      /*small=*/true);
   return out;
 }
 
@@ -118,7 +122,8 @@ inline index_vector dp_mixture_fit::rank_by_magnitude(index_t j) const {
   require(j >= 0 && j < n_components(), "dp_mixture_fit::rank_by_magnitude: no component ", j);
   index_vector r(coef.cols());
   std::iota(r.begin(), r.end(), index_t{0});
-  std::stable_sort(r.begin(), r.end(), [&](index_t a, index_t b) { return std::abs(coef(j, a)) > std::abs(coef(j, b)); });
+  std::stable_sort(r.begin(), r.end(),
+                   [&](index_t a, index_t b) { return std::abs(coef(j, a)) > std::abs(coef(j, b)); });
   return r;
 }
 
@@ -156,9 +161,9 @@ struct dp_core {
   dp_core(const matrix<double>& Xa, const vector<double>& yy, index_t J_, bool icpt, std::uint64_t s)
       : X(Xa), y(yy), n(Xa.rows()), m(Xa.cols()), p(Xa.cols() - (icpt ? 1 : 0)), J(J_), intercept(icpt), seed(s),
         z(index_vector::Zero(Xa.rows())), pi(vector<double>::Constant(J_, 1.0 / static_cast<double>(J_))),
-        var(vector<double>::Ones(J_)), B(matrix<double>::Zero(J_, Xa.cols())),
-        xtx(static_cast<std::size_t>(J_)), xty(static_cast<std::size_t>(J_)), yty(J_), count(J_),
-        sum_pi(vector<double>::Zero(J_)), sum_var(vector<double>::Zero(J_)), sum_B(matrix<double>::Zero(J_, Xa.cols())),
+        var(vector<double>::Ones(J_)), B(matrix<double>::Zero(J_, Xa.cols())), xtx(static_cast<std::size_t>(J_)),
+        xty(static_cast<std::size_t>(J_)), yty(J_), count(J_), sum_pi(vector<double>::Zero(J_)),
+        sum_var(vector<double>::Zero(J_)), sum_B(matrix<double>::Zero(J_, Xa.cols())),
         sum_piB(matrix<double>::Zero(J_, Xa.cols())) {}
 
   /// f(j) for every component: on the team when the per-iteration work is large enough to pay for the
@@ -185,24 +190,27 @@ struct dp_core {
     for (index_t j = 0; j < J; ++j)
       logc(j) = pi(j) > 0 ? std::log(pi(j)) - 0.5 * std::log(2 * std::numbers::pi * var(j))
                           : -std::numeric_limits<double>::infinity();
-    parallel_for(nc, [&](index_t c) {  // small: one chunk runs without opening a team
-      const index_t b = c * z_chunk, e = std::min(n, b + z_chunk);
-      rng g = stream(static_cast<std::uint64_t>(it), static_cast<std::uint64_t>(c), 0);
-      Eigen::MatrixXd fit(e - b, J);  // rows × J, one GEMV per component (Eigen threads no GEMV)
-      for (index_t j = 0; j < J; ++j) fit.col(j).noalias() = X.middleRows(b, e - b) * B.row(j).transpose();
-      std::vector<double> lw(static_cast<std::size_t>(J));
-      double acc = 0;
-      for (index_t i = b; i < e; ++i) {
-        for (index_t j = 0; j < J; ++j) {
-          const double r = y(i) - fit(i - b, j);
-          lw[static_cast<std::size_t>(j)] = logc(j) - r * r / (2 * var(j));
-        }
-        const index_t k = categorical_log_draw(g, lw.data(), J);
-        z(i) = k;
-        acc += lw[static_cast<std::size_t>(k)];
-      }
-      ll[static_cast<std::size_t>(c)] = acc;
-    }, /*small=*/true);
+    parallel_for(
+        nc,
+        [&](index_t c) {  // small: one chunk runs without opening a team
+          const index_t b = c * z_chunk, e = std::min(n, b + z_chunk);
+          rng g = stream(static_cast<std::uint64_t>(it), static_cast<std::uint64_t>(c), 0);
+          Eigen::MatrixXd fit(e - b, J);  // rows × J, one GEMV per component (Eigen threads no GEMV)
+          for (index_t j = 0; j < J; ++j) fit.col(j).noalias() = X.middleRows(b, e - b) * B.row(j).transpose();
+          std::vector<double> lw(static_cast<std::size_t>(J));
+          double acc = 0;
+          for (index_t i = b; i < e; ++i) {
+            for (index_t j = 0; j < J; ++j) {
+              const double r = y(i) - fit(i - b, j);
+              lw[static_cast<std::size_t>(j)] = logc(j) - r * r / (2 * var(j));
+            }
+            const index_t k = categorical_log_draw(g, lw.data(), J);
+            z(i) = k;
+            acc += lw[static_cast<std::size_t>(k)];
+          }
+          ll[static_cast<std::size_t>(c)] = acc;
+        },
+        /*small=*/true);
     return std::accumulate(ll.begin(), ll.end(), 0.0);
   }
 
@@ -212,8 +220,8 @@ struct dp_core {
     for (index_t i = 0; i < n; ++i) ++count(z(i));
     double rest = 0, log1m = 0, stick = 1;
     std::vector<double> tail(static_cast<std::size_t>(J + 1), 0);
-    for (index_t j = J - 1; j >= 0; --j) tail[static_cast<std::size_t>(j)] = tail[static_cast<std::size_t>(j + 1)] +
-                                                                                static_cast<double>(count(j));
+    for (index_t j = J - 1; j >= 0; --j)
+      tail[static_cast<std::size_t>(j)] = tail[static_cast<std::size_t>(j + 1)] + static_cast<double>(count(j));
     for (index_t j = 0; j < J - 1; ++j) {
       rest = tail[static_cast<std::size_t>(j + 1)];
       double nu = beta_draw(g, 1 + static_cast<double>(count(j)), alpha + rest);
@@ -255,7 +263,8 @@ struct dp_core {
   /// After burn-in: relabel against the first kept draw and accumulate.
   void accumulate() {
     if (kept == 0) ref = z;
-    const index_vector perm = kept == 0 ? index_vector(index_vector::LinSpaced(J, 0, J - 1)) : relabel_permutation(ref, z, J);
+    const index_vector perm = kept == 0 ? index_vector(index_vector::LinSpaced(J, 0, J - 1))
+                                        : relabel_permutation(ref, z, J);
     for (index_t a = 0; a < J; ++a) {
       const index_t d = perm(a);
       sum_pi(a) += pi(d);
@@ -411,8 +420,8 @@ inline dmm_men_fit dmm_men::fit(const matrix<double>& X0, const vector<double>& 
   const index_t burn = o.burn_in < 0 ? o.iterations / 2 : o.burn_in;
   detail::check_dp_input(X0, y, o.truncation, o.iterations, burn, "dmm_men::fit");
   require(o.n_nets >= 1, "dmm_men::fit: n_nets must be >= 1, got ", o.n_nets);
-  require(o.a > 0 && o.b > 0 && o.alpha_shape > 0 && o.alpha_rate > 0 && o.lambda1_shape > 0 &&
-              o.lambda2_shape > 0 && o.lambda_rate > 0 && o.lambda_step > 0 && o.intercept_prior_variance > 0,
+  require(o.a > 0 && o.b > 0 && o.alpha_shape > 0 && o.alpha_rate > 0 && o.lambda1_shape > 0 && o.lambda2_shape > 0 &&
+              o.lambda_rate > 0 && o.lambda_step > 0 && o.intercept_prior_variance > 0,
           "dmm_men::fit: prior parameters must be > 0");
   const matrix<double> X = detail::with_intercept(X0, o.fit_intercept);
   const index_t J = o.truncation, K = o.n_nets;
@@ -516,7 +525,8 @@ inline dmm_men_fit dmm_men::fit(const matrix<double>& X0, const vector<double>& 
       }
       // σ² | β, τ: independence MH, proposal IG(a + (n_j + m)/2, b + ½(RSS + βᵀDβ)), ratio p(τ|σ²')/p(τ|σ²).
       const auto& A = c.xtx[static_cast<std::size_t>(j)];
-      const double rss = std::max(c.yty(j) - 2 * beta.dot(c.xty[static_cast<std::size_t>(j)]) + beta.dot(A * beta), 0.0);
+      const double rss = std::max(c.yty(j) - 2 * beta.dot(c.xty[static_cast<std::size_t>(j)]) + beta.dot(A * beta),
+                                  0.0);
       const double astar = o.a + 0.5 * static_cast<double>(c.count(j) + m);
       const double bstar = o.b + 0.5 * (rss + beta.dot(D.cwiseProduct(beta)));
       const double prop = detail::inv_gamma_draw(gj, astar, bstar);

@@ -52,9 +52,7 @@ gram_problem make_gram(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<D
 
 namespace detail {
 
-inline double soft_threshold(double v, double t) noexcept {
-  return v > t ? v - t : (v < -t ? v + t : 0.0);
-}
+inline double soft_threshold(double v, double t) noexcept { return v > t ? v - t : (v < -t ? v + t : 0.0); }
 
 inline void check_penalties(double tv, double l1, double l2, std::string_view who) {
   require(std::isfinite(tv) && tv >= 0, who, ": lambda_tv must be finite and >= 0, got ", tv);
@@ -150,7 +148,7 @@ inline double power_lambda_max(const matrix<double>& M) {
 inline bool polish(const gram_problem& g, const vector<double>& x, double tv, double l1, double l2,
                    vector<double>& out) {
   const index_t p = g.p;
-  std::vector<index_t> start;       // block starts
+  std::vector<index_t> start;  // block starts
   for (index_t j = 0; j < p; ++j)
     if (j == 0 || x(j) != x(j - 1)) start.push_back(j);
   const auto nb = static_cast<index_t>(start.size());
@@ -290,13 +288,11 @@ inline bool dual_active_set(const gram_problem& g, const dense_llt& llt, double 
 inline double fused_lasso_kkt_violation(const gram_problem& g, const vector<double>& b, double tv, double l1,
                                         double l2) {
   detail::check_gram(g, "fused_lasso_kkt_violation");
-  require(b.size() == g.A.rows(), "fused_lasso_kkt_violation: beta has ", b.size(), " entries, expected ",
-          g.A.rows());
+  require(b.size() == g.A.rows(), "fused_lasso_kkt_violation: beta has ", b.size(), " entries, expected ", g.A.rows());
   return detail::kkt_from_gradient(g, b, detail::neg_gradient(g, b, l2), tv, l1);
 }
 
-inline double fused_lasso_objective(const gram_problem& g, const vector<double>& b, double tv, double l1,
-                                    double l2) {
+inline double fused_lasso_objective(const gram_problem& g, const vector<double>& b, double tv, double l1, double l2) {
   const auto bp = b.head(g.p);
   double tvs = 0;
   for (index_t j = 0; j + 1 < g.p; ++j) tvs += std::abs(bp(j + 1) - bp(j));

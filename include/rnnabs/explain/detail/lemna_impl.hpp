@@ -16,12 +16,12 @@ namespace rnnabs {
 namespace detail {
 
 struct em_state {
-  vector<double> w;        // π
-  matrix<double> beta;     // K × m (intercept last when fitted)
-  vector<double> var;      // σ²
-  vector<double> lam;      // λ of each component's last M-step
+  vector<double> w;     // π
+  matrix<double> beta;  // K × m (intercept last when fitted)
+  vector<double> var;   // σ²
+  vector<double> lam;   // λ of each component's last M-step
   std::vector<char> alive;
-  matrix<double> R;        // n × K
+  matrix<double> R;  // n × K
   double loglik = -std::numeric_limits<double>::infinity();
   index_t iters = 0;
   bool converged = false;
@@ -30,8 +30,8 @@ struct em_state {
 /// The constraint form of the M-step (the paper's): min ½ Σ r (y − xβ)² s.t. TV(β) ≤ S, through the monotone
 /// map λ ↦ TV(β(λ)) of the penalised form: TV(β(0)) ≤ S gives λ = 0; otherwise λ is bracketed by doubling
 /// from `lam` and found by regula falsi (Illinois) on TV(β(λ)) − S, to a relative 1e-9 of S. `lam` returns λ.
-inline penalized_fit constrained_fit(const gram_problem& g, fused_lasso_options fo, double S, const vector<double>* warm,
-                                     double& lam) {
+inline penalized_fit constrained_fit(const gram_problem& g, fused_lasso_options fo, double S,
+                                     const vector<double>* warm, double& lam) {
   auto tv_of = [](const penalized_fit& f) { return total_variation(f.coef); };
   fo.lambda_tv = 0;
   penalized_fit f0 = fused_lasso(g, fo, warm);
@@ -71,8 +71,8 @@ inline penalized_fit constrained_fit(const gram_problem& g, fused_lasso_options 
 }
 
 /// One EM run from hard initial labels.
-inline em_state run_em(const matrix<double>& D, const vector<double>& y, const std::vector<index_t>& labels,
-                       index_t K, index_t p, const mixture_regression_options& o, double lambda_tv, double floor_var,
+inline em_state run_em(const matrix<double>& D, const vector<double>& y, const std::vector<index_t>& labels, index_t K,
+                       index_t p, const mixture_regression_options& o, double lambda_tv, double floor_var,
                        double min_w) {
   const index_t n = D.rows(), m = D.cols();
   em_state s;
@@ -83,8 +83,11 @@ inline em_state run_em(const matrix<double>& D, const vector<double>& y, const s
   s.alive.assign(static_cast<std::size_t>(K), 1);
   s.R = matrix<double>::Zero(n, K);
   for (index_t i = 0; i < n; ++i) s.R(i, labels[static_cast<std::size_t>(i)]) = 1.0;
-  const fused_lasso_options fo{.lambda_tv = lambda_tv, .lambda_l1 = o.lambda_l1, .lambda_l2 = o.lambda_l2,
-                               .fit_intercept = o.fit_intercept, .tol = o.solver_tol};
+  const fused_lasso_options fo{.lambda_tv = lambda_tv,
+                               .lambda_l1 = o.lambda_l1,
+                               .lambda_l2 = o.lambda_l2,
+                               .fit_intercept = o.fit_intercept,
+                               .tol = o.solver_tol};
   matrix<double> logp(n, K);
   Eigen::MatrixXd Dw(n, m), G(m, m);
   std::vector<char> started(static_cast<std::size_t>(K), 0);
@@ -93,40 +96,41 @@ inline em_state run_em(const matrix<double>& D, const vector<double>& y, const s
     // M-step, component by component. The Gram matrix is a symmetric rank update, which Eigen never
     // threads (its threaded GEMM costs more than it saves at this size, and it would be nested inside
     // parallel explanations).
-    for (index_t k = 0; k < K; ++k) [&] {
-      auto& alive = s.alive[static_cast<std::size_t>(k)];
-      if (!alive) return;
-      const auto r = s.R.col(k);
-      const double Nk = r.sum();
-      if (Nk < min_w) {
-        alive = 0;
-        return;
-      }
-      Dw = D.array().colwise() * r.array().sqrt();
-      gram_problem g;
-      g.p = p;
-      g.intercept = o.fit_intercept;
-      G.setZero();
-      G.selfadjointView<Eigen::Lower>().rankUpdate(Dw.transpose());
-      g.A = G.selfadjointView<Eigen::Lower>();
-      g.c.noalias() = D.transpose() * (r.array() * y.array()).matrix();
-      g.yty = (r.array() * y.array().square()).sum();
-      try {
-        const vector<double> warm = s.beta.row(k).transpose();
-        const vector<double>* w0 = started[static_cast<std::size_t>(k)] ? &warm : nullptr;
-        const auto fit = o.tv_bound > 0 ? constrained_fit(g, fo, o.tv_bound, w0, s.lam(k)) : fused_lasso(g, fo, w0);
-        s.beta.row(k).head(p) = fit.coef.transpose();
-        if (o.fit_intercept) s.beta(k, p) = fit.intercept;
-        started[static_cast<std::size_t>(k)] = 1;
-      } catch (const invalid_argument&) {  // the component's weighted design became singular: drop it
-        if (K == 1) throw;                   // (a single component: the design itself is rank-deficient)
-        alive = 0;
-        return;
-      }
-      const vector<double> e = y - D * s.beta.row(k).transpose();
-      s.var(k) = std::max((r.array() * e.array().square()).sum() / Nk, floor_var);
-      s.w(k) = Nk / static_cast<double>(n);
-    }();
+    for (index_t k = 0; k < K; ++k)
+      [&] {
+        auto& alive = s.alive[static_cast<std::size_t>(k)];
+        if (!alive) return;
+        const auto r = s.R.col(k);
+        const double Nk = r.sum();
+        if (Nk < min_w) {
+          alive = 0;
+          return;
+        }
+        Dw = D.array().colwise() * r.array().sqrt();
+        gram_problem g;
+        g.p = p;
+        g.intercept = o.fit_intercept;
+        G.setZero();
+        G.selfadjointView<Eigen::Lower>().rankUpdate(Dw.transpose());
+        g.A = G.selfadjointView<Eigen::Lower>();
+        g.c.noalias() = D.transpose() * (r.array() * y.array()).matrix();
+        g.yty = (r.array() * y.array().square()).sum();
+        try {
+          const vector<double> warm = s.beta.row(k).transpose();
+          const vector<double>* w0 = started[static_cast<std::size_t>(k)] ? &warm : nullptr;
+          const auto fit = o.tv_bound > 0 ? constrained_fit(g, fo, o.tv_bound, w0, s.lam(k)) : fused_lasso(g, fo, w0);
+          s.beta.row(k).head(p) = fit.coef.transpose();
+          if (o.fit_intercept) s.beta(k, p) = fit.intercept;
+          started[static_cast<std::size_t>(k)] = 1;
+        } catch (const invalid_argument&) {  // the component's weighted design became singular: drop it
+          if (K == 1) throw;                 // (a single component: the design itself is rank-deficient)
+          alive = 0;
+          return;
+        }
+        const vector<double> e = y - D * s.beta.row(k).transpose();
+        s.var(k) = std::max((r.array() * e.array().square()).sum() / Nk, floor_var);
+        s.w(k) = Nk / static_cast<double>(n);
+      }();
     index_t n_alive = 0;
     for (index_t k = 0; k < K; ++k) n_alive += s.alive[static_cast<std::size_t>(k)];
     require<numerical_error>(n_alive > 0, "fit_mixture_regression: every component collapsed (fewer than ", min_w,
@@ -176,7 +180,8 @@ inline mixture_regression fit_mixture_regression(const matrix<double>& X, const 
   require(std::isfinite(o.tv_bound), who, ": tv_bound must be finite, got ", o.tv_bound);
   const index_t n = X.rows(), p = X.cols(), K = o.n_components, m = p + (o.fit_intercept ? 1 : 0);
   const double lambda_tv =
-      o.lambda_tv >= 0 ? o.lambda_tv : std::sqrt(static_cast<double>(n) * std::log(static_cast<double>(std::max<index_t>(p, 2))));
+      o.lambda_tv >= 0 ? o.lambda_tv
+                       : std::sqrt(static_cast<double>(n) * std::log(static_cast<double>(std::max<index_t>(p, 2))));
   matrix<double> D(n, m);
   D.leftCols(p) = X;
   if (o.fit_intercept) D.col(p).setOnes();
@@ -195,8 +200,11 @@ inline mixture_regression fit_mixture_regression(const matrix<double>& X, const 
   if (K > 1) {
     [&] {
       const auto g = make_gram(X, y, o.fit_intercept, nullptr, who);
-      const auto f = fused_lasso(g, {.lambda_tv = lambda_tv, .lambda_l1 = o.lambda_l1, .lambda_l2 = o.lambda_l2,
-                                     .fit_intercept = o.fit_intercept, .tol = o.solver_tol});
+      const auto f = fused_lasso(g, {.lambda_tv = lambda_tv,
+                                     .lambda_l1 = o.lambda_l1,
+                                     .lambda_l2 = o.lambda_l2,
+                                     .fit_intercept = o.fit_intercept,
+                                     .tol = o.solver_tol});
       const vector<double> e = y - X * f.coef - vector<double>::Constant(n, f.intercept);
       std::vector<index_t> ord(static_cast<std::size_t>(n));
       std::iota(ord.begin(), ord.end(), index_t{0});
@@ -205,13 +213,14 @@ inline mixture_regression fit_mixture_regression(const matrix<double>& X, const 
     }();
     for (index_t r = 1; r < o.n_init; ++r) {
       rng g = rng::stream(o.seed, static_cast<std::uint64_t>(r));
-      for (auto& l : labels[static_cast<std::size_t>(r)]) l = static_cast<index_t>(g.below(static_cast<std::uint64_t>(K)));
+      for (auto& l : labels[static_cast<std::size_t>(r)])
+        l = static_cast<index_t>(g.below(static_cast<std::uint64_t>(K)));
     }
   }
   std::vector<detail::em_state> runs(static_cast<std::size_t>(o.n_init));
   auto run = [&](index_t r) {
-    runs[static_cast<std::size_t>(r)] =
-        detail::run_em(D, y, labels[static_cast<std::size_t>(r)], K, p, o, lambda_tv, floor_var, min_w);
+    runs[static_cast<std::size_t>(r)] = detail::run_em(D, y, labels[static_cast<std::size_t>(r)], K, p, o, lambda_tv,
+                                                       floor_var, min_w);
   };
   if (o.n_init == 1) run(0);
   else parallel_for(o.n_init, run);
@@ -233,8 +242,7 @@ inline mixture_regression fit_mixture_regression(const matrix<double>& X, const 
   return out;
 }
 
-inline index_vector rank_with_ties(const vector<double>& v, const index_vector& positions, index_t target,
-                                   double tol) {
+inline index_vector rank_with_ties(const vector<double>& v, const index_vector& positions, index_t target, double tol) {
   const index_t p = v.size();
   require(positions.size() == p, "rank_with_ties: ", positions.size(), " positions for ", p, " values");
   std::vector<index_t> ord(static_cast<std::size_t>(p));
@@ -272,9 +280,12 @@ template <class F>
   requires black_box_scorer<F, token_batch>
 lemna_explanation lemna::explain_sequence(const F& f, const index_vector& seq, index_t target) const {
   // clang-format on
-  const auto s = perturb_window(seq, target, {.half_width = opt_.half_width, .n_samples = opt_.n_samples,
-                                              .null_token = opt_.null_token, .seed = opt_.seed,
-                                              .pin_target = opt_.pin_target});
+  const auto s = perturb_window(seq, target,
+                                {.half_width = opt_.half_width,
+                                 .n_samples = opt_.n_samples,
+                                 .null_token = opt_.null_token,
+                                 .seed = opt_.seed,
+                                 .pin_target = opt_.pin_target});
   const vector<double> y = score_batch(f, s.inputs, static_cast<index_t>(s.inputs.size()), "lemna::explain_sequence");
   return explain_samples(s.design(opt_.design), y, s.positions, target);
 }
@@ -284,9 +295,8 @@ template <class T, class F>
   requires black_box_scorer<F, matrix<T>>
 lemna_explanation lemna::explain_features(const F& f, const vector<T>& x, const vector<T>& null_value) const {
   // clang-format on
-  const auto s = perturb_features(x, null_value,
-                                  {.n_samples = opt_.n_samples, .keep_probability = opt_.keep_probability,
-                                   .seed = opt_.seed});
+  const auto s = perturb_features(
+      x, null_value, {.n_samples = opt_.n_samples, .keep_probability = opt_.keep_probability, .seed = opt_.seed});
   const vector<double> y = score_batch(f, s.inputs, s.inputs.rows(), "lemna::explain_features");
   index_vector pos(x.size());
   std::iota(pos.begin(), pos.end(), index_t{0});

@@ -61,7 +61,8 @@ inline vector<double> dirichlet_draw(rng& g, const vector<double>& alpha) {
 inline double inv_gauss_draw(rng& g, double mu, double lambda) {
   const double z = g.normal(), y = z * z;
   if (!std::isfinite(mu)) return lambda / y;  // Lévy(0, λ): λ / χ²₁
-  const double x = mu + mu * mu * y / (2 * lambda) - mu / (2 * lambda) * std::sqrt(4 * mu * lambda * y + mu * mu * y * y);
+  const double x = mu + mu * mu * y / (2 * lambda) -
+                   mu / (2 * lambda) * std::sqrt(4 * mu * lambda * y + mu * mu * y * y);
   return g.uniform() <= mu / (mu + x) ? x : mu * mu / x;
 }
 

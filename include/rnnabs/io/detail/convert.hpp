@@ -18,7 +18,8 @@ namespace rnnabs::io::detail {
 /// Reverses the bytes of each `width`-byte element in place.
 inline void byteswap_elements(std::string& bytes, std::size_t width) {
   if (width <= 1) return;
-  for (std::size_t i = 0; i + width <= bytes.size(); i += width) std::reverse(bytes.begin() + i, bytes.begin() + i + width);
+  for (std::size_t i = 0; i + width <= bytes.size(); i += width)
+    std::reverse(bytes.begin() + i, bytes.begin() + i + width);
 }
 
 /// Copies an array between C (row-major) and Fortran (column-major) order.

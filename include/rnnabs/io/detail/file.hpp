@@ -29,8 +29,8 @@ inline std::string read_file_bytes(const std::filesystem::path& p, std::string_v
   require<io_error>(!ec, who, ": ", p, ": cannot get the file size: ", ec.message());
   std::string bytes(static_cast<std::size_t>(n), '\0');
   in.read(bytes.data(), static_cast<std::streamsize>(n));
-  require<io_error>(static_cast<std::uintmax_t>(in.gcount()) == n, who, ": ", p, ": read error after ",
-                    in.gcount(), " of ", n, " bytes");
+  require<io_error>(static_cast<std::uintmax_t>(in.gcount()) == n, who, ": ", p, ": read error after ", in.gcount(),
+                    " of ", n, " bytes");
   return bytes;
 }
 

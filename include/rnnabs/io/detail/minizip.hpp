@@ -41,7 +41,8 @@ inline std::uint64_t zip_member_count(const std::filesystem::path& path, const s
   in.read(tail.data(), static_cast<std::streamsize>(tail_len));
   require<io_error>(static_cast<std::uint64_t>(in.gcount()) == tail_len, origin, ": read error");
   auto truncated = [&]() {
-    return io_error(rnnabs::detail::concat(origin, ": not a zip archive, or truncated (no complete end-of-central-directory record)"));
+    return io_error(rnnabs::detail::concat(
+        origin, ": not a zip archive, or truncated (no complete end-of-central-directory record)"));
   };
   if (tail_len < 22) throw truncated();
   std::size_t pos = tail.size() - 22;  // the record is 22 bytes + a comment of up to 65535
@@ -115,8 +116,8 @@ class unzip_handle {
       require<io_error>(info.size_filename < sizeof name, origin_, ": member name too long");
       const std::string member(name, info.size_filename);
       require<io_error>((info.flag & 1) == 0, origin_, ": member '", member, "' is encrypted");
-      require<io_error>(info.compression_method == 0 || info.compression_method == Z_DEFLATED, origin_,
-                        ": member '", member, "' uses compression method ", info.compression_method,
+      require<io_error>(info.compression_method == 0 || info.compression_method == Z_DEFLATED, origin_, ": member '",
+                        member, "' uses compression method ", info.compression_method,
                         " (supported: 0 stored, 8 deflate)");
       // The declared size bounds what is read below (a deflate bomb stops there): check it first.
       check_alloc(info.uncompressed_size, 1, origin_, "member '" + member + "'");

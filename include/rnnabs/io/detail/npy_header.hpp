@@ -47,7 +47,10 @@ inline void parse_descr(std::string_view d, npy_header& h, std::string_view orig
   const char order = d[0];
   if (order != '<' && order != '>' && order != '|' && order != '=') throw bad();
   const std::string_view code = d.substr(1);
-  struct entry { std::string_view code; dtype t; };
+  struct entry {
+    std::string_view code;
+    dtype t;
+  };
   static constexpr entry table[] = {{"b1", dtype::bool_}, {"u1", dtype::u1}, {"i1", dtype::i1}, {"u2", dtype::u2},
                                     {"i2", dtype::i2},    {"u4", dtype::u4}, {"i4", dtype::i4}, {"u8", dtype::u8},
                                     {"i8", dtype::i8},    {"f4", dtype::f4}, {"f8", dtype::f8}};
@@ -106,8 +109,8 @@ class header_parser {
 
  private:
   [[noreturn]] void fail(std::string_view what) const {
-    throw io_error(rnnabs::detail::concat(origin_, ": bad .npy header (", what, " at offset ", p_, "): ",
-                                          printable(s_.substr(0, 120))));
+    throw io_error(rnnabs::detail::concat(origin_, ": bad .npy header (", what, " at offset ", p_,
+                                          "): ", printable(s_.substr(0, 120))));
   }
   static std::string printable(std::string_view t) {
     std::string r;
@@ -190,8 +193,9 @@ inline std::string format_header_dict(dtype t, std::endian order, bool fortran_o
                                       const std::vector<std::size_t>& shape) {
   static constexpr std::string_view codes[] = {"b1", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f4", "f8"};
   const char oc = itemsize(t) == 1 ? '|' : order == std::endian::big ? '>' : '<';
-  return rnnabs::detail::concat("{'descr': '", oc, codes[static_cast<int>(t)], "', 'fortran_order': ",
-                                fortran_order ? "True" : "False", ", 'shape': ", shape_text(shape), ", }");
+  return rnnabs::detail::concat("{'descr': '", oc, codes[static_cast<int>(t)],
+                                "', 'fortran_order': ", fortran_order ? "True" : "False",
+                                ", 'shape': ", shape_text(shape), ", }");
 }
 
 }  // namespace rnnabs::io::detail

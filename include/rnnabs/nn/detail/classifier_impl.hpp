@@ -44,8 +44,8 @@ void rnn_classifier<Cell, T>::check_params(const vector<T>& p, std::string_view 
     return;
   for (const auto& e : layout_.entries())
     for (index_t k = 0; k < e.size(); ++k)
-      require(std::isfinite(p(e.offset + k)), who, ": ", what, " has a non-finite value (", p(e.offset + k),
-              ") in '", e.name, "' at flat index ", k);
+      require(std::isfinite(p(e.offset + k)), who, ": ", what, " has a non-finite value (", p(e.offset + k), ") in '",
+              e.name, "' at flat index ", k);
 }
 
 template <recurrent_cell Cell, class T>
@@ -162,8 +162,8 @@ vector<T> rnn_classifier<Cell, T>::loss_gradient(const sequence_batch<T>& b, con
     tot.loss += p.loss;
     tot.g += p.g;
   };
-  ordered_merge<detail::grad_part<T>, decltype(merge)> acc(
-      chunk_count(n, cfg_.batch_chunk), detail::grad_part<T>{0, vector<T>::Zero(P), {}}, merge);
+  ordered_merge<detail::grad_part<T>, decltype(merge)> acc(chunk_count(n, cfg_.batch_chunk),
+                                                           detail::grad_part<T>{0, vector<T>::Zero(P), {}}, merge);
   for_chunks<false>(b, params.data(), nullptr, [&](index_t c, const detail::pack_plan& plan, auto& e) {
     e.forward(b, plan);
     detail::grad_part<T> part{e.loss_and_seed(detail::label_reader(cfg_, b), w), vector<T>::Zero(P), {}};
@@ -234,7 +234,8 @@ matrix<T> rnn_classifier<Cell, T>::per_sample_gradients(const sequence_batch<T>&
     e.loss_and_seed(detail::label_reader(cfg_, b), w);
     e.backward(cfg_.token_input());
     if (cfg_.token_input()) e.set_tokens(b);
-    for (index_t r = 0; r < plan.count(); ++r) e.add_sample_gradient(r, out.row(plan.seq[static_cast<std::size_t>(r)]).data());
+    for (index_t r = 0; r < plan.count(); ++r)
+      e.add_sample_gradient(r, out.row(plan.seq[static_cast<std::size_t>(r)]).data());
   });
   return out;
 }

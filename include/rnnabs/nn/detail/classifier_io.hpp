@@ -30,10 +30,9 @@ template <class T>
 void tensor_from_npy(const parameter_layout& L, vector<T>& theta, index_t i, const io::npy_array& a,
                      const std::string& origin) {
   const auto& e = L[i];
-  const std::vector<std::size_t> want = e.is_vector()
-                                            ? std::vector<std::size_t>{static_cast<std::size_t>(e.rows)}
-                                            : std::vector<std::size_t>{static_cast<std::size_t>(e.rows),
-                                                                       static_cast<std::size_t>(e.cols)};
+  const std::vector<std::size_t> want = e.is_vector() ? std::vector<std::size_t>{static_cast<std::size_t>(e.rows)}
+                                                      : std::vector<std::size_t>{static_cast<std::size_t>(e.rows),
+                                                                                 static_cast<std::size_t>(e.cols)};
   require<io_error>(a.shape == want, origin, ": '", e.name, "' has shape ", io::detail::shape_text(a.shape),
                     ", the model needs ", io::detail::shape_text(want));
   require<io_error>(a.type == io::dtype::f4 || a.type == io::dtype::f8, origin, ": '", e.name, "' is a ",
@@ -70,8 +69,8 @@ rnn_classifier<Cell, T> rnn_classifier<Cell, T>::load(const std::filesystem::pat
   const io::archive a = io::load(path, "rnn_classifier", archive_version);
   const std::string origin = detail::concat("rnn_classifier::load: ", path);
   const std::string cell = a.get_string("config.cell");
-  require<io_error>(cell == Cell::name(), origin, ": the file holds a '", cell, "' model, this type is '",
-                    Cell::name(), "'");
+  require<io_error>(cell == Cell::name(), origin, ": the file holds a '", cell, "' model, this type is '", Cell::name(),
+                    "'");
   rnn_config c;
   const auto count = [&](const char* name) {
     const double v = a.get_scalar(name);

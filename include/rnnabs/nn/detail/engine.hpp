@@ -51,10 +51,8 @@ struct row_in {
   const T* v;
   const T* d;
   auto operator[](index_t i) const {
-    if constexpr (Tan)
-      return dual<T>{v[i], d[i]};
-    else
-      return v[i];
+    if constexpr (Tan) return dual<T>{v[i], d[i]};
+    else return v[i];
   }
 };
 template <class T, bool Tan>
@@ -73,17 +71,13 @@ struct row_out {
 };
 template <class T, bool Tan>
 row_in<T, Tan> in_row(const tmat<T, Tan>& m, index_t r) {
-  if constexpr (Tan)
-    return {m.v.row(r).data(), m.d.row(r).data()};
-  else
-    return {m.v.row(r).data(), nullptr};
+  if constexpr (Tan) return {m.v.row(r).data(), m.d.row(r).data()};
+  else return {m.v.row(r).data(), nullptr};
 }
 template <class T, bool Tan>
 row_out<T, Tan> out_row(tmat<T, Tan>& m, index_t r) {
-  if constexpr (Tan)
-    return {m.v.row(r).data(), m.d.row(r).data()};
-  else
-    return {m.v.row(r).data(), nullptr};
+  if constexpr (Tan) return {m.v.row(r).data(), m.d.row(r).data()};
+  else return {m.v.row(r).data(), nullptr};
 }
 
 /// Parameter views for one tensor: θ and, when Tan, the direction v.
@@ -271,10 +265,8 @@ class rnn_engine {
       const auto [r, t] = head_position(row);
       const index_t y = label_of(plan.seq[static_cast<std::size_t>(r)], t);
       index_t k = 0;
-      if (C == 1)
-        k = logits_.v(row, 0) > T(0) ? 1 : 0;
-      else
-        logits_.v.row(row).maxCoeff(&k);
+      if (C == 1) k = logits_.v(row, 0) > T(0) ? 1 : 0;
+      else logits_.v.row(row).maxCoeff(&k);
       correct += k == y ? 1 : 0;
     }
     return correct;
@@ -410,19 +402,17 @@ class rnn_engine {
     bool ready = false;  // packed since the last bind
   };
   struct direction {
-    tmat<T, Tan> x;                // input in this direction's packed order
-    tmat<T, Tan> xp;               // X W_ihᵀ + b_ih
-    std::array<tmat<T, Tan>, K> s; // states per packed row
-    tmat<T, Tan> cache;            // the cell's cache, CC·H per row
-    tmat<T, Tan> dxp, dhp;         // gradients w.r.t. the input / recurrent projections (dhp unused
-                                   // when the cell's are equal: see dhp_of)
+    tmat<T, Tan> x;                 // input in this direction's packed order
+    tmat<T, Tan> xp;                // X W_ihᵀ + b_ih
+    std::array<tmat<T, Tan>, K> s;  // states per packed row
+    tmat<T, Tan> cache;             // the cell's cache, CC·H per row
+    tmat<T, Tan> dxp, dhp;          // gradients w.r.t. the input / recurrent projections (dhp unused
+                                    // when the cell's are equal: see dhp_of)
   };
   /// Cells whose gate gradients are the same for both projections (LSTM, Elman) keep one matrix.
   static constexpr bool shared_gate_gradients = [] {
-    if constexpr (requires { Cell::same_gate_gradients; })
-      return bool(Cell::same_gate_gradients);
-    else
-      return false;
+    if constexpr (requires { Cell::same_gate_gradients; }) return bool(Cell::same_gate_gradients);
+    else return false;
   }();
   static tmat<T, Tan>& dhp_of(direction& d) { return shared_gate_gradients ? d.dxp : d.dhp; }
   static const tmat<T, Tan>& dhp_of(const direction& d) { return shared_gate_gradients ? d.dxp : d.dhp; }
@@ -518,10 +508,8 @@ class rnn_engine {
   void add_outer(T* g, T* hv, index_t wi, const tmat<T, Tan>& dout, const tmat<T, Tan>& x, index_t r0, index_t n,
                  bool x_tangent = true, const std::vector<index_t>* x_rows = nullptr) const {
     const auto pack_x = [&](const matrix<T>& m) {
-      if (x_rows)
-        packed_x_.pack_rows(m, *x_rows);
-      else
-        packed_x_.pack(m);
+      if (x_rows) packed_x_.pack_rows(m, *x_rows);
+      else packed_x_.pack(m);
     };
     pack_x(x.v);
     if (g) gemm_packed_tn(dout.v.middleRows(r0, n), packed_x_, gview(g, wi), true);
@@ -555,8 +543,7 @@ class rnn_engine {
     const auto& plan = *plan_;
     token_.assign(uz(plan.rows()), 0);
     for (index_t t = 0; t < plan.tmax(); ++t)
-      for (index_t r = 0; r < plan.active_at(t); ++r)
-        token_[uz(plan.row(t, r))] = b.tokens[uz(plan.seq[uz(r)])](t);
+      for (index_t r = 0; r < plan.active_at(t); ++r) token_[uz(plan.row(t, r))] = b.tokens[uz(plan.seq[uz(r)])](t);
   }
 
  private:
@@ -573,23 +560,17 @@ class rnn_engine {
     T* d;
   };
   static rp rrow(const tmat<T, Tan>& m, index_t r) {
-    if constexpr (Tan)
-      return {m.v.row(r).data(), m.d.row(r).data()};
-    else
-      return {m.v.row(r).data(), nullptr};
+    if constexpr (Tan) return {m.v.row(r).data(), m.d.row(r).data()};
+    else return {m.v.row(r).data(), nullptr};
   }
   static wp wrow(tmat<T, Tan>& m, index_t r) {
-    if constexpr (Tan)
-      return {m.v.row(r).data(), m.d.row(r).data()};
-    else
-      return {m.v.row(r).data(), nullptr};
+    if constexpr (Tan) return {m.v.row(r).data(), m.d.row(r).data()};
+    else return {m.v.row(r).data(), nullptr};
   }
   template <class V>
   static V load1(const T* p) {
-    if constexpr (std::is_same_v<V, T>)
-      return *p;
-    else
-      return V::load(p);
+    if constexpr (std::is_same_v<V, T>) return *p;
+    else return V::load(p);
   }
   static void store1(T* p, T x) { *p = x; }
   static void store1(T* p, const pack<T, W>& x) { x.store(p); }
@@ -712,8 +693,8 @@ class rnn_engine {
           if (t > 0) pr[uz(k)] = rrow(dir.s[uz(k)], plan.row(t - 1, r));
           cw[uz(k)] = wrow(carry[uz(k)], r);
         }
-        const unit_rows u{rrow(dir.cache, row), rrow(dh, row), wrow(dir.dxp, row), wrow(dhp_of(dir), row), t > 0,
-                          r < later};
+        const unit_rows u{rrow(dir.cache, row),   rrow(dh, row), wrow(dir.dxp, row),
+                          wrow(dhp_of(dir), row), t > 0,         r < later};
         index_t j = 0;
         for (; j + W <= H_; j += W) unit_backward<lanes>(j, u, pr, cw);
         for (; j < H_; ++j) unit_backward<S>(j, u, pr, cw);

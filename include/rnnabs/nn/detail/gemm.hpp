@@ -147,7 +147,8 @@ void gemm(index_t M, const T* a, index_t lda, const packed_rhs<T>& b, T* c, inde
     const T* bp = b.panel(p);
     const index_t c0 = p * NR, width = std::min<index_t>(NR, N - c0);
     index_t i = 0;
-    for (; i + MR <= M; i += MR) tile<T, MR, TransA>(K, a + i * step, lda, bp, c + i * ldc + c0, ldc, width, accumulate);
+    for (; i + MR <= M; i += MR)
+      tile<T, MR, TransA>(K, a + i * step, lda, bp, c + i * ldc + c0, ldc, width, accumulate);
     if (i < M)
       rows_tail<T, MR - 1, TransA>(static_cast<int>(M - i), K, a + i * step, lda, bp, c + i * ldc + c0, ldc, width,
                                    accumulate);

@@ -15,8 +15,7 @@ namespace rnnabs {
 inline void gaussian_mixture::check_options(index_t n) const {
   const char* who = "gaussian_mixture::fit";
   require(opt_.n_components >= 1, who, ": n_components = ", opt_.n_components, ", expected >= 1");
-  require(opt_.n_components <= n, who, ": n_components = ", opt_.n_components, " exceeds the number of samples ",
-          n);
+  require(opt_.n_components <= n, who, ": n_components = ", opt_.n_components, " exceeds the number of samples ", n);
   require(opt_.max_iter >= 1, who, ": max_iter = ", opt_.max_iter, ", expected >= 1");
   require(opt_.n_init >= 1, who, ": n_init = ", opt_.n_init, ", expected >= 1");
   require(opt_.tol >= 0 && std::isfinite(opt_.tol), who, ": tol = ", opt_.tol, ", expected a finite value >= 0");
@@ -29,8 +28,8 @@ inline void gaussian_mixture::check_options(index_t n) const {
 namespace detail {
 /// Starting parameters by the configured method.
 template <class Derived>
-gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const packed_points& P,
-                                  const gmm_options& o, std::uint64_t seed) {
+gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const packed_points& P, const gmm_options& o,
+                                  std::uint64_t seed) {
   const index_t K = o.n_components;
   switch (o.init) {
     case gmm_init::kmeans: {
@@ -58,8 +57,7 @@ gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const pac
       for (index_t k = 0; k < K; ++k) centres.row(k) = packed_row(P, idx[k]).transpose();
       return params_from_labels(P, nearest_centre(P, centres), K, o.covariance, o.reg_covar);
     }
-    case gmm_init::random:
-      return params_from_random_responsibilities(P, K, o.covariance, o.reg_covar, seed);
+    case gmm_init::random: return params_from_random_responsibilities(P, K, o.covariance, o.reg_covar, seed);
   }
   throw invalid_argument("gaussian_mixture: unknown init method");
 }
@@ -110,8 +108,8 @@ inline gaussian_mixture::run gaussian_mixture::em(const detail::packed_points& P
     const auto model = detail::kernel_model(p.weights, p.means, pchol, opt_.covariance);
     const detail::gmm_stats st = detail::em_pass(P, model, opt_.precision);
     lb = st.loglik / P.weight_sum;
-    require<numerical_error>(std::isfinite(lb), "gaussian_mixture::fit: the log-likelihood is ", lb,
-                             " at iteration ", it, "; the data or parameters overflow (rescale the data)");
+    require<numerical_error>(std::isfinite(lb), "gaussian_mixture::fit: the log-likelihood is ", lb, " at iteration ",
+                             it, "; the data or parameters overflow (rescale the data)");
     out.history.push_back(lb);
     out.n_iter = it;
     p = detail::m_step(st, p.means, opt_.covariance, opt_.reg_covar);
@@ -142,9 +140,10 @@ inline index_t gaussian_mixture::factor_and_settle(const detail::packed_points& 
   auto describe = [&] {
     const index_t k = bad.front();
     const bool pd_fail = std::find(not_pd.begin(), not_pd.end(), k) != not_pd.end();
-    return detail::concat("gaussian_mixture::fit: component ", k, pd_fail ? " has a covariance that is not positive "
-                                                                             "definite"
-                                                                          : " is empty (weight ",
+    return detail::concat("gaussian_mixture::fit: component ", k,
+                          pd_fail ? " has a covariance that is not positive "
+                                    "definite"
+                                  : " is empty (weight ",
                           pd_fail ? "" : std::to_string(p.weights[k]), pd_fail ? "" : ")",
                           iter == 0 ? " at initialisation" : " at iteration ", iter == 0 ? "" : std::to_string(iter),
                           " (", bad.size(), " degenerate of ", k_(), "); increase reg_covar (now ", opt_.reg_covar,
@@ -227,8 +226,8 @@ inline gaussian_mixture gaussian_mixture::from_parameters(const gmm_parameters& 
   detail::check_parameters(p, c, p.means.rows(), p.means.cols(), "gaussian_mixture::from_parameters");
   std::vector<index_t> bad;
   g.pchol_ = detail::precision_cholesky(p.covariances, c, p.means.rows(), p.means.cols(), bad);
-  require(bad.empty(), "gaussian_mixture::from_parameters: the covariance of component ",
-          bad.empty() ? 0 : bad.front(), " is not positive definite");
+  require(bad.empty(), "gaussian_mixture::from_parameters: the covariance of component ", bad.empty() ? 0 : bad.front(),
+          " is not positive definite");
   g.p_ = p;
   g.fitted_ = true;
   return g;

@@ -39,14 +39,14 @@ using gmm_tile_cmap = Eigen::Map<const gmm_tile_array<S>>;
 template <class S>
 struct basic_gmm_kernel_model {
   index_t k = 0, d = 0;
-  bool full = false;  // full/tied (triangular precision factor) vs diag/spherical
-  bool tied = false;  // one factor shared by all components
-  aligned_vector<S> mu;  // K×D means (also the shift of the accumulated statistics)
-  aligned_vector<S> hp;  // diag: K×D, half precisions 0.5/σ²
-  aligned_vector<S> rs;  // diag: K×D, sqrt(hp) = 1/(σ√2): the E-step's (x·rs − μ·rs)² is two FMAs
-  aligned_vector<S> mrs; // diag: K×D, μ·rs
-  aligned_vector<S> pc;  // full: (tied ? 1 : K)×D×D upper-triangular U with Σ⁻¹ = U Uᵀ, [row d][col j]
-  aligned_vector<S> c;   // K: log w_k + log|U_k| − D/2·log 2π
+  bool full = false;      // full/tied (triangular precision factor) vs diag/spherical
+  bool tied = false;      // one factor shared by all components
+  aligned_vector<S> mu;   // K×D means (also the shift of the accumulated statistics)
+  aligned_vector<S> hp;   // diag: K×D, half precisions 0.5/σ²
+  aligned_vector<S> rs;   // diag: K×D, sqrt(hp) = 1/(σ√2): the E-step's (x·rs − μ·rs)² is two FMAs
+  aligned_vector<S> mrs;  // diag: K×D, μ·rs
+  aligned_vector<S> pc;   // full: (tied ? 1 : K)×D×D upper-triangular U with Σ⁻¹ = U Uᵀ, [row d][col j]
+  aligned_vector<S> c;    // K: log w_k + log|U_k| − D/2·log 2π
 
   const S* factor(index_t j) const noexcept { return pc.data() + (tied ? 0 : j) * d * d; }
   /// Derives rs and mrs from hp and mu (diag/spherical); call after setting them.
@@ -156,14 +156,24 @@ template <>
 struct exp_constants<double> {
   using bits = std::int64_t;
   using ubits = std::uint64_t;
-  static constexpr double log2e = 1.4426950408889634074, ln2_hi = 0.693145751953125,
-                          ln2_lo = 1.42860682030941723212e-6, shifter = 0x1.8p52, lowest = -708.3,
-                          resp_cutoff = -600.0;
+  static constexpr double log2e = 1.4426950408889634074, ln2_hi = 0.693145751953125, ln2_lo = 1.42860682030941723212e-6,
+                          shifter = 0x1.8p52, lowest = -708.3, resp_cutoff = -600.0;
   static constexpr int bias = 1023, mantissa = 52;
-  static constexpr std::array<double, 14> taylor = {  // degree 13
-      1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
-      1.0 / 40320.0,      1.0 / 5040.0,      1.0 / 720.0,      1.0 / 120.0,     1.0 / 24.0,
-      1.0 / 6.0,          0.5,               1.0,              1.0};
+  static constexpr std::array<double, 14> taylor = {// degree 13
+                                                    1.0 / 6227020800.0,
+                                                    1.0 / 479001600.0,
+                                                    1.0 / 39916800.0,
+                                                    1.0 / 3628800.0,
+                                                    1.0 / 362880.0,
+                                                    1.0 / 40320.0,
+                                                    1.0 / 5040.0,
+                                                    1.0 / 720.0,
+                                                    1.0 / 120.0,
+                                                    1.0 / 24.0,
+                                                    1.0 / 6.0,
+                                                    0.5,
+                                                    1.0,
+                                                    1.0};
 };
 template <>
 struct exp_constants<float> {
@@ -172,7 +182,8 @@ struct exp_constants<float> {
   static constexpr float log2e = 1.44269504f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f, shifter = 0x1.8p23f,
                          lowest = -87.3f, resp_cutoff = -64.0f;
   static constexpr int bias = 127, mantissa = 23;
-  static constexpr std::array<float, 8> taylor = {  // degree 7: truncation below 1e-8 relative
+  static constexpr std::array<float, 8> taylor = {
+      // degree 7: truncation below 1e-8 relative
       1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f};
 };
 
@@ -241,9 +252,7 @@ struct basic_gmm_partial {
   aligned_vector<S> nk, s1, s2;  // K×W, K×D×W, diag K×D×W (empty for full)
 
   explicit basic_gmm_partial(gmm_stats& out)
-      : st(out),
-        nk(static_cast<std::size_t>(out.k * W), S(0)),
-        s1(static_cast<std::size_t>(out.k * out.d * W), S(0)),
+      : st(out), nk(static_cast<std::size_t>(out.k * W), S(0)), s1(static_cast<std::size_t>(out.k * out.d * W), S(0)),
         s2(out.full ? 0 : static_cast<std::size_t>(out.k * out.d * W), S(0)) {}
 
   /// v (one tile's values) folded to W lanes and added to the lanes at `at`.

@@ -13,7 +13,7 @@
 
 namespace rnnabs::detail {
 
-inline constexpr index_t gmm_tile = 64;        // points per tile
+inline constexpr index_t gmm_tile = 64;         // points per tile
 inline constexpr index_t gmm_chunk_tiles = 32;  // tiles per work chunk (fixed: results do not depend on threads)
 
 template <class T>
@@ -25,8 +25,8 @@ struct packed_points {
   index_t n_tiles = 0;  // tiles; the last one is padded with zero-weight points
   bool weighted = false;
   double weight_sum = 0;
-  aligned_vector<double> x;  // n_tiles × d × gmm_tile
-  aligned_vector<double> w;  // n_tiles × gmm_tile sample weights, 0 on padding
+  aligned_vector<double> x;    // n_tiles × d × gmm_tile
+  aligned_vector<double> w;    // n_tiles × gmm_tile sample weights, 0 on padding
   std::vector<double> centre;  // D: mean of the points, the reference of the raw-moment sums (gmm_kernels.hpp)
 
   const double* tile(index_t t) const noexcept { return x.data() + t * d * gmm_tile; }
@@ -53,8 +53,7 @@ packed_points pack_points(const Eigen::MatrixBase<Derived>& X, const double* sam
     double s = 0;
     for (index_t i = 0; i < P.n; ++i) {
       const double wi = sample_weight[i];
-      require(std::isfinite(wi) && wi >= 0, who, ": sample_weight[", i, "] = ", wi,
-              ", expected a finite value >= 0");
+      require(std::isfinite(wi) && wi >= 0, who, ": sample_weight[", i, "] = ", wi, ", expected a finite value >= 0");
       s += wi;
     }
     require(s > 0, who, ": sample weights sum to zero");

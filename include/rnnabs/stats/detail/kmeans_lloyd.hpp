@@ -79,8 +79,8 @@ struct nearest_centre_kernel {
   /// Calls on_label(i, label) for rows i in [b0, e0), in order.
   template <class F>
   void run(const matrix_cref<T>& x, index_t b0, index_t e0, F&& on_label) const {
-    run_rows<false>(x, e0 - b0, [b0](index_t p) { return b0 + p; },
-                    [&](index_t i, index_t l, T, T) { on_label(i, l); });
+    run_rows<false>(
+        x, e0 - b0, [b0](index_t p) { return b0 + p; }, [&](index_t i, index_t l, T, T) { on_label(i, l); });
   }
   /// The kernel over `count` rows row_of(0 … count−1): on_result(row, label, best score, second-best
   /// score), scores being n_k − 2 (x − μ)·c'_k (the second only when `second`; +inf when K = 1). A lane's
@@ -108,8 +108,7 @@ struct nearest_centre_kernel {
           rows[static_cast<std::size_t>(p)] = row_of(r0 + p);
           xp = x.data() + rows[static_cast<std::size_t>(p)] * x.outerStride();  // row-major, unit inner stride
         }
-        for (index_t j = 0; j < d; ++j)
-          xs[j * lanes + p] = xp ? xp[j] - mu[static_cast<std::size_t>(j)] : T(0);
+        for (index_t j = 0; j < d; ++j) xs[j * lanes + p] = xp ? xp[j] - mu[static_cast<std::size_t>(j)] : T(0);
       }
       vec bs[nv], ss[nv];
       ivec bi[nv];
@@ -219,10 +218,11 @@ inline std::vector<index_t> farthest_first(const std::vector<double>& dist, std:
   std::vector<index_t> order(dist.size());
   std::iota(order.begin(), order.end(), index_t{0});
   m = std::min(m, order.size());
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(m), order.end(), [&](index_t a, index_t b) {
-    const double da = dist[static_cast<std::size_t>(a)], db = dist[static_cast<std::size_t>(b)];
-    return da > db || (da == db && a < b);
-  });
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(m), order.end(),
+                    [&](index_t a, index_t b) {
+                      const double da = dist[static_cast<std::size_t>(a)], db = dist[static_cast<std::size_t>(b)];
+                      return da > db || (da == db && a < b);
+                    });
   order.resize(m);
   return order;
 }
@@ -295,8 +295,8 @@ struct lloyd_bounds {
 /// empty cluster takes the point farthest from its assigned centre, farthest first, lower index on ties).
 /// `bounds` = false runs every point through the kernel every iteration (the reference for the tests).
 template <class T>
-kmeans_result lloyd(const matrix_cref<T>& x, const vector<double>& w, matrix<double> c, index_t max_iter,
-                    double tol, bool bounds = true) {
+kmeans_result lloyd(const matrix_cref<T>& x, const vector<double>& w, matrix<double> c, index_t max_iter, double tol,
+                    bool bounds = true) {
   const index_t n = x.rows(), d = x.cols(), k = c.rows(), chunk = kmeans_chunk_rows(n);
   const double tol_abs = kmeans_tolerance<T>(x, tol);
   kmeans_result r;

@@ -55,12 +55,9 @@ void pca::fit_impl(const matrix_cref<T>& x) {
   explained_variance_ratio_ = ratio_all.head(k);
   singular_values_ = (explained_variance_ * static_cast<double>(n - 1)).cwiseSqrt();
   n_samples_ = n;
-  if (k >= max_k)
-    noise_variance_ = 0.0;
-  else if (s.complete)
-    noise_variance_ = s.variances.segment(k, max_k - k).mean();
-  else
-    noise_variance_ = std::max(0.0, s.total_variance - explained_variance_.sum()) / static_cast<double>(max_k - k);
+  if (k >= max_k) noise_variance_ = 0.0;
+  else if (s.complete) noise_variance_ = s.variances.segment(k, max_k - k).mean();
+  else noise_variance_ = std::max(0.0, s.total_variance - explained_variance_.sum()) / static_cast<double>(max_k - k);
 
   if (opt_.whiten) {
     index_t bad = -1;
@@ -69,8 +66,8 @@ void pca::fit_impl(const matrix_cref<T>& x) {
     if (bad >= 0) {
       components_.resize(0, 0);
       throw numerical_error(detail::concat(who, ": component ", bad,
-                                           " has zero variance, so it cannot be whitened; lower n_components to ",
-                                           bad, " or turn whiten off"));
+                                           " has zero variance, so it cannot be whitened; lower n_components to ", bad,
+                                           " or turn whiten off"));
     }
   }
 }

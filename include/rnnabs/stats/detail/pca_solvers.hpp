@@ -70,7 +70,8 @@ pca_spectrum pca_covariance_eigh(const matrix_cref<T>& x, vector<double>& mean) 
   const scatter_stats st = row_scatter<T>(x);
   mean = st.mean;
   require_finite_via_mean<T>(x, mean, "pca::fit");
-  require<numerical_error>(st.scatter.diagonal().allFinite(), "pca::fit: the covariance of X overflows (entries too large)");
+  require<numerical_error>(st.scatter.diagonal().allFinite(),
+                           "pca::fit: the covariance of X overflows (entries too large)");
   const double dof = static_cast<double>(x.rows() - 1);
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es;
   eigen_serial([&] { es.compute(st.full_scatter() / dof); });
@@ -111,8 +112,8 @@ pca_spectrum pca_exact_svd(const matrix_cref<T>& x, vector<double>& mean) {
   const Eigen::MatrixXd xc = centred_copy<T>(x, mean);
   Eigen::BDCSVD<Eigen::MatrixXd> svd;
   eigen_serial([&] { svd.compute(xc, Eigen::ComputeThinV); });
-  require<numerical_error>(svd.info() == Eigen::Success, "pca::fit (exact): the SVD of the ", x.rows(), " x ",
-                           x.cols(), " centred data did not converge");
+  require<numerical_error>(svd.info() == Eigen::Success, "pca::fit (exact): the SVD of the ", x.rows(), " x ", x.cols(),
+                           " centred data did not converge");
   const double dof = static_cast<double>(x.rows() - 1);
   pca_spectrum s;
   s.components = svd.matrixV().transpose();
@@ -143,7 +144,8 @@ pca_spectrum pca_randomized_svd(const matrix_cref<T>& x, index_t k, index_t over
   require_finite_via_mean<T>(x, mean, "pca::fit");
   const matrix<double> xc = centred_copy<T>(x, mean);
   const index_t l = std::min(k + oversamples, std::min(n, d));
-  if (power_iterations < 0) power_iterations = (static_cast<double>(k) < 0.1 * static_cast<double>(std::min(n, d))) ? 7 : 4;
+  if (power_iterations < 0)
+    power_iterations = (static_cast<double>(k) < 0.1 * static_cast<double>(std::min(n, d))) ? 7 : 4;
 
   rng gen(seed);
   Eigen::MatrixXd omega(d, l);
@@ -166,9 +168,10 @@ pca_spectrum pca_randomized_svd(const matrix_cref<T>& x, index_t k, index_t over
   s.variances = svd.singularValues().array().square() / dof;
   // Total variance from the per-feature variances (the spectrum is incomplete): Σ_j Σ_i xc_ij² / (N-1).
   s.total_variance = chunked_reduce(
-      n, pca_chunk_rows(n), 0.0,
-      [&](index_t b0, index_t e0, double& acc) { acc += xc.middleRows(b0, e0 - b0).squaredNorm(); },
-      [](double& t, double p) { t += p; }) / dof;
+                         n, pca_chunk_rows(n), 0.0,
+                         [&](index_t b0, index_t e0, double& acc) { acc += xc.middleRows(b0, e0 - b0).squaredNorm(); },
+                         [](double& t, double p) { t += p; }) /
+                     dof;
   s.complete = false;
   return s;
 }
