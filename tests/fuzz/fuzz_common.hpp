@@ -39,11 +39,21 @@ inline const std::filesystem::path& scratch_dir() {
     else if (std::filesystem::is_directory("/dev/shm")) base = "/dev/shm";
     else if (const char* t = std::getenv("TMPDIR")) base = t;
     else base = "/tmp";
+    // A run that died (a finding aborts; fork mode kills its jobs) leaves its directory behind:
+    // remove those of processes that are gone.
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
+      const std::string n = e.path().filename().string();
+      if (n.rfind("rnnabs_fuzz_", 0) == 0 && n.size() > 12 &&
+          n.find_first_not_of("0123456789", 12) == std::string::npos &&
+          !std::filesystem::exists("/proc/" + n.substr(12)))
+        std::filesystem::remove_all(e.path(), ec);
+    }
     auto d = base / ("rnnabs_fuzz_" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     std::atexit([] {
-      std::error_code ec;
-      std::filesystem::remove_all(scratch_dir(), ec);
+      std::error_code ignored;
+      std::filesystem::remove_all(scratch_dir(), ignored);
     });
     return d;
   }();
