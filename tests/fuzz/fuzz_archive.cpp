@@ -11,6 +11,7 @@
 #include "rnnabs/nn/profile.hpp"
 #include "rnnabs/nn/rnn_classifier.hpp"
 #include "rnnabs/stats/gmm.hpp"
+#include "rnnabs/stats/kmeans.hpp"
 #include "rnnabs/stats/pca.hpp"
 
 namespace {
@@ -45,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;  // e.g. a name minizip refuses: nothing to load
   }
   fuzz::expect_rnnabs_errors_only([&] {
-    switch (selector % 11) {
+    switch (selector % 12) {
       case 0: (void)pca::load(path); break;
       case 1: (void)gaussian_mixture::load(path); break;
       case 2: (void)automaton::load(path); break;
@@ -60,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       case 8: (void)sgd_trajectory<double>::load(path); break;
       case 9: (void)sgd_trajectory<float>::load(path); break;
+      case 11: (void)kmeans::load(path); break;
       default: {
         const auto a = io::load(path, "pca", 1 << 20);  // the generic archive layer, any entry
         for (const auto& name : a.names()) {

@@ -1,7 +1,7 @@
 // Writes the seed corpora of the fuzz targets, every file made by the library itself:
 //   gen_seeds <out-dir> <object-file> <ar-archive>
 // out-dir/<target>/ receives: npy (arrays of every dtype, both byte orders, Fortran order, format
-// 2.0), npz (stored and deflated), idx (raw and gzip), archive (PCA, GMM of each covariance type,
+// 2.0), npz (stored and deflated), idx (raw and gzip), archive (PCA, k-means, GMM of each covariance type,
 // automaton, traces, LSTM/GRU/RNN classifiers, a state dict, sgd trajectories, in the structured
 // format of fuzz_archive.cpp), text (each reader's format), elf (the given object file and ar
 // archive, made by the build script with clang and ar).
@@ -22,6 +22,7 @@
 #include "rnnabs/nn/profile.hpp"
 #include "rnnabs/nn/rnn_classifier.hpp"
 #include "rnnabs/stats/gmm.hpp"
+#include "rnnabs/stats/kmeans.hpp"
 #include "rnnabs/stats/pca.hpp"
 
 namespace fs = std::filesystem;
@@ -156,6 +157,12 @@ int main(int argc, char** argv) try {
   p.fit(X);
   p.save(tmp / "pca.npz");
   put_archive("pca", 0, tmp / "pca.npz");
+  {
+    kmeans km({.n_clusters = 3, .seed = 2});
+    km.fit(X);
+    km.save(tmp / "kmeans.npz");
+    put_archive("kmeans", 11, tmp / "kmeans.npz");
+  }
   for (auto c : {covariance_type::full, covariance_type::tied, covariance_type::diag, covariance_type::spherical}) {
     gaussian_mixture g({.n_components = 2, .covariance = c, .seed = 3});
     g.fit(X);

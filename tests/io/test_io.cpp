@@ -130,7 +130,11 @@ void round_trip_type(const fs::path& dir) {
   options[5] = {1, std::endian::big, true};
   for (const auto& shape : shapes) {
     xt::xarray<T> x = xt::xarray<T>::from_shape(shape);
-    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<T>(pattern_value<T>(i));
+    for (std::size_t i = 0; i < x.size(); ++i) {  // integers wrap from int64 (defined), not from a double out of range
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        x.data()[i] = static_cast<T>(static_cast<std::int64_t>(i) - 3);
+      else x.data()[i] = static_cast<T>(pattern_value<T>(i));
+    }
     for (const auto& opt : options) {
       const std::string bytes = io::serialize_npy(io::to_npy_array(x), opt);
       ASSERT_EQ(bytes.find('\n'), bytes.size() - x.size() * sizeof(T) - 1);  // header ends the preamble

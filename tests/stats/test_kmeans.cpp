@@ -6,11 +6,13 @@
 #include <limits>
 #include <set>
 #include <string>
+#include <unistd.h>
 
 #include <rnnabs/core/concepts.hpp>
 #include <rnnabs/core/parallel.hpp>
 #include <rnnabs/core/rng.hpp>
 #include <rnnabs/io/npy.hpp>
+#include <rnnabs/io/npz.hpp>
 #include <rnnabs/stats/kmeans.hpp>
 
 namespace stats_kmeans_tests {
@@ -114,6 +116,37 @@ TEST(Kmeans, FitFindsTheBlobs) {
   EXPECT_LE(km.inertia(), fx("km_inertia")(0, 0) * (1 + 1e-9));
   EXPECT_EQ(km.n_clusters(), 5);
   EXPECT_EQ(km.predict(X), km.labels());
+}
+
+TEST(Kmeans, SaveLoadRoundTripAndCorruptFiles) {
+  const matrix<double> X = fx("km_X");
+  kmeans km({.n_clusters = 5, .n_init = 2, .seed = 0xFFFFFFFFFFFFFFFFull});
+  km.fit(X);
+  const fs::path path = fs::temp_directory_path() / ("rnnabs_test_kmeans_" + std::to_string(::getpid()) + ".npz");
+  km.save(path);
+  const kmeans back = kmeans::load(path);
+  EXPECT_EQ(back.centers(), km.centers());
+  EXPECT_EQ(back.labels(), km.labels());
+  EXPECT_EQ(back.inertia(), km.inertia());
+  EXPECT_EQ(back.options().seed, km.options().seed);
+  EXPECT_EQ(back.predict(X), km.predict(X));
+  EXPECT_EQ(back.transform(X), km.transform(X));
+  // Corrupt content: a label outside the clusters, a fractional iteration count, NaN centres.
+  const auto good = io::npz_read(path);
+  auto edit = [&](const std::string& name, const xt::xarray<double>& v) {
+    auto m = good;
+    m[name] = io::to_npy_array(v);
+    io::save_npz(path, m);
+  };
+  edit("labels", xt::xarray<double>{0, 1, 7});
+  EXPECT_THROW(kmeans::load(path), io_error);
+  edit("n_iter", xt::xarray<double>(2.5));
+  EXPECT_THROW(kmeans::load(path), io_error);
+  edit("centers", xt::xarray<double>{{std::nan(""), 1.0}});
+  EXPECT_THROW(kmeans::load(path), io_error);
+  fs::remove(path);
+  EXPECT_THROW(kmeans(3).save(path), invalid_argument);  // not fitted
+  EXPECT_FALSE(fs::exists(path));
 }
 
 TEST(Kmeans, BitIdenticalForOneAndTwoThreads) {

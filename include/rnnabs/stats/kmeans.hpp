@@ -11,7 +11,9 @@
 // over fixed row chunks merged in order: results are bit-identical for any thread count.
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
+#include <string>
 #include <utility>
 
 #include "rnnabs/core/error.hpp"
@@ -20,6 +22,9 @@
 #include "rnnabs/core/validate.hpp"
 #include "rnnabs/stats/detail/kmeans_init.hpp"
 #include "rnnabs/stats/detail/kmeans_lloyd.hpp"
+#if defined(RNNABS_HAVE_ZIP)
+#include "rnnabs/io/archive.hpp"
+#endif
 
 namespace rnnabs {
 
@@ -150,6 +155,13 @@ class kmeans {
   index_t n_features() const noexcept { return res_.centers.cols(); }
   const kmeans_options& options() const noexcept { return opt_; }
 
+  static constexpr int archive_version = 1;
+  /// Writes the fitted model as an rnnabs archive (.npz: centers, labels, inertia, options);
+  /// io_error without zip support (link rnnabs::zip), like every fitted object's save/load.
+  void save(const std::filesystem::path& path) const;
+  /// Loads a model written by save(); io_error on another kind, a newer format or corrupt content.
+  static kmeans load(const std::filesystem::path& path);
+
  private:
   template <class T>
   void check(const matrix_cref<T>& x, const vector<double>& w, const char* who) const {
@@ -168,5 +180,62 @@ class kmeans {
   kmeans_options opt_;
   detail::kmeans_result res_;
 };
+
+#if defined(RNNABS_HAVE_ZIP)
+inline void kmeans::save(const std::filesystem::path& path) const {
+  require(fitted(), "kmeans::save: called before fit");
+  io::archive a("kmeans", archive_version);
+  a.put("centers", res_.centers);
+  a.put("labels", vector<double>(res_.labels.cast<double>()));
+  a.put_scalar("inertia", res_.inertia);
+  a.put_scalar("n_iter", static_cast<double>(res_.n_iter));
+  a.put_scalar("converged", res_.converged ? 1.0 : 0.0);
+  a.put_scalar("n_init", static_cast<double>(opt_.n_init));
+  a.put_scalar("max_iter", static_cast<double>(opt_.max_iter));
+  a.put_scalar("tol", opt_.tol);
+  a.put_string("seed", std::to_string(opt_.seed));
+  io::save(path, a);
+}
+
+inline kmeans kmeans::load(const std::filesystem::path& path) {
+  const io::archive a = io::load(path, "kmeans", archive_version);
+  const std::string where = rnnabs::detail::concat("kmeans::load: ", path.string());
+  kmeans km;
+  km.res_.centers = a.get("centers");
+  const index_t k = km.res_.centers.rows(), d = km.res_.centers.cols();
+  require<io_error>(k >= 1 && d >= 1 && km.res_.centers.allFinite(), where, ": the centers (", k, " x ", d,
+                    ") are empty or not finite");
+  const vector<double> labels = a.get_vector("labels");
+  km.res_.labels.resize(labels.size());
+  for (index_t i = 0; i < labels.size(); ++i) {
+    require<io_error>(labels(i) >= 0 && labels(i) < static_cast<double>(k) && labels(i) == std::trunc(labels(i)), where,
+                      ": label ", labels(i), " of row ", i, " is not a cluster in [0, ", k, ")");
+    km.res_.labels(i) = static_cast<index_t>(labels(i));
+  }
+  km.res_.inertia = a.get_scalar("inertia");
+  require<io_error>(std::isfinite(km.res_.inertia) && km.res_.inertia >= 0, where, ": inertia ", km.res_.inertia,
+                    " is not finite and >= 0");
+  km.res_.n_iter = a.get_integer("n_iter", 0, std::numeric_limits<std::int32_t>::max());
+  km.res_.converged = a.get_integer("converged", 0, 1) == 1;
+  km.opt_.n_clusters = k;
+  km.opt_.n_init = a.get_integer("n_init", 1, std::numeric_limits<std::int32_t>::max());
+  km.opt_.max_iter = a.get_integer("max_iter", 1, std::numeric_limits<std::int32_t>::max());
+  km.opt_.tol = a.get_scalar("tol");
+  km.opt_.seed = a.get_uint64_string("seed");
+  try {
+    detail::check_kmeans_options(km.opt_, "kmeans::load");
+  } catch (const invalid_argument& e) {
+    throw io_error(rnnabs::detail::concat(where, ": ", e.what()));
+  }
+  return km;
+}
+#else
+inline void kmeans::save(const std::filesystem::path&) const {
+  throw io_error("kmeans::save: this build has no archive support; link rnnabs::zip (zlib + minizip)");
+}
+inline kmeans kmeans::load(const std::filesystem::path&) {
+  throw io_error("kmeans::load: this build has no archive support; link rnnabs::zip (zlib + minizip)");
+}
+#endif
 
 }  // namespace rnnabs
