@@ -2,6 +2,7 @@
 #   make demo       install missing Debian packages, build the examples, run rnnabs_demo (ARGS=...)
 #   make test       install missing packages, then the whole suite: Release -Werror build + ctest,
 #                   and a Debug ASan+UBSan build of the tests + ctest
+#   make python     build the Python package and install it for this user (`import rnnabs` works)
 #   make bench      Google Benchmark microbenchmarks, briefly (ARGS=--benchmark_filter=...)
 #   make compare    side-by-side rnnabs vs scikit-learn (ARGS="--quick", "--cases selftest", ...)
 #   make fuzz       libFuzzer targets of every loader (clang): build into build-fuzz, run each for
@@ -18,7 +19,7 @@ ARGS       ?=
 SECONDS    ?= 60
 export BUILD ASAN_BUILD JOBS CMAKE_ARGS
 
-.PHONY: demo test bench compare install clean deps fuzz
+.PHONY: demo test bench compare install clean deps fuzz python
 .DEFAULT_GOAL := test
 
 demo:
@@ -26,6 +27,9 @@ demo:
 
 test:
 	scripts/test.sh
+
+python:
+	scripts/python.sh
 
 bench:
 	scripts/bench.sh $(ARGS)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that the C++ sources follow .clang-format (clang-format 16, Debian 12 package clang-format-16:
 # version 14 mangles C++20 requires-clauses and concepts):
-# include/**/*.{hpp,cuh}, examples/**/*.{hpp,cpp}, tests/**/*.{hpp,cpp,cu}, benchmarks/**/*.{hpp,cpp}.
+# include/**/*.{hpp,cuh}, examples/**/*.{hpp,cpp}, tests/**/*.{hpp,cpp,cu}, benchmarks/**/*.{hpp,cpp}, python/src/*.{hpp,cpp}.
 # Usage: scripts/check-format.sh          list the files clang-format would change; exit 1 if any
 #        scripts/check-format.sh --fix    reformat those files in place (clang-format -i)
 # Env: CLANG_FORMAT (default clang-format-16). Without clang-format it prints a note and exits 0.
@@ -36,12 +36,13 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
              ':(glob)include/**/*.hpp' ':(glob)include/**/*.cuh' \
              ':(glob)examples/**/*.hpp' ':(glob)examples/**/*.cpp' \
              ':(glob)tests/**/*.hpp' ':(glob)tests/**/*.cpp' ':(glob)tests/**/*.cu' \
-             ':(glob)benchmarks/**/*.hpp' ':(glob)benchmarks/**/*.cpp' | sort -u)
+             ':(glob)benchmarks/**/*.hpp' ':(glob)benchmarks/**/*.cpp' \
+             ':(glob)python/src/*.hpp' ':(glob)python/src/*.cpp' | sort -u)
 else
   while IFS= read -r f; do
     files+=("$f")
   done < <({ find include -type f \( -name '*.hpp' -o -name '*.cuh' \)
-             find examples benchmarks -type f \( -name '*.hpp' -o -name '*.cpp' \)
+             find examples benchmarks python/src -type f \( -name '*.hpp' -o -name '*.cpp' \)
              find tests -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.cu' \); } 2>/dev/null | sort)
 fi
 if [ ${#files[@]} -eq 0 ]; then

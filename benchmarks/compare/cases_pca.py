@@ -50,4 +50,18 @@ def peer(workdir):
     return float(np.median(times))
 
 
-CASES = {"pca_1680k": {"quick": False, "prepare": prepare, "peer": peer}}
+def python(workdir):
+    """The same fit through the Python package (run --python): rnnabs.PCA(10).fit, median of 3."""
+    import rnnabs
+    x = np.load(os.path.join(workdir, "X.npy"))
+    times, model = [], None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        model = rnnabs.PCA(n_components=K).fit(x)
+        times.append(time.perf_counter() - t0)
+    ev = np.load(os.path.join(workdir, "explained_variance.npy"))
+    err = float(np.max(np.abs(model.explained_variance_ - ev) / ev))
+    return float(np.median(times)), err <= 5e-3, f"err(explained_variance vs peer)={err:.3g}"
+
+
+CASES = {"pca_1680k": {"quick": False, "prepare": prepare, "peer": peer, "python": python}}

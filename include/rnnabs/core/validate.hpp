@@ -32,8 +32,11 @@ void require_finite(const Eigen::DenseBase<Derived>& x, std::string_view who, st
   for (index_t i = 0; i < d.rows(); ++i)
     for (index_t j = 0; j < d.cols(); ++j)
       if (!std::isfinite(d(i, j))) [[unlikely]]
-        throw invalid_argument(
-            detail::concat(who, ": ", what, " has a non-finite value (", d(i, j), ") at [", i, ", ", j, "]"));
+        throw invalid_argument(detail::concat(who, ": ", what, " has a non-finite value (",
+                                              std::isnan(d(i, j)) ? "NaN"
+                                              : d(i, j) > 0       ? "inf"
+                                                                  : "-inf",
+                                              ") at [", i, ", ", j, "]"));
 }
 
 /// Checks a data matrix: not empty, `cols` columns when cols >= 0, all finite.
