@@ -121,7 +121,8 @@ class Abstraction:
         tot = counts.sum(axis=1, keepdims=True)
         self.label_distribution_ = np.where(tot > 0, counts / np.maximum(tot, 1), 1.0 / C)
         tok = [] if tokens is None else _labels(tokens, lengths, "Abstraction.fit: tokens")
-        self.automaton_ = _core.Automaton.build(self.train_states_, labels, tok, n + 1, C, int(self.vocab_size))
+        self.automaton_ = _core.Automaton.build(self.train_states_, labels, n + 1, C, tokens=tok,
+                                                vocab_size=int(self.vocab_size))
         return self
 
     @property

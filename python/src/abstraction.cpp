@@ -62,12 +62,12 @@ void bind_automaton(py::module_& m) {
                           "each with its count and the training samples that take it.");
   a.def_static(
       "build",
-      [](std::vector<index_vector> states, std::vector<index_vector> labels, std::vector<index_vector> tokens,
-         index_t n_states, index_t n_labels, index_t vocab_size) {
+      [](std::vector<index_vector> states, std::vector<index_vector> labels, index_t n_states, index_t n_labels,
+         std::vector<index_vector> tokens, index_t vocab_size) {
         return compute([&] { return automaton::build(states, labels, tokens, n_states, n_labels, vocab_size); });
       },
-      py::arg("states"), py::arg("labels"), py::arg("tokens") = std::vector<index_vector>{}, py::arg("n_states"),
-      py::arg("n_labels"), py::arg("vocab_size") = 0,
+      py::arg("states"), py::arg("labels"), py::arg("n_states"), py::arg("n_labels"),
+      py::arg("tokens") = std::vector<index_vector>{}, py::arg("vocab_size") = 0,
       "From per-sequence abstract states (1..n_states-1), per-step labels and optional tokens; sample ids are "
       "the positions in `states`.");
   a.def_property_readonly("n_states", &automaton::n_states);

@@ -42,5 +42,6 @@ void bind_stats(py::module_& m);
 void bind_abstraction(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_explain(py::module_& m);
+void bind_repair(py::module_& m);
 
 }  // namespace rnnabs::python

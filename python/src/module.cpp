@@ -106,4 +106,5 @@ PYBIND11_MODULE(_core, m) {
   bind_abstraction(m);
   bind_nn(m);
   bind_explain(m);
+  bind_repair(m);
 }

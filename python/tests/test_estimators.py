@@ -217,3 +217,14 @@ def test_gmm_sample_and_warm_start():
     lb = w.lower_bound_
     w.fit(X)
     assert w.lower_bound_ >= lb - 1e-12
+
+
+def test_type_stub_is_current_and_valid_python():
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+    tools = Path(__file__).resolve().parent.parent / "tools" / "gen_stubs.py"
+    r = subprocess.run([sys.executable, str(tools), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    ast.parse((Path(rnnabs.__file__).parent / "_core.pyi").read_text())
