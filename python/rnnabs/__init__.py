@@ -18,14 +18,16 @@ from ._abstraction import (DFA, Abstraction, Automaton, automaton_influence, int
                            sequences_from_padded, simnn_fidelity)
 from ._estimators import PCA, GaussianMixture, KMeans
 from ._explain import dmm, dmm_men, feature_fidelity, lemna, lemna_sequence, sequence_fidelity
-from ._models import GRUClassifier, LSTMClassifier, RNNClassifier, koh_liang, tracin
+from ._models import (GRUClassifier, LSTMClassifier, RNNClassifier, flat_parameters, koh_liang, sgd_influence,
+                      tracin)
 
 __version__ = _core.__version__
 
 __all__ = ["PCA", "KMeans", "GaussianMixture",
            "Abstraction", "Automaton", "DFA", "sequences_from_padded", "simnn_fidelity", "interpret_faults",
            "automaton_influence",
-           "LSTMClassifier", "GRUClassifier", "RNNClassifier", "koh_liang", "tracin",
+           "LSTMClassifier", "GRUClassifier", "RNNClassifier", "koh_liang", "tracin", "sgd_influence",
+           "flat_parameters",
            "lemna", "lemna_sequence", "dmm", "dmm_men", "feature_fidelity", "sequence_fidelity",
            "judge_repair", "mutate", "trigger_contexts",
            "Error", "InvalidArgument", "FileError", "NumericalError", "set_threads", "get_threads",

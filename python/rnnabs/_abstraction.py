@@ -115,8 +115,9 @@ class Abstraction:
         self.n_labels_ = C
         self.train_states_ = np.split(ids + 1, np.cumsum(lengths)[:-1])
         flat_labels = np.concatenate(labels)
-        counts = np.zeros((n + 1, C), dtype=np.int64)
-        np.add.at(counts, (ids + 1, flat_labels), 1)
+        if flat_labels.min() < 0 or flat_labels.max() >= C:
+            raise ValueError(f"Abstraction.fit: step labels must lie in [0, {C})")
+        counts = np.bincount((ids + 1) * C + flat_labels, minlength=(n + 1) * C).reshape(n + 1, C)
         self.label_counts_ = counts
         tot = counts.sum(axis=1, keepdims=True)
         self.label_distribution_ = np.where(tot > 0, counts / np.maximum(tot, 1), 1.0 / C)

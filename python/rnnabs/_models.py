@@ -18,7 +18,8 @@ import numpy as np
 
 from . import _core
 
-__all__ = ["LSTMClassifier", "GRUClassifier", "RNNClassifier", "koh_liang", "tracin"]
+__all__ = ["LSTMClassifier", "GRUClassifier", "RNNClassifier", "koh_liang", "tracin", "sgd_influence",
+           "flat_parameters"]
 
 
 def _numpy(t):
@@ -90,3 +91,22 @@ def tracin(model, train_sequences, train_labels, test_sequences, test_labels, *,
     cps = [(np.ascontiguousarray(p, np.float32), float(lr)) for p, lr in checkpoints]
     return _core.tracin(model, train_sequences, train_labels, test_sequences, test_labels, cps, normalize,
                         projection, seed)
+
+
+def flat_parameters(state_dict):
+    """A state_dict's tensors flattened into one float32 vector, in the dict's order (the order of
+    model.parameters, and of a classifier's `parameters`)."""
+    return np.concatenate([_numpy(v).reshape(-1) for v in state_dict.values()])
+
+
+def sgd_influence(model, train_sequences, train_labels, test_sequences, test_labels, *, steps, final_parameters,
+                  epochs_back=0):
+    """SGD-influence (Hara et al., NeurIPS 2019) of a plain-SGD training run recorded as
+    steps = [(epoch, learning_rate, batch_ids, flat_parameters_before_the_step), ...] (e.g. from a PyTorch
+    loop with torch.optim.SGD, no momentum or weight decay) and the final flat parameters. Returns a dict:
+    all_epochs and last_epoch (N x m: the first-order change of each test loss when training sample i is
+    left out of its batches; positive: i helps), steps, gain. Each recorded step is checked against the
+    gradient rnnabs computes: a run that was not plain SGD on this loss raises InvalidArgument."""
+    st = [(int(e), float(lr), [int(i) for i in ids], np.ascontiguousarray(p, np.float32)) for e, lr, ids, p in steps]
+    return _core.sgd_influence(model, train_sequences, train_labels, test_sequences, test_labels, st,
+                               np.ascontiguousarray(final_parameters, np.float32), epochs_back)

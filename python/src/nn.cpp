@@ -6,6 +6,7 @@
 #include <rnnabs/influence/gradients.hpp>
 #include <rnnabs/influence/ihvp.hpp>
 #include <rnnabs/influence/koh_liang.hpp>
+#include <rnnabs/influence/sgd_influence.hpp>
 #include <rnnabs/influence/tracin.hpp>
 #include <rnnabs/nn/cells.hpp>
 #include <rnnabs/nn/rnn_classifier.hpp>
@@ -228,6 +229,45 @@ void bind_classifier(py::module_& m, const char* name, const char* doc) {
       py::arg("test_labels"), py::arg("solver") = "cg", py::arg("damping") = 0.01, py::arg("l2") = 0.0,
       py::arg("tol") = 1e-6, py::arg("max_iter") = 200, py::arg("depth") = 500, py::arg("repetitions") = 1,
       py::arg("batch_size") = 64, py::arg("scale") = 0.0, py::arg("rank") = 20, py::arg("seed") = 0);
+  m.def(
+      "sgd_influence",
+      [](const M& model, py::handle train_x, py::handle train_y, py::handle test_x, py::handle test_y,
+         const std::vector<std::tuple<index_t, double, std::vector<index_t>, vector<float>>>& steps,
+         const vector<float>& final_parameters, index_t epochs_back) {
+        const auto tb = batch_of(model, train_x, train_y);
+        const auto sb = batch_of(model, test_x, test_y);
+        const auto r = compute([&] {
+          const batch_objective<M> train(model, tb), test(model, sb);
+          // The trajectory as the C++ trainer records it; each step's gradient is recomputed here, so a
+          // run that was not plain SGD on this loss (momentum, Adam, weight decay, clipping) is refused.
+          sgd_trajectory<float> traj;
+          index_t k = 0;
+          for (const auto& [epoch, lr, ids, theta] : steps) {
+            require(!ids.empty(), "sgd_influence: step ", k, " has an empty batch");
+            const vector<float> g = train.subset(ids).loss_gradient(theta);
+            traj.record(step_record<float>{.epoch = epoch,
+                                           .step = k++,
+                                           .batch = &ids,
+                                           .parameters = &theta,
+                                           .gradient = &g,
+                                           .learning_rate = lr});
+          }
+          traj.finish(final_parameters);
+          return sgd_influence(train, traj, sample_gradients(test, final_parameters),
+                               sgd_influence_options{.epochs_back = epochs_back});
+        });
+        py::dict d;
+        d["all_epochs"] = r.all_epochs;
+        d["last_epoch"] = r.last_epoch;
+        d["steps"] = r.steps;
+        d["gain"] = r.gain;
+        return d;
+      },
+      py::arg("model"), py::arg("train_sequences"), py::arg("train_labels"), py::arg("test_sequences"),
+      py::arg("test_labels"), py::arg("steps"), py::arg("final_parameters"), py::arg("epochs_back") = 0,
+      "SGD-influence (Hara et al., NeurIPS 2019) of a recorded plain-SGD run: steps = [(epoch, lr, batch ids, "
+      "parameters before the step)]; N x m predicted changes of each test loss when a training sample is left "
+      "out of every batch.");
   m.def(
       "tracin",
       [](const M& model, py::handle train_x, py::handle train_y, py::handle test_x, py::handle test_y,

@@ -152,8 +152,9 @@ def test_gil_is_released_during_a_fit():
     t.join()
     during = [x for x in ticks if t0 < x < t1]
     assert t1 - t0 > 0.2
-    # a held GIL would let the ticker run only at the fit's few Python-level steps
-    assert len(during) > 0.25 * (t1 - t0) / 0.001 * 0.2
+    # a held GIL would let the ticker run only at the fit's few Python-level steps (a handful of ticks);
+    # released, it ticks every millisecond or so (fewer when other tests load the machine)
+    assert len(during) >= 20
 
 
 def test_results_do_not_depend_on_threads():

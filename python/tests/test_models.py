@@ -102,3 +102,45 @@ def test_bad_state_dict_and_bad_sequences_raise_value_errors():
         m.forward([np.zeros((3, 5), np.float32)])  # 5 features, the model takes 3
     with pytest.raises(ValueError):
         m.loss(xs, np.full(len(xs), 9))  # label outside the classes
+
+
+def test_sgd_influence_predicts_leave_one_out_retraining():
+    """A plain-SGD run recorded from PyTorch; each sample's predicted effect against actually replaying
+    the run without it (the same batches, divisor kept)."""
+    torch.manual_seed(0)
+    net = Net("rnn", hid=4)
+    rng = np.random.default_rng(3)
+    xs = [rng.normal(size=(5, 3)).astype(np.float32) for _ in range(24)]
+    y = rng.integers(0, 4, 24)
+    xt, yt = xs[:1], y[:1]
+    init = {k: v.clone() for k, v in net.state_dict().items()}
+    batches = [(e, perm[b:b + 6]) for e in range(3) for perm in [rng.permutation(24)] for b in range(0, 24, 6)]
+    lr = 0.2
+
+    def run(leave_out=None, record=None):
+        net.load_state_dict(init)
+        for e, ids in batches:
+            if record is not None:
+                record.append((e, lr, ids.tolist(), rnnabs.flat_parameters(net.state_dict())))
+            net.zero_grad()
+            loss = sum(torch.nn.functional.cross_entropy(net(torch.from_numpy(xs[i]))[0][None], torch.tensor([int(y[i])]))
+                       for i in ids if i != leave_out) / len(ids)
+            loss.backward()
+            with torch.no_grad():
+                for p in net.parameters():
+                    p -= lr * p.grad
+        with torch.no_grad():
+            return float(torch.nn.functional.cross_entropy(net(torch.from_numpy(xt[0]))[0][None],
+                                                           torch.tensor([int(yt[0])])))
+
+    steps = []
+    base = run(record=steps)
+    final = rnnabs.flat_parameters(net.state_dict())
+    m = rnnabs.RNNClassifier.from_state_dict(net.state_dict())
+    r = rnnabs.sgd_influence(m, xs, y, xt, yt, steps=steps, final_parameters=final)
+    actual = np.array([run(leave_out=i) - base for i in range(24)])
+    assert r["steps"] == len(batches)
+    assert np.corrcoef(r["all_epochs"][:, 0], actual)[0, 1] > 0.95
+    bad = [(e, lr, ids, p * 1.01) for e, lr, ids, p in steps]  # not what SGD did
+    with pytest.raises(ValueError, match="not plain SGD"):
+        rnnabs.sgd_influence(m, xs, y, xt, yt, steps=bad, final_parameters=final)
