@@ -57,6 +57,34 @@ def _labels(labels, lengths, name):
     return labels
 
 
+def _root(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _stack(seqs):
+    """Every step of every sequence as one (sum T_i) x H matrix. When the sequences are consecutive
+    C-contiguous views of one array (list(padded), np.split of a matrix), a view of that memory: no copy
+    (a copy of 1.7M x 128 float32 costs more than the PCA fit). Otherwise one copy."""
+    first = np.asarray(seqs[0])
+    if first.ndim == 2 and first.flags.c_contiguous:
+        ptr, item, width, total = first.__array_interface__["data"][0], first.itemsize, first.shape[1], 0
+        root, ok = _root(first), True
+        for h in seqs:
+            if not (isinstance(h, np.ndarray) and h.dtype == first.dtype and h.ndim == 2 and h.shape[1] == width
+                    and h.flags.c_contiguous and h.__array_interface__["data"][0] == ptr + total * width * item
+                    and _root(h) is root):
+                ok = False
+                break
+            total += h.shape[0]
+        lo = root.__array_interface__["data"][0]
+        if ok and root.flags.c_contiguous and lo <= ptr and ptr + total * width * item <= lo + root.nbytes:
+            return np.lib.stride_tricks.as_strided(first, shape=(total, width), strides=(width * item, item),
+                                                   writeable=False)
+    return np.concatenate(seqs, axis=0) if len(seqs) > 1 else first
+
+
 def _n_clusters(partitioner):
     for name in ("n_components", "n_clusters", "n_states"):
         v = getattr(partitioner, name, None)
@@ -90,8 +118,7 @@ class Abstraction:
         return r, p
 
     def _project(self, hidden):
-        X = np.concatenate(hidden, axis=0) if len(hidden) > 1 else np.asarray(hidden[0])
-        return self.reducer_.transform(X)
+        return self.reducer_.transform(_stack(hidden))
 
     def fit(self, hidden, step_labels, *, n_labels=None, tokens=None):
         """Fits on training hidden states (list of T_i x H arrays) and per-step labels (list of T_i ints);
@@ -101,7 +128,7 @@ class Abstraction:
         labels = _labels(step_labels, lengths, "Abstraction.fit")
         C = int(n_labels) if n_labels is not None else int(max(l.max() for l in labels)) + 1
         reducer, partitioner = self._stages()
-        X = np.concatenate(hidden, axis=0) if len(hidden) > 1 else np.asarray(hidden[0])
+        X = _stack(hidden)
         reducer.fit(X)
         Z = reducer.transform(X)
         del X

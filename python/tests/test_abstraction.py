@@ -146,3 +146,17 @@ def test_bad_input_names_the_problem():
     bad[5][1, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         rnnabs.Abstraction(rnnabs.PCA(3), rnnabs.GaussianMixture(2)).fit(bad, labels)
+
+
+def test_consecutive_views_are_stacked_without_a_copy():
+    from rnnabs._abstraction import _stack
+    padded = np.arange(5 * 4 * 3, dtype=np.float32).reshape(5, 4, 3)
+    X = _stack(list(padded))
+    assert np.shares_memory(X, padded) and np.array_equal(X, padded.reshape(20, 3))
+    parts = np.split(padded.reshape(20, 3), [3, 9, 10])
+    assert np.shares_memory(_stack(parts), padded)
+    shuffled = [padded[i] for i in (1, 0, 2, 3, 4)]  # not consecutive: copied, in the list's order
+    Y = _stack(shuffled)
+    assert not np.shares_memory(Y, padded) and np.array_equal(Y, np.concatenate(shuffled))
+    other = [padded[0], padded[1].copy()]  # the second lives elsewhere
+    assert np.array_equal(_stack(other), np.concatenate(other))
