@@ -144,3 +144,15 @@ def test_sgd_influence_predicts_leave_one_out_retraining():
     bad = [(e, lr, ids, p * 1.01) for e, lr, ids, p in steps]  # not what SGD did
     with pytest.raises(ValueError, match="not plain SGD"):
         rnnabs.sgd_influence(m, xs, y, xt, yt, steps=bad, final_parameters=final)
+
+
+def test_lissa_and_arnoldi_approach_the_exact_solve():
+    net, m, xs, y = make("rnn", hid=3)
+    lam = 2.0
+    exact = rnnabs.koh_liang(m, xs, y, xs[:2], y[:2], solver="explicit", damping=lam)["scores"]
+    lissa = rnnabs.koh_liang(m, xs, y, xs[:2], y[:2], solver="lissa", damping=lam, depth=2000, batch_size=64)
+    assert np.corrcoef(lissa["scores"].ravel(), exact.ravel())[0, 1] > 0.99
+    arnoldi = rnnabs.koh_liang(m, xs, y, xs[:2], y[:2], solver="arnoldi", damping=lam, rank=12)
+    assert np.corrcoef(arnoldi["scores"].ravel(), exact.ravel())[0, 1] > 0.9
+    with pytest.raises(ValueError, match="not one of explicit, cg, lissa, arnoldi"):
+        rnnabs.koh_liang(m, xs, y, xs[:2], y[:2], solver="newton")
