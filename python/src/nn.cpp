@@ -245,12 +245,8 @@ void bind_classifier(py::module_& m, const char* name, const char* doc) {
           for (const auto& [epoch, lr, ids, theta] : steps) {
             require(!ids.empty(), "sgd_influence: step ", k, " has an empty batch");
             const vector<float> g = train.subset(ids).loss_gradient(theta);
-            traj.record(step_record<float>{.epoch = epoch,
-                                           .step = k++,
-                                           .batch = &ids,
-                                           .parameters = &theta,
-                                           .gradient = &g,
-                                           .learning_rate = lr});
+            traj.record(step_record<float>{
+                .epoch = epoch, .step = k++, .batch = &ids, .parameters = &theta, .gradient = &g, .learning_rate = lr});
           }
           traj.finish(final_parameters);
           return sgd_influence(train, traj, sample_gradients(test, final_parameters),

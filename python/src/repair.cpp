@@ -65,8 +65,8 @@ void bind_repair(py::module_& m) {
       "within the L0 (alpha) / L-inf (beta) bounds, seeded.";
   m.def("mutate", &mutate_py<std::uint8_t>, py::arg("image").noconvert(), py::arg("seed"), py::arg("tries") = 50,
         py::arg("alpha") = 0.02, py::arg("beta") = 0.2, py::arg("mutators") = std::vector<std::string>{}, mutate_doc);
-  m.def("mutate", &mutate_py<float>, py::arg("image"), py::arg("seed"), py::arg("tries") = 50,
-        py::arg("alpha") = 0.02, py::arg("beta") = 0.2, py::arg("mutators") = std::vector<std::string>{}, mutate_doc);
+  m.def("mutate", &mutate_py<float>, py::arg("image"), py::arg("seed"), py::arg("tries") = 50, py::arg("alpha") = 0.02,
+        py::arg("beta") = 0.2, py::arg("mutators") = std::vector<std::string>{}, mutate_doc);
   m.def(
       "trigger_contexts",
       [](const automaton& a, index_t trigger) {
