@@ -56,6 +56,32 @@ class gaussian_mixture {
   }
 
   /// Most likely component of each row.
+  /// Distributed fit: X (and sample_weight) are this rank's rows, `comm` the ranks that hold the rest
+  /// (every rank but the last a multiple of shard_row_alignment rows). Collective; every rank ends with
+  /// the same model, bit for bit the model fit(all rows) gives on one process.
+  template <class Derived, communicator C>
+  gaussian_mixture& fit(const Eigen::MatrixBase<Derived>& X, const C& comm) {
+    const auto P = detail::pack_points(X, nullptr, "gaussian_mixture::fit", comm);
+    return fit_packed(X, P, nullptr);
+  }
+  template <class Derived, communicator C>
+  gaussian_mixture& fit(const Eigen::MatrixBase<Derived>& X, const vector<double>& sample_weight, const C& comm) {
+    require(sample_weight.size() == X.rows(), "gaussian_mixture::fit: sample_weight has ", sample_weight.size(),
+            " entries, X has ", X.rows(), " rows");
+    const auto P = detail::pack_points(X, sample_weight.data(), "gaussian_mixture::fit", comm);
+    return fit_packed(X, P, nullptr);
+  }
+  template <class Derived, communicator C>
+  gaussian_mixture& fit(const Eigen::MatrixBase<Derived>& X, const gmm_parameters& initial, const C& comm) {
+    const auto P = detail::pack_points(X, nullptr, "gaussian_mixture::fit", comm);
+    return fit_packed(X, P, &initial);
+  }
+  /// Mean log-likelihood of all ranks' rows (collective).
+  template <class Derived, communicator C>
+  double score(const Eigen::MatrixBase<Derived>& X, const C& comm) const {
+    return score_packed(detail::pack_points(X, nullptr, "gaussian_mixture::score", comm));
+  }
+
   template <class Derived>
   index_vector predict(const Eigen::MatrixBase<Derived>& X) const {
     index_vector out(X.rows());
@@ -151,7 +177,11 @@ class gaussian_mixture {
     vector<double> s(P.n);
     detail::e_pass(P, detail::kernel_model(p_.weights, p_.means, pchol_, opt_.covariance),
                    [&](index_t i, double lse, const double*) { s[i] = lse; });
-    return detail::ordered_sum(s) / static_cast<double>(P.n);
+    double total = 0;  // in global row order, as one process sums
+    chain_fold(P.comm, total, [&](double& t) {
+      for (index_t i = 0; i < s.size(); ++i) t += s[i];
+    });
+    return total / static_cast<double>(P.global_n());
   }
 
   /// Fit on data already packed (lets a component sweep pack once for many fits).

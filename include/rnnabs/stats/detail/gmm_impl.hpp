@@ -31,6 +31,10 @@ template <class Derived>
 gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const packed_points& P, const gmm_options& o,
                                   std::uint64_t seed) {
   const index_t K = o.n_components;
+  require(P.comm.size() == 1 || o.init == gmm_init::random || o.init == gmm_init::random_from_data,
+          "gaussian_mixture::fit: init = ", o.init == gmm_init::kmeans ? "kmeans" : "kmeans_plusplus",
+          " is not distributed yet; on ", P.comm.size(),
+          " ranks use init = random or random_from_data, or pass initial parameters");
   switch (o.init) {
     case gmm_init::kmeans: {
       kmeans km({.n_clusters = K, .n_init = 1, .seed = seed});
@@ -50,9 +54,10 @@ gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const pac
     }
     case gmm_init::random_from_data: {
       rng g(seed);
-      std::vector<index_t> idx(static_cast<std::size_t>(P.n));
+      const index_t N = P.global_n();
+      std::vector<index_t> idx(static_cast<std::size_t>(N));
       std::iota(idx.begin(), idx.end(), index_t{0});
-      for (index_t k = 0; k < K; ++k) std::swap(idx[k], idx[k + g.below(P.n - k)]);  // partial Fisher–Yates
+      for (index_t k = 0; k < K; ++k) std::swap(idx[k], idx[k + g.below(N - k)]);  // partial Fisher–Yates
       matrix<double> centres(K, P.d);
       for (index_t k = 0; k < K; ++k) centres.row(k) = packed_row(P, idx[k]).transpose();
       return params_from_labels(P, nearest_centre(P, centres), K, o.covariance, o.reg_covar);
@@ -66,7 +71,7 @@ gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const pac
 template <class Derived>
 gaussian_mixture& gaussian_mixture::fit_packed(const Eigen::MatrixBase<Derived>& X, const detail::packed_points& P,
                                                const gmm_parameters* initial) {
-  check_options(P.n);
+  check_options(P.global_n());
   detail::data_moments mom;
   const bool warm = opt_.warm_start && fitted_ && !initial;
   if (warm)
@@ -162,14 +167,23 @@ inline index_t gaussian_mixture::factor_and_settle(const detail::packed_points& 
   for (index_t k : bad) w[k] = 0;
   w /= w.sum();
   const auto model = detail::kernel_model(w, p.means, pchol, c);
-  std::vector<std::pair<double, index_t>> worst(static_cast<std::size_t>(P.n));
+  using scored = std::pair<double, index_t>;  // (log-likelihood, global row): the m lowest, ties to lower rows
+  std::vector<scored> worst(static_cast<std::size_t>(P.n));
   detail::e_pass(P, model, [&](index_t i, double lse, const double*) {
     const double wi = P.weight(i);
-    worst[i] = {wi > 0 ? lse : std::numeric_limits<double>::infinity(), i};
+    worst[i] = {wi > 0 ? lse : std::numeric_limits<double>::infinity(), P.shard.offset + i};
   });
   const auto m = static_cast<std::ptrdiff_t>(bad.size());
-  std::partial_sort(worst.begin(), worst.begin() + m, worst.end());
-  const double w0 = 1.0 / static_cast<double>(P.n);
+  const auto local_m = std::min<std::ptrdiff_t>(m, static_cast<std::ptrdiff_t>(worst.size()));
+  std::partial_sort(worst.begin(), worst.begin() + local_m, worst.end());
+  if (P.comm.size() > 1) {  // every rank's m lowest, padded, then the m lowest of those
+    worst.resize(static_cast<std::size_t>(m), {std::numeric_limits<double>::infinity(), P.global_n()});
+    std::vector<scored> all(worst.size() * static_cast<std::size_t>(P.comm.size()));
+    P.comm.all_gather(std::as_bytes(std::span<const scored>(worst)), std::as_writable_bytes(std::span<scored>(all)));
+    std::partial_sort(all.begin(), all.begin() + m, all.end());
+    worst = std::move(all);
+  }
+  const double w0 = 1.0 / static_cast<double>(P.global_n());
   const index_t D = P.d;
   for (std::size_t j = 0; j < bad.size(); ++j) {
     const index_t k = bad[j];

@@ -24,8 +24,8 @@ struct data_moments {
     if (ready) return;
     const index_t D = P.d;
     auto pass = [&](const vector<double>* centre) {
-      return chunked_reduce(
-          P.n_tiles, gmm_chunk_tiles, std::vector<double>(D, 0.0),
+      return P.reduce_tiles(
+          std::vector<double>(D, 0.0),
           [&](index_t tb, index_t te, std::vector<double>& acc) {
             for (index_t t = tb; t < te; ++t)
               for (index_t a = 0; a < D; ++a) {
@@ -56,8 +56,8 @@ struct data_moments {
 inline gmm_stats label_stats(const packed_points& P, const index_vector& label, const matrix<double>& shift,
                              bool full) {
   const index_t K = shift.rows(), D = P.d;
-  return chunked_reduce(
-      P.n_tiles, gmm_chunk_tiles, gmm_stats(K, D, full),
+  return P.reduce_tiles(
+      gmm_stats(K, D, full),
       [&](index_t tb, index_t te, gmm_stats& st) {
         std::vector<double> df(D);
         for (index_t t = tb; t < te; ++t)
@@ -96,13 +96,14 @@ inline gmm_parameters params_from_random_responsibilities(const packed_points& P
                                                           double reg, std::uint64_t seed) {
   const bool full = c == covariance_type::full || c == covariance_type::tied;
   auto stats = [&](const matrix<double>& shift) {
-    return chunked_reduce(
-        P.n_tiles, gmm_chunk_tiles, gmm_stats(K, P.d, full),
+    return P.reduce_tiles(
+        gmm_stats(K, P.d, full),
         [&](index_t tb, index_t te, gmm_stats& st) {
           gmm_scratch s(K, P.d);
           basic_gmm_partial<double> acc(st);
           for (index_t t = tb; t < te; ++t) {
-            rng g = rng::stream(seed, static_cast<std::uint64_t>(t));  // same draws in both passes
+            // Same draws in both passes and on any number of ranks: the stream of the global tile.
+            rng g = rng::stream(seed, static_cast<std::uint64_t>(P.first_tile() + t));
             for (index_t p = 0; p < gmm_tile; ++p) {
               double sum = 0;
               for (index_t k = 0; k < K; ++k) sum += s.lp[k * gmm_tile + p] = g.uniform();
@@ -153,11 +154,16 @@ inline index_vector nearest_centre(const packed_points& P, const matrix<double>&
   return label;
 }
 
-/// Row i of the packed data.
+/// Global row i of the packed data, on every rank (collective: its rank broadcasts it).
 inline vector<double> packed_row(const packed_points& P, index_t i) {
   vector<double> x(P.d);
-  const index_t t = i / gmm_tile, p = i % gmm_tile;
-  for (index_t a = 0; a < P.d; ++a) x[a] = P.tile(t)[a * gmm_tile + p];
+  const int owner = P.shard.owner(i);
+  if (owner == P.comm.rank()) {
+    const index_t l = i - P.shard.offset, t = l / gmm_tile, p = l % gmm_tile;
+    for (index_t a = 0; a < P.d; ++a) x[a] = P.tile(t)[a * gmm_tile + p];
+  }
+  if (P.comm.size() > 1)
+    P.comm.broadcast(std::as_writable_bytes(std::span<double>(x.data(), static_cast<std::size_t>(P.d))), owner);
   return x;
 }
 

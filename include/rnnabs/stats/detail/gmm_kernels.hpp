@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <type_traits>
 
 #include "rnnabs/stats/detail/gmm_tiles.hpp"
@@ -95,6 +96,11 @@ struct gmm_stats {
     for (std::size_t i = 0; i < s1.size(); ++i) s1[i] += o.s1[i];
     for (std::size_t i = 0; i < s2.size(); ++i) s2[i] += o.s2[i];
     loglik += o.loglik;
+  }
+  template <class F>
+  void for_each_buffer(F&& f) {  // what travels between ranks (core/communicator.hpp)
+    for (auto* v : {&nk, &s1, &s2}) f(std::as_writable_bytes(std::span<double>(*v)));
+    f(std::as_writable_bytes(std::span<double>(&loglik, 1)));
   }
 };
 
@@ -436,8 +442,8 @@ template <class S>
 gmm_stats em_pass_as(const packed_points& P, const basic_gmm_kernel_model<S>& m, const diag_split* split = nullptr) {
   const gmm_stats zero(m.k, m.d, m.full);
   const bool use_raw = split != nullptr && !split->raw.empty();
-  return chunked_reduce(
-      P.n_tiles, gmm_chunk_tiles, zero,
+  return P.reduce_tiles(
+      zero,
       [&](index_t tb, index_t te, gmm_stats& st) {
         basic_gmm_scratch<S> s(m.k, m.d);
         aligned_vector<S> xs, ws;

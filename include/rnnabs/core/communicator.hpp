@@ -1,0 +1,340 @@
+#pragma once
+// Process groups. A distributed fit shards the rows across the ranks of a communicator; every rank
+// computes the fixed-size chunk statistics of its rows, and the chunk statistics are folded in one
+// global chunk order (the running total travels rank to rank, then the last rank broadcasts it). That
+// is the fold a single process does, so results are bit-identical for any number of ranks and
+// threads. `single_process` is the default and communicates nothing; dist/mpi.hpp adds MPI.
+//
+//   rnnabs::gaussian_mixture gmm(opt);
+//   gmm.fit(X_local, rnnabs::dist::mpi_communicator{});   // X_local: this rank's rows
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "rnnabs/core/error.hpp"
+#include "rnnabs/core/parallel.hpp"
+#include "rnnabs/core/types.hpp"
+
+namespace rnnabs {
+
+/// A group of ranks that exchange byte messages. Calls are collective where MPI's are (broadcast,
+/// all_gather: every rank calls them in the same order); send/receive are blocking point-to-point.
+///   rank(), size()                       this rank in [0, size)
+///   send(bytes, to), receive(bytes, from) one message, the receiver knows its length
+///   broadcast(bytes, root)               root's bytes to every rank
+///   all_gather(mine, all)                equal-sized blocks, all[r·|mine| ...] from rank r
+template <class C>
+concept communicator = requires(const C& c, std::span<std::byte> out, std::span<const std::byte> in, int peer) {
+  { c.rank() } -> std::convertible_to<int>;
+  { c.size() } -> std::convertible_to<int>;
+  c.send(in, peer);
+  c.receive(out, peer);
+  c.broadcast(out, peer);
+  c.all_gather(in, out);
+};
+
+/// The group of one: what every routine uses unless given another communicator.
+class single_process {
+ public:
+  int rank() const noexcept { return 0; }
+  int size() const noexcept { return 1; }
+  void send(std::span<const std::byte>, int peer) const {
+    throw invalid_argument(detail::concat("single_process::send: no rank ", peer, " in a group of one"));
+  }
+  void receive(std::span<std::byte>, int peer) const {
+    throw invalid_argument(detail::concat("single_process::receive: no rank ", peer, " in a group of one"));
+  }
+  void broadcast(std::span<std::byte>, int) const noexcept {}
+  void all_gather(std::span<const std::byte> mine, std::span<std::byte> all) const {
+    require(all.size() == mine.size(), "single_process::all_gather: output has ", all.size(), " bytes, expected ",
+            mine.size());
+    if (!mine.empty()) std::memcpy(all.data(), mine.data(), mine.size());
+  }
+};
+
+/// A non-owning, type-erased reference to any communicator: what the (non-template) fitting code
+/// takes, so a user's own communicator type needs no recompilation of the library's templates.
+/// Default-constructed, it refers to the single process.
+class communicator_ref {
+ public:
+  communicator_ref() noexcept : communicator_ref(single_) {}
+  template <communicator C>
+    requires(!std::same_as<std::remove_cvref_t<C>, communicator_ref>)
+  communicator_ref(const C& c) noexcept : obj_(&c), vt_(&table<C>) {}  // NOLINT: implicit by design
+
+  int rank() const { return vt_->rank(obj_); }
+  int size() const { return vt_->size(obj_); }
+  void send(std::span<const std::byte> b, int to) const { vt_->send(obj_, b, to); }
+  void receive(std::span<std::byte> b, int from) const { vt_->receive(obj_, b, from); }
+  void broadcast(std::span<std::byte> b, int root) const { vt_->broadcast(obj_, b, root); }
+  void all_gather(std::span<const std::byte> mine, std::span<std::byte> all) const { vt_->all_gather(obj_, mine, all); }
+
+ private:
+  struct vtable {
+    int (*rank)(const void*);
+    int (*size)(const void*);
+    void (*send)(const void*, std::span<const std::byte>, int);
+    void (*receive)(const void*, std::span<std::byte>, int);
+    void (*broadcast)(const void*, std::span<std::byte>, int);
+    void (*all_gather)(const void*, std::span<const std::byte>, std::span<std::byte>);
+  };
+  template <class C>
+  static const C& self(const void* p) noexcept {
+    return *static_cast<const C*>(p);
+  }
+  template <class C>
+  static constexpr vtable table = {
+      [](const void* p) { return static_cast<int>(self<C>(p).rank()); },
+      [](const void* p) { return static_cast<int>(self<C>(p).size()); },
+      [](const void* p, std::span<const std::byte> b, int to) { self<C>(p).send(b, to); },
+      [](const void* p, std::span<std::byte> b, int from) { self<C>(p).receive(b, from); },
+      [](const void* p, std::span<std::byte> b, int root) { self<C>(p).broadcast(b, root); },
+      [](const void* p, std::span<const std::byte> m, std::span<std::byte> a) { self<C>(p).all_gather(m, a); },
+  };
+  inline static const single_process single_{};
+  const void* obj_;
+  const vtable* vt_;
+};
+
+/// Every rank's value of a trivially copyable v, in rank order.
+template <class T>
+  requires std::is_trivially_copyable_v<T>
+std::vector<T> all_gather_value(communicator_ref c, const T& v) {
+  std::vector<T> all(static_cast<std::size_t>(c.size()));
+  c.all_gather(std::as_bytes(std::span<const T>(&v, 1)), std::as_writable_bytes(std::span<T>(all)));
+  return all;
+}
+
+/// Root's value of a trivially copyable v on every rank.
+template <class T>
+  requires std::is_trivially_copyable_v<T>
+T broadcast_value(communicator_ref c, T v, int root) {
+  c.broadcast(std::as_writable_bytes(std::span<T>(&v, 1)), root);
+  return v;
+}
+
+/// Rows shared by the ranks: this rank holds global rows [offset, offset + local) of `global`; `starts`
+/// holds every rank's offset and, last, `global`.
+struct row_shard {
+  index_t offset = 0, local = 0, global = 0;
+  std::vector<index_t> starts{0, 0};
+  /// The rank holding global row i.
+  int owner(index_t i) const noexcept {
+    int r = 0;
+    while (r + 2 < static_cast<int>(starts.size()) && starts[static_cast<std::size_t>(r + 1)] <= i) ++r;
+    return r;
+  }
+};
+
+/// Row alignment of a distributed fit: every rank but the last holds a multiple of this many rows, so
+/// each rank's work chunks (at most this many rows, dividing it) are the single process's chunks.
+inline constexpr index_t shard_row_alignment = 65536;
+
+/// The rows [begin, end) that rank r of `size` should load from a data set of n rows: near-equal
+/// shares in multiples of shard_row_alignment (the last rank that holds rows takes the remainder).
+inline std::pair<index_t, index_t> shard_rows(index_t n, int r, int size) {
+  require(size >= 1 && r >= 0 && r < size, "shard_rows: rank ", r, " of ", size);
+  require(n >= 0, "shard_rows: n = ", n, ", expected >= 0");
+  const index_t blocks = chunk_count(n, shard_row_alignment), per = blocks / size, extra = blocks % size;
+  auto start = [&](index_t q) { return std::min(n, (q * per + std::min(q, extra)) * shard_row_alignment); };
+  return {start(r), r + 1 == size ? n : start(r + 1)};
+}
+
+/// Gathers every rank's row count. Throws (on every rank alike) if a rank's rows start at a global row
+/// that is not a multiple of shard_row_alignment (ranks holding no rows are exempt).
+inline row_shard make_row_shard(communicator_ref c, index_t local, const char* who) {
+  const std::vector<index_t> n = all_gather_value(c, local);
+  row_shard s;
+  s.local = local;
+  s.starts.assign(n.size() + 1, 0);
+  for (std::size_t r = 0; r < n.size(); ++r) {
+    require(n[r] >= 0, who, ": rank ", r, " holds ", n[r], " rows");
+    require(n[r] == 0 || s.starts[r] % shard_row_alignment == 0, who, ": the rows of rank ", r, " start at row ",
+            s.starts[r], "; each rank's rows must start at a multiple of ", shard_row_alignment,
+            " (rnnabs::shard_rows gives such ranges)");
+    s.starts[r + 1] = s.starts[r] + n[r];
+  }
+  s.offset = s.starts[static_cast<std::size_t>(c.rank())];
+  s.global = s.starts.back();
+  return s;
+}
+
+namespace detail {
+
+/// The contiguous buffers of a reduction accumulator, visited in a fixed order (what travels between
+/// ranks). Accumulators are doubles, vectors, Eigen objects, or types with a member for_each_buffer.
+template <class F>
+void for_each_buffer(double& v, F&& f) {
+  f(std::as_writable_bytes(std::span<double>(&v, 1)));
+}
+template <class T, class A, class F>
+  requires std::is_trivially_copyable_v<T>
+void for_each_buffer(std::vector<T, A>& v, F&& f) {
+  f(std::as_writable_bytes(std::span<T>(v.data(), v.size())));
+}
+template <class D, class F>
+  requires std::is_base_of_v<Eigen::PlainObjectBase<D>, D>
+void for_each_buffer(D& v, F&& f) {
+  f(std::as_writable_bytes(std::span<typename D::Scalar>(v.data(), static_cast<std::size_t>(v.size()))));
+}
+template <class Acc, class F>
+  requires requires(Acc& a, F& f) { a.for_each_buffer(f); }
+void for_each_buffer(Acc& a, F&& f) {
+  a.for_each_buffer(f);
+}
+
+template <class Acc>
+void send_acc(communicator_ref c, Acc& a, int to) {
+  std::vector<std::byte> msg;
+  for_each_buffer(a, [&](std::span<std::byte> b) { msg.insert(msg.end(), b.begin(), b.end()); });
+  c.send(msg, to);
+}
+template <class Acc>
+std::size_t acc_bytes(Acc& a) {
+  std::size_t n = 0;
+  for_each_buffer(a, [&](std::span<std::byte> b) { n += b.size(); });
+  return n;
+}
+template <class Acc>
+void unpack_acc(Acc& a, std::span<const std::byte> msg) {
+  std::size_t at = 0;
+  for_each_buffer(a, [&](std::span<std::byte> b) {
+    if (!b.empty()) std::memcpy(b.data(), msg.data() + at, b.size());
+    at += b.size();
+  });
+}
+
+enum class error_kind : int { none = 0, invalid_argument = 1, io_error = 2, numerical_error = 3, other = 4 };
+
+inline error_kind classify(std::exception_ptr e, std::string& what) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const rnnabs::invalid_argument& x) {
+    what = x.what();
+    return error_kind::invalid_argument;
+  } catch (const io_error& x) {
+    what = x.what();
+    return error_kind::io_error;
+  } catch (const numerical_error& x) {
+    what = x.what();
+    return error_kind::numerical_error;
+  } catch (const std::exception& x) {
+    what = x.what();
+    return error_kind::other;
+  } catch (...) {
+    what = "unknown exception";
+    return error_kind::other;
+  }
+}
+
+}  // namespace detail
+
+/// Agreement on failure, for a point every rank reaches: when `e` is set on any rank, every rank throws
+/// the same error (type and message of the lowest failing rank, the message prefixed "rank r: "), so no
+/// rank is left waiting in a later collective. On one process it rethrows e unchanged.
+inline void agree(communicator_ref c, std::exception_ptr e) {
+  if (c.size() == 1) {
+    if (e) std::rethrow_exception(e);
+    return;
+  }
+  std::string what;
+  const detail::error_kind mine = e ? detail::classify(e, what) : detail::error_kind::none;
+  const std::vector<detail::error_kind> all = all_gather_value(c, mine);
+  int root = 0;
+  while (root < c.size() && all[static_cast<std::size_t>(root)] == detail::error_kind::none) ++root;
+  if (root == c.size()) return;
+  const auto len = broadcast_value<std::uint64_t>(c, what.size(), root);
+  what.resize(len);
+  c.broadcast(std::as_writable_bytes(std::span<char>(what.data(), what.size())), root);
+  std::string msg = detail::concat("rank ", root, ": ", what);
+  switch (all[static_cast<std::size_t>(root)]) {
+    case detail::error_kind::invalid_argument: throw invalid_argument(msg);
+    case detail::error_kind::io_error: throw io_error(msg);
+    case detail::error_kind::numerical_error: throw numerical_error(msg);
+    default: throw error(msg);
+  }
+}
+
+/// Runs f() on every rank and agrees on failure (see agree); returns f's value.
+template <class F>
+auto collectively(communicator_ref c, F&& f) {
+  if (c.size() == 1) return f();
+  using R = decltype(f());
+  std::exception_ptr err;
+  if constexpr (std::is_void_v<R>) {
+    try {
+      f();
+    } catch (...) {
+      err = std::current_exception();
+    }
+    agree(c, err);
+  } else {
+    std::optional<std::remove_cvref_t<R>> out;
+    try {
+      out.emplace(f());
+    } catch (...) {
+      err = std::current_exception();
+    }
+    agree(c, err);
+    return std::remove_cvref_t<R>(std::move(*out));
+  }
+}
+
+/// Continues a left fold across the ranks in rank order: the running total arrives from rank r − 1,
+/// fold_local(total) continues it with this rank's parts, it goes on to rank r + 1, and the last rank's
+/// total is broadcast. fold_local must not throw (agree before calling this).
+template <class Acc, class F>
+void chain_fold(communicator_ref c, Acc& total, F&& fold_local) {
+  const int r = c.rank(), n = c.size();
+  if (n == 1) {
+    fold_local(total);
+    return;
+  }
+  std::vector<std::byte> msg(detail::acc_bytes(total));
+  if (r > 0) {
+    c.receive(msg, r - 1);
+    detail::unpack_acc(total, msg);
+  }
+  fold_local(total);
+  if (r + 1 < n) detail::send_acc(c, total, r + 1);
+  msg.clear();
+  detail::for_each_buffer(total, [&](std::span<std::byte> b) { msg.insert(msg.end(), b.begin(), b.end()); });
+  c.broadcast(msg, n - 1);
+  detail::unpack_acc(total, msg);
+}
+
+/// chunked_reduce (parallel.hpp) over this rank's `local` items, items [o, o + local) of a global index
+/// space with o a multiple of `chunk`: the parts are folded in global chunk order across the ranks, so
+/// the result is the single process's, bit for bit. A failure on any rank is thrown on every rank.
+template <class Acc, class Map, class Merge>
+Acc chunked_reduce(communicator_ref c, index_t local, index_t chunk, const Acc& zero, Map&& map, Merge&& merge) {
+  if (c.size() == 1) return chunked_reduce(local, chunk, zero, map, merge);
+  const index_t nc = chunk_count(local, chunk);
+  std::vector<std::optional<Acc>> parts(static_cast<std::size_t>(nc));
+  std::exception_ptr err;
+  try {
+    parallel_for(nc, [&](index_t k) {
+      Acc part = zero;
+      const index_t b = k * chunk;
+      map(b, std::min(local, b + chunk), part);
+      parts[static_cast<std::size_t>(k)] = std::move(part);
+    });
+  } catch (...) {
+    err = std::current_exception();
+  }
+  agree(c, err);
+  Acc total = zero;
+  chain_fold(c, total, [&](Acc& t) {
+    for (auto& p : parts) merge(t, *p);
+  });
+  return total;
+}
+
+}  // namespace rnnabs

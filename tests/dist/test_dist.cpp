@@ -1,0 +1,220 @@
+// Distributed fits under mpirun (1, 2 and 3 ranks, see tests/CMakeLists.txt): every rank builds the
+// same global data, fits on its shard with the MPI communicator, fits on all rows alone, and the two
+// must agree bit for bit. Errors must reach every rank as the same typed exception.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "rnnabs/core/rng.hpp"
+#include "rnnabs/dist/mpi.hpp"
+#include "rnnabs/stats/gmm.hpp"
+
+namespace dist_test {
+
+using rnnabs::index_t;
+using rnnabs::matrix;
+
+const rnnabs::dist::mpi_communicator* world = nullptr;
+
+/// Three anisotropic blobs and some spread, n × d, the same on every rank.
+matrix<double> blobs(index_t n, index_t d, std::uint64_t seed) {
+  rnnabs::rng g(seed);
+  matrix<double> X(n, d);
+  for (index_t i = 0; i < n; ++i) {
+    const index_t c = g.below(3);
+    for (index_t a = 0; a < d; ++a)
+      X(i, a) = 4.0 * static_cast<double>(c) * (a % 2 ? -1 : 1) + (1.0 + static_cast<double>(a)) * g.normal();
+  }
+  return X;
+}
+
+/// Bitwise equality of two matrices (== would call -0 and 0 equal, NaN unequal to itself).
+template <class A, class B>
+::testing::AssertionResult same_bits(const A& a, const B& b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return ::testing::AssertionFailure() << "shapes differ";
+  for (index_t i = 0; i < a.rows(); ++i)
+    for (index_t j = 0; j < a.cols(); ++j)
+      if (std::memcmp(&a(i, j), &b(i, j), sizeof(double)) != 0)
+        return ::testing::AssertionFailure() << "(" << i << ", " << j << "): " << a(i, j) << " vs " << b(i, j);
+  return ::testing::AssertionSuccess();
+}
+
+struct shard {
+  index_t begin, end;
+};
+shard my_rows(index_t n) {
+  const auto [b, e] = rnnabs::shard_rows(n, world->rank(), world->size());
+  return {b, e};
+}
+
+void expect_same_model(const rnnabs::gaussian_mixture& d, const rnnabs::gaussian_mixture& s) {
+  EXPECT_TRUE(same_bits(d.means(), s.means()));
+  EXPECT_TRUE(same_bits(d.covariances(), s.covariances()));
+  EXPECT_TRUE(same_bits(d.weights(), s.weights()));
+  EXPECT_TRUE(same_bits(d.precisions_cholesky(), s.precisions_cholesky()));
+  EXPECT_EQ(d.n_iter(), s.n_iter());
+  const double ld = d.lower_bound(), ls = s.lower_bound();
+  EXPECT_EQ(std::memcmp(&ld, &ls, sizeof ld), 0) << ld << " vs " << ls;
+  EXPECT_EQ(d.n_reseeded(), s.n_reseeded());
+}
+
+TEST(Dist, ShardRowsCoverTheDataInAlignedPieces) {
+  for (const index_t n : {index_t{0}, index_t{1}, index_t{65536}, index_t{200000}})
+    for (int size = 1; size <= 4; ++size) {
+      index_t next = 0;
+      for (int r = 0; r < size; ++r) {
+        const auto [b, e] = rnnabs::shard_rows(n, r, size);
+        EXPECT_EQ(b, next);
+        EXPECT_LE(b, e);
+        EXPECT_TRUE(b == e || b % rnnabs::shard_row_alignment == 0) << b;
+        next = e;
+      }
+      EXPECT_EQ(next, n);
+    }
+}
+
+TEST(Dist, ChunkedReduceFoldsInGlobalOrder) {
+  // Partial sums of a badly conditioned series: any change of the summation order changes the bits.
+  const index_t n = 3 * rnnabs::shard_row_alignment + 1234;
+  auto term = [](index_t i) {
+    return std::ldexp(1.0 + 1e-3 * static_cast<double>(i % 97), static_cast<int>(i % 60) - 30);
+  };
+  auto sum = [&](rnnabs::communicator_ref c, index_t b, index_t e) {
+    return rnnabs::chunked_reduce(
+        c, e - b, 4096, 0.0,
+        [&](index_t lb, index_t le, double& acc) {
+          for (index_t i = lb; i < le; ++i) acc += term(b + i);
+        },
+        [](double& t, double p) { t += p; });
+  };
+  const auto [b, e] = my_rows(n);
+  const double dist = sum(*world, b, e), single = sum(rnnabs::single_process{}, 0, n);
+  EXPECT_EQ(std::memcmp(&dist, &single, sizeof dist), 0) << dist << " vs " << single;
+}
+
+struct gmm_case {
+  rnnabs::covariance_type cov;
+  rnnabs::gmm_init init;
+  index_t n_init;
+  bool weighted;
+};
+
+void PrintTo(const gmm_case& c, std::ostream* os) {
+  *os << rnnabs::to_string(c.cov) << ", init " << static_cast<int>(c.init) << ", n_init " << c.n_init
+      << (c.weighted ? ", weighted" : "");
+}
+
+class DistGmm : public ::testing::TestWithParam<gmm_case> {};
+
+TEST_P(DistGmm, EqualsTheSingleProcessFitBitForBit) {
+  const gmm_case c = GetParam();
+  const index_t n = 2 * rnnabs::shard_row_alignment + 20000;
+  const matrix<double> X = blobs(n, 3, 7);
+  rnnabs::vector<double> w(n);
+  for (index_t i = 0; i < n; ++i) w[i] = 0.5 + static_cast<double>(i % 7) / 7.0;
+  const rnnabs::gmm_options o{
+      .n_components = 4, .covariance = c.cov, .max_iter = 15, .n_init = c.n_init, .init = c.init, .seed = 11};
+  const auto [b, e] = my_rows(n);
+  rnnabs::gaussian_mixture dist(o), single(o);
+  if (c.weighted) {
+    const rnnabs::vector<double> wl = w.segment(b, e - b);
+    dist.fit(X.middleRows(b, e - b), wl, *world);
+    single.fit(X, w);
+  } else {
+    dist.fit(X.middleRows(b, e - b), *world);
+    single.fit(X);
+  }
+  expect_same_model(dist, single);
+  const double sd = dist.score(X.middleRows(b, e - b), *world), ss = single.score(X);
+  EXPECT_EQ(std::memcmp(&sd, &ss, sizeof sd), 0) << sd << " vs " << ss;
+}
+
+using ct = rnnabs::covariance_type;
+using gi = rnnabs::gmm_init;
+INSTANTIATE_TEST_SUITE_P(Cases, DistGmm,
+                         ::testing::Values(gmm_case{ct::diag, gi::random, 1, false},
+                                           gmm_case{ct::full, gi::random_from_data, 2, false},
+                                           gmm_case{ct::tied, gi::random, 1, true},
+                                           gmm_case{ct::spherical, gi::random_from_data, 1, true}));
+
+TEST(Dist, ReseedingADegenerateComponentMatchesTheSingleProcess) {
+  // Far more components than structure, tiny reg_covar, min_weight high: components empty out and
+  // are reseeded at the worst-explained points, chosen across all ranks.
+  const index_t n = 2 * rnnabs::shard_row_alignment + 100;
+  const matrix<double> X = blobs(n, 2, 3);
+  const rnnabs::gmm_options o{.n_components = 12,
+                              .covariance = ct::diag,
+                              .max_iter = 10,
+                              .init = gi::random_from_data,
+                              .seed = 5,
+                              .on_degenerate = rnnabs::degenerate_policy::reseed,
+                              .min_weight = 0.05};
+  const auto [b, e] = my_rows(n);
+  rnnabs::gaussian_mixture dist(o), single(o);
+  dist.fit(X.middleRows(b, e - b), *world);
+  single.fit(X);
+  EXPECT_GT(single.n_reseeded(), 0);
+  expect_same_model(dist, single);
+}
+
+TEST(Dist, ARankWithNoRowsTakesPart) {
+  const index_t n = rnnabs::shard_row_alignment + 5000;  // 2 blocks: on 3 ranks the last holds nothing
+  const matrix<double> X = blobs(n, 2, 9);
+  const rnnabs::gmm_options o{.n_components = 3, .max_iter = 5, .init = gi::random, .seed = 2};
+  const auto [b, e] = my_rows(n);
+  rnnabs::gaussian_mixture dist(o), single(o);
+  dist.fit(X.middleRows(b, e - b), *world);
+  single.fit(X);
+  expect_same_model(dist, single);
+}
+
+TEST(Dist, BadInputOnOneRankStopsEveryRankWithTheSameError) {
+  const index_t n = rnnabs::shard_row_alignment + 5000;
+  matrix<double> X = blobs(n, 2, 1);
+  X(n - 1, 1) = std::numeric_limits<double>::quiet_NaN();  // on the last rank that holds rows
+  const auto [b, e] = my_rows(n);
+  rnnabs::gaussian_mixture g({.n_components = 2, .init = gi::random});
+  try {
+    g.fit(X.middleRows(b, e - b), *world);
+    ADD_FAILURE() << "no error";
+  } catch (const rnnabs::invalid_argument& err) {
+    EXPECT_NE(std::string(err.what()).find("NaN"), std::string::npos) << err.what();
+  }
+  EXPECT_FALSE(g.fitted());
+}
+
+TEST(Dist, MisalignedShardsAreRefusedOnEveryRank) {
+  if (world->size() == 1) GTEST_SKIP() << "one rank holds every row";
+  const matrix<double> X = blobs(1000, 2, 1);
+  rnnabs::gaussian_mixture g({.n_components = 2, .init = gi::random});
+  EXPECT_THROW(g.fit(X, *world), rnnabs::invalid_argument);  // 1000 rows on every rank
+}
+
+TEST(Dist, UndistributedInitIsRefusedOnEveryRank) {
+  if (world->size() == 1) GTEST_SKIP() << "k-means init runs on one rank";
+  const index_t n = rnnabs::shard_row_alignment + 10;
+  const matrix<double> X = blobs(n, 2, 1);
+  const auto [b, e] = my_rows(n);
+  rnnabs::gaussian_mixture g({.n_components = 2, .init = gi::kmeans});
+  EXPECT_THROW(g.fit(X.middleRows(b, e - b), *world), rnnabs::invalid_argument);
+}
+
+}  // namespace dist_test
+
+int main(int argc, char** argv) {
+  rnnabs::dist::mpi_session mpi(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  const rnnabs::dist::mpi_communicator world;
+  dist_test::world = &world;
+  if (world.rank() != 0) {  // one report: the other ranks print only their failures
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  int failed = RUN_ALL_TESTS();
+  // Every rank's verdict decides the exit code of each rank (mpirun reports the first non-zero one).
+  const std::vector<int> all = rnnabs::all_gather_value(rnnabs::communicator_ref(world), failed);
+  for (const int f : all) failed |= f;
+  return failed;
+}
