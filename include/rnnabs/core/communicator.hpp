@@ -133,10 +133,6 @@ struct row_shard {
   }
 };
 
-/// Row alignment of a distributed fit: every rank but the last holds a multiple of this many rows, so
-/// each rank's work chunks (at most this many rows, dividing it) are the single process's chunks.
-inline constexpr index_t shard_row_alignment = 65536;
-
 /// The rows [begin, end) that rank r of `size` should load from a data set of n rows: near-equal
 /// shares in multiples of shard_row_alignment (the last rank that holds rows takes the remainder).
 inline std::pair<index_t, index_t> shard_rows(index_t n, int r, int size) {

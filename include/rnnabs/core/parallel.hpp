@@ -64,6 +64,11 @@ void parallel_for(index_t n, F&& f, bool small = false) {
   if (err) std::rethrow_exception(err);
 }
 
+/// The largest work chunk of a row loop, in rows; every chunk size divides it. A distributed fit starts
+/// each rank's rows at a multiple of it, so each rank's chunks are the single process's chunks
+/// (core/communicator.hpp).
+inline constexpr index_t shard_row_alignment = 65536;
+
 /// Number of chunks of size `chunk` covering n items.
 constexpr index_t chunk_count(index_t n, index_t chunk) noexcept { return (n + chunk - 1) / chunk; }
 

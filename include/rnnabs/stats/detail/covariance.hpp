@@ -47,12 +47,16 @@ struct scatter_stats {
   }
 };
 
-/// Rows per parallel chunk for N rows: at least `min_rows` (few accumulators), at most ~64 chunks, and
-/// at least 2 chunks once N >= 2. A function of N only, never of the thread count. Two chunks or more
-/// mean the loop body always runs inside an OpenMP region, where Eigen does not thread its products
-/// itself (its threaded GEMM re-blocks the depth per thread count, which changes the rounding).
+/// Rows per parallel chunk for N rows: a power of two of at least `min_rows` (few accumulators) and at
+/// most shard_row_alignment, aiming at ~64 chunks, and at least 2 chunks once N >= 2. A function of N
+/// only, never of the thread or rank count; for N > shard_row_alignment it divides the alignment, so
+/// every rank's chunks are the single process's (core/communicator.hpp). Two chunks or more mean the
+/// loop body always runs inside an OpenMP region, where Eigen does not thread its products itself (its
+/// threaded GEMM re-blocks the depth per thread count, which changes the rounding).
 inline index_t stat_chunk_rows(index_t n, index_t min_rows) {
-  return std::min(std::max(min_rows, chunk_count(n, 64)), std::max<index_t>(1, chunk_count(n, 2)));
+  index_t c = min_rows;
+  while (c < chunk_count(n, 64) && c < shard_row_alignment) c *= 2;
+  return std::min(c, std::max<index_t>(1, chunk_count(n, 2)));
 }
 
 /// Runs f() where Eigen does not thread its products (inside a parallel region, or with one thread):

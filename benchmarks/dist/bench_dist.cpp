@@ -1,0 +1,97 @@
+// Distributed timings under mpirun (driven by benchmarks/dist/run, which alternates rank/thread
+// layouts on the same machine): prints one line `<case> seconds=<s> bytes=<b> ranks=<P> threads=<T>`.
+//   gmm_diag_1680k : seconds per EM iteration of the gmm_diag_1680k shape (1.68 M x 10, K = 37, diag),
+//                    differential like benchmarks/compare: (fit of 1 + I iterations − fit of 1) / I,
+//                    same initial parameters; bytes = payload bytes rank 0 sends per iteration.
+// Each rank generates only its own rows (row i from the random stream i), as a rank reads its shard.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "rnnabs/core/rng.hpp"
+#include "rnnabs/dist/mpi.hpp"
+#include "rnnabs/stats/gmm.hpp"
+
+namespace {
+
+using namespace rnnabs;
+
+/// Rows [b, e) of a mixture of 37 diagonal Gaussians in 10 dimensions.
+matrix<double> mixture_rows(index_t b, index_t e, index_t d, index_t k) {
+  matrix<double> X(e - b, d);
+  parallel_for(chunk_count(e - b, 4096), [&](index_t c) {
+    for (index_t i = b + c * 4096; i < std::min(e, b + (c + 1) * 4096); ++i) {
+      rng g = rng::stream(17, static_cast<std::uint64_t>(i));
+      const index_t comp = g.below(k);
+      for (index_t a = 0; a < d; ++a)
+        X(i - b, a) = 3.0 * std::sin(static_cast<double>(comp * (a + 1))) +
+                      (0.5 + 0.1 * static_cast<double>(a)) * g.normal();
+    }
+  });
+  return X;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void gmm_case(const dist::mpi_communicator& world, index_t iters, index_t repeats) {
+  const index_t n = 1680000, d = 10, k = 37;
+  const auto [b, e] = shard_rows(n, world.rank(), world.size());
+  const matrix<double> X = mixture_rows(b, e, d, k);
+  gaussian_mixture init({.n_components = k,
+                         .covariance = covariance_type::diag,
+                         .max_iter = 1,
+                         .init = gmm_init::random_from_data,
+                         .seed = 3});
+  init.fit(X, world);
+  const gmm_parameters p0 = init.parameters();
+  auto fit = [&](index_t max_iter, std::uint64_t& bytes) {
+    gaussian_mixture g({.n_components = k,
+                        .covariance = covariance_type::diag,
+                        .tol = 0,
+                        .max_iter = max_iter,
+                        .on_degenerate = degenerate_policy::keep});
+    const std::uint64_t before = world.bytes_sent();
+    const auto t0 = std::chrono::steady_clock::now();
+    g.fit(X, p0, world);
+    const double s = seconds_since(t0);
+    bytes = world.bytes_sent() - before;
+    return s;
+  };
+  std::uint64_t bb = 0, bf = 0;
+  double t_base = 1e300, t_full = 1e300;
+  fit(1, bb);  // warm-up
+  for (index_t r = 0; r < repeats; ++r) {
+    t_base = std::min(t_base, fit(1, bb));
+    t_full = std::min(t_full, fit(1 + iters, bf));
+  }
+  // The slowest rank's time is the iteration's time.
+  const std::vector<double> all = all_gather_value(communicator_ref(world),
+                                                   (t_full - t_base) / static_cast<double>(iters));
+  if (world.rank() == 0)
+    std::printf("gmm_diag_1680k seconds=%.6f bytes=%.0f ranks=%d threads=%d\n",
+                *std::max_element(all.begin(), all.end()), static_cast<double>(bf - bb) / static_cast<double>(iters),
+                world.size(), max_threads());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dist::mpi_session mpi(argc, argv);
+  const dist::mpi_communicator world;
+  const std::string what = argc > 1 ? argv[1] : "--help";
+  try {
+    if (what == "gmm_diag_1680k") {
+      gmm_case(world, argc > 2 ? std::stol(argv[2]) : 5, argc > 3 ? std::stol(argv[3]) : 2);
+    } else {
+      if (world.rank() == 0) std::printf("usage: mpirun -np P bench_dist gmm_diag_1680k [iterations=5] [repeats=2]\n");
+      return what == "--help" ? 0 : 2;
+    }
+  } catch (const std::exception& err) {
+    std::fprintf(stderr, "bench_dist: rank %d: %s\n", world.rank(), err.what());
+    return 1;
+  }
+  return 0;
+}
