@@ -10,6 +10,7 @@
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/dist/mpi.hpp"
 #include "rnnabs/stats/gmm.hpp"
+#include "rnnabs/stats/pca.hpp"
 
 namespace dist_test {
 
@@ -138,6 +139,29 @@ INSTANTIATE_TEST_SUITE_P(Cases, DistGmm,
                                            gmm_case{ct::full, gi::random_from_data, 2, false},
                                            gmm_case{ct::tied, gi::random, 1, true},
                                            gmm_case{ct::spherical, gi::random_from_data, 1, true}));
+
+TEST(Dist, PcaEqualsTheSingleProcessFitBitForBit) {
+  // float rows, as hidden states are: the scatter is summed in double from float SYRKs.
+  const index_t n = 2 * rnnabs::shard_row_alignment + 3000;
+  const matrix<float> X = blobs(n, 12, 4).cast<float>();
+  const auto [b, e] = my_rows(n);
+  rnnabs::pca dist(rnnabs::pca_options{.n_components = 5}), single(rnnabs::pca_options{.n_components = 5});
+  dist.fit(X.middleRows(b, e - b), *world);
+  single.fit(X);
+  EXPECT_TRUE(same_bits(dist.components(), single.components()));
+  EXPECT_TRUE(same_bits(dist.mean(), single.mean()));
+  EXPECT_TRUE(same_bits(dist.explained_variance(), single.explained_variance()));
+  EXPECT_EQ(dist.n_samples(), n);
+}
+
+TEST(Dist, PcaRefusesUndistributedSolvers) {
+  if (world->size() == 1) GTEST_SKIP() << "every solver runs on one rank";
+  const index_t n = rnnabs::shard_row_alignment + 10;
+  const matrix<double> X = blobs(n, 4, 1);
+  const auto [b, e] = my_rows(n);
+  rnnabs::pca p(rnnabs::pca_options{.n_components = 2, .solver = rnnabs::pca_solver::randomized});
+  EXPECT_THROW(p.fit(X.middleRows(b, e - b), *world), rnnabs::invalid_argument);
+}
 
 TEST(Dist, ReseedingADegenerateComponentMatchesTheSingleProcess) {
   // Far more components than structure, tiny reg_covar, min_weight high: components empty out and

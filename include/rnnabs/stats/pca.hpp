@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <string>
 
+#include "rnnabs/core/communicator.hpp"
 #include "rnnabs/core/error.hpp"
 #include "rnnabs/core/parallel.hpp"
 #include "rnnabs/core/types.hpp"
@@ -66,6 +67,18 @@ class pca {
     static_assert(real_scalar<T>, "rnnabs::pca: X must hold float or double");
     const matrix_cref<T> xr(x.derived());  // no copy for row-major storage
     fit_impl<T>(xr);
+    return *this;
+  }
+
+  /// Distributed fit (solver covariance_eigh): X is this rank's rows, `comm` the ranks holding the rest,
+  /// each rank's rows starting at a multiple of shard_row_alignment (rnnabs::shard_rows). Collective;
+  /// every rank ends with the model fit(all rows) gives on one process, bit for bit.
+  template <class Derived, communicator C>
+  pca& fit(const Eigen::MatrixBase<Derived>& x, const C& comm) {
+    using T = typename Derived::Scalar;
+    static_assert(real_scalar<T>, "rnnabs::pca: X must hold float or double");
+    const matrix_cref<T> xr(x.derived());
+    fit_impl<T>(xr, comm);
     return *this;
   }
 
@@ -149,7 +162,7 @@ class pca {
 
  private:
   template <class T>
-  void fit_impl(const matrix_cref<T>& x);
+  void fit_impl(const matrix_cref<T>& x, communicator_ref comm = {});
   template <class Derived>
   void check_input(const Eigen::MatrixBase<Derived>& x, index_t cols, const char* who, const char* what) const {
     require(fitted(), who, ": called before fit");

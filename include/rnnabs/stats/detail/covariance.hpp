@@ -7,11 +7,13 @@
 // order, so the result is the same for any thread count.
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include "rnnabs/core/communicator.hpp"
 #include "rnnabs/core/parallel.hpp"
 #include "rnnabs/core/types.hpp"
 #include "rnnabs/core/validate.hpp"
@@ -39,6 +41,12 @@ struct scatter_stats {
     scatter.selfadjointView<Eigen::Lower>().rankUpdate(delta, n * b.n / nt);
     mean += delta * (b.n / nt);
     n = nt;
+  }
+  template <class F>
+  void for_each_buffer(F&& f) {  // what travels between ranks (core/communicator.hpp)
+    f(std::as_writable_bytes(std::span<double>(&n, 1)));
+    f(std::as_writable_bytes(std::span<double>(mean.data(), static_cast<std::size_t>(mean.size()))));
+    f(std::as_writable_bytes(std::span<double>(scatter.data(), static_cast<std::size_t>(scatter.size()))));
   }
   /// The scatter with its upper triangle filled in.
   [[nodiscard]] Eigen::MatrixXd full_scatter() const {
@@ -102,11 +110,12 @@ void scatter_range(const matrix_cref<T>& x, index_t b, index_t e, scatter_stats&
 }
 
 /// Mean and scatter of the rows of X (N x D, any N >= 1), threaded, bit-identical for any thread count.
+/// Distributed: X is this rank's rows (starting at a multiple of shard_row_alignment) of `global_n`.
 template <class T>
-scatter_stats row_scatter(const matrix_cref<T>& x) {
+scatter_stats row_scatter(const matrix_cref<T>& x, communicator_ref comm = {}, index_t global_n = -1) {
   const index_t d = x.cols();
   return chunked_reduce(
-      x.rows(), stat_chunk_rows(x.rows(), scatter_chunk_rows), scatter_stats(d),
+      comm, x.rows(), stat_chunk_rows(global_n < 0 ? x.rows() : global_n, scatter_chunk_rows), scatter_stats(d),
       [&](index_t b, index_t e, scatter_stats& acc) { scatter_range<T>(x, b, e, acc); },
       [](scatter_stats& total, const scatter_stats& part) { total.merge(part); });
 }

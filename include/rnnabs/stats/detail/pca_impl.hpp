@@ -10,11 +10,17 @@
 namespace rnnabs {
 
 template <class T>
-void pca::fit_impl(const matrix_cref<T>& x) {
+void pca::fit_impl(const matrix_cref<T>& x, communicator_ref comm) {
   const char* who = "pca::fit";
-  require(x.rows() > 0 && x.cols() > 0, who, ": X is empty (", x.rows(), " x ", x.cols(), ")");
-  require(x.rows() >= 2, who, ": X needs at least 2 rows (samples) to estimate a variance, got ", x.rows());
-  const index_t n = x.rows(), d = x.cols(), max_k = std::min(n, d);
+  const row_shard shard = make_row_shard(comm, x.rows(), who);
+  const std::vector<index_t> cols = all_gather_value(comm, static_cast<index_t>(x.cols()));
+  for (std::size_t r = 0; r < cols.size(); ++r)
+    require(cols[r] == cols[0], who, ": rank ", r, " holds rows of ", cols[r], " columns, rank 0 of ", cols[0]);
+  require(comm.size() == 1 || opt_.solver == pca_solver::covariance_eigh, who, ": solver ", to_string(opt_.solver),
+          " is not distributed; on ", comm.size(), " ranks use covariance_eigh");
+  const index_t n = shard.global, d = x.cols(), max_k = std::min(n, d);
+  require(n > 0 && d > 0, who, ": X is empty (", n, " x ", d, ")");
+  require(n >= 2, who, ": X needs at least 2 rows (samples) to estimate a variance, got ", n);
   const double frac = opt_.variance_fraction;
   require(frac == 0.0 || (frac > 0.0 && frac < 1.0), who, ": variance_fraction must be 0 (off) or in (0, 1), got ",
           frac);
@@ -30,7 +36,7 @@ void pca::fit_impl(const matrix_cref<T>& x) {
   vector<double> mean;
   detail::pca_spectrum s;
   switch (opt_.solver) {
-    case pca_solver::covariance_eigh: s = detail::pca_covariance_eigh<T>(x, mean); break;
+    case pca_solver::covariance_eigh: s = detail::pca_covariance_eigh<T>(x, mean, comm, n); break;
     case pca_solver::exact: s = detail::pca_exact_svd<T>(x, mean); break;
     case pca_solver::randomized:
       s = detail::pca_randomized_svd<T>(x, k_req, opt_.oversamples, opt_.power_iterations, opt_.seed, mean);

@@ -65,20 +65,25 @@ void require_finite_via_mean(const matrix_cref<T>& x, const vector<double>& mean
 }
 
 /// Covariance (blocked SYRK, double accumulation) then a symmetric eigensolver.
+/// Distributed: X is this rank's rows of `global_n` (starting at a multiple of shard_row_alignment).
 template <class T>
-pca_spectrum pca_covariance_eigh(const matrix_cref<T>& x, vector<double>& mean) {
-  const scatter_stats st = row_scatter<T>(x);
+pca_spectrum pca_covariance_eigh(const matrix_cref<T>& x, vector<double>& mean, communicator_ref comm = {},
+                                 index_t global_n = -1) {
+  const index_t n = global_n < 0 ? x.rows() : global_n;
+  // On several ranks each checks its own rows first, so every rank reports the same bad entry.
+  if (comm.size() > 1) collectively(comm, [&] { require_finite(x, "pca::fit", "X"); });
+  const scatter_stats st = row_scatter<T>(x, comm, n);
   mean = st.mean;
   require_finite_via_mean<T>(x, mean, "pca::fit");
   require<numerical_error>(st.scatter.diagonal().allFinite(),
                            "pca::fit: the covariance of X overflows (entries too large)");
-  const double dof = static_cast<double>(x.rows() - 1);
+  const double dof = static_cast<double>(n - 1);
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es;
   eigen_serial([&] { es.compute(st.full_scatter() / dof); });
   require<numerical_error>(es.info() == Eigen::Success,
                            "pca::fit (covariance_eigh): the eigensolver did not converge on the ", x.cols(), " x ",
                            x.cols(), " covariance");
-  const index_t d = x.cols(), r = std::min(x.rows(), d);
+  const index_t d = x.cols(), r = std::min(n, d);
   pca_spectrum s;
   s.components.resize(r, d);
   s.variances.resize(r);
