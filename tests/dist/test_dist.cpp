@@ -10,6 +10,7 @@
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/dist/mpi.hpp"
 #include "rnnabs/stats/gmm.hpp"
+#include "rnnabs/stats/kmeans.hpp"
 #include "rnnabs/stats/pca.hpp"
 
 namespace dist_test {
@@ -134,11 +135,12 @@ TEST_P(DistGmm, EqualsTheSingleProcessFitBitForBit) {
 
 using ct = rnnabs::covariance_type;
 using gi = rnnabs::gmm_init;
-INSTANTIATE_TEST_SUITE_P(Cases, DistGmm,
-                         ::testing::Values(gmm_case{ct::diag, gi::random, 1, false},
-                                           gmm_case{ct::full, gi::random_from_data, 2, false},
-                                           gmm_case{ct::tied, gi::random, 1, true},
-                                           gmm_case{ct::spherical, gi::random_from_data, 1, true}));
+INSTANTIATE_TEST_SUITE_P(
+    Cases, DistGmm,
+    ::testing::Values(gmm_case{ct::diag, gi::random, 1, false}, gmm_case{ct::full, gi::random_from_data, 2, false},
+                      gmm_case{ct::tied, gi::random, 1, true}, gmm_case{ct::spherical, gi::random_from_data, 1, true},
+                      gmm_case{ct::diag, gi::kmeans, 2, false}, gmm_case{ct::full, gi::kmeans, 1, true},
+                      gmm_case{ct::diag, gi::kmeans_plusplus, 1, false}));
 
 TEST(Dist, PcaEqualsTheSingleProcessFitBitForBit) {
   // float rows, as hidden states are: the scatter is summed in double from float SYRKs.
@@ -161,6 +163,49 @@ TEST(Dist, PcaRefusesUndistributedSolvers) {
   const auto [b, e] = my_rows(n);
   rnnabs::pca p(rnnabs::pca_options{.n_components = 2, .solver = rnnabs::pca_solver::randomized});
   EXPECT_THROW(p.fit(X.middleRows(b, e - b), *world), rnnabs::invalid_argument);
+}
+
+class DistKmeans : public ::testing::TestWithParam<bool> {};
+
+TEST_P(DistKmeans, EqualsTheSingleProcessFitBitForBit) {
+  const bool weighted = GetParam();
+  const index_t n = 2 * rnnabs::shard_row_alignment + 777;
+  const matrix<float> X = blobs(n, 5, 21).cast<float>();
+  rnnabs::vector<double> w(n);
+  for (index_t i = 0; i < n; ++i) w[i] = static_cast<double>((i * 7) % 5);  // zeros included
+  const rnnabs::kmeans_options o{.n_clusters = 6, .n_init = 2, .max_iter = 50, .seed = 4};
+  const auto [b, e] = my_rows(n);
+  rnnabs::kmeans dist(o), single(o);
+  if (weighted) {
+    const rnnabs::vector<double> wl = w.segment(b, e - b);
+    dist.fit(X.middleRows(b, e - b), wl, *world);
+    single.fit(X, w);
+  } else {
+    dist.fit(X.middleRows(b, e - b), *world);
+    single.fit(X);
+  }
+  EXPECT_TRUE(same_bits(dist.centers(), single.centers()));
+  const double id = dist.inertia(), is = single.inertia();
+  EXPECT_EQ(std::memcmp(&id, &is, sizeof id), 0) << id << " vs " << is;
+  EXPECT_EQ(dist.n_iter(), single.n_iter());
+  EXPECT_TRUE((dist.labels().array() == single.labels().segment(b, e - b).array()).all());
+}
+
+INSTANTIATE_TEST_SUITE_P(Weights, DistKmeans, ::testing::Values(false, true));
+
+TEST(Dist, KmeansRelocatesEmptyClustersAsOneProcessDoes) {
+  // Three distinct points, five clusters: k-means++ runs out of potential, clusters empty, and the
+  // farthest points (ties to the lower global row) are moved into them.
+  const index_t n = 2 * rnnabs::shard_row_alignment + 50;
+  matrix<double> X(n, 2);
+  for (index_t i = 0; i < n; ++i) X.row(i) << static_cast<double>(i % 3), static_cast<double>((i % 3) * (i % 3));
+  const rnnabs::kmeans_options o{.n_clusters = 5, .max_iter = 20, .seed = 1};
+  const auto [b, e] = my_rows(n);
+  rnnabs::kmeans dist(o), single(o);
+  dist.fit(X.middleRows(b, e - b), *world);
+  single.fit(X);
+  EXPECT_TRUE(same_bits(dist.centers(), single.centers()));
+  EXPECT_EQ(dist.n_iter(), single.n_iter());
 }
 
 TEST(Dist, ReseedingADegenerateComponentMatchesTheSingleProcess) {
@@ -214,15 +259,6 @@ TEST(Dist, MisalignedShardsAreRefusedOnEveryRank) {
   const matrix<double> X = blobs(1000, 2, 1);
   rnnabs::gaussian_mixture g({.n_components = 2, .init = gi::random});
   EXPECT_THROW(g.fit(X, *world), rnnabs::invalid_argument);  // 1000 rows on every rank
-}
-
-TEST(Dist, UndistributedInitIsRefusedOnEveryRank) {
-  if (world->size() == 1) GTEST_SKIP() << "k-means init runs on one rank";
-  const index_t n = rnnabs::shard_row_alignment + 10;
-  const matrix<double> X = blobs(n, 2, 1);
-  const auto [b, e] = my_rows(n);
-  rnnabs::gaussian_mixture g({.n_components = 2, .init = gi::kmeans});
-  EXPECT_THROW(g.fit(X.middleRows(b, e - b), *world), rnnabs::invalid_argument);
 }
 
 }  // namespace dist_test

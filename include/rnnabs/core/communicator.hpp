@@ -7,6 +7,7 @@
 //
 //   rnnabs::gaussian_mixture gmm(opt);
 //   gmm.fit(X_local, rnnabs::dist::mpi_communicator{});   // X_local: this rank's rows
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -304,6 +305,42 @@ void chain_fold(communicator_ref c, Acc& total, F&& fold_local) {
   detail::for_each_buffer(total, [&](std::span<std::byte> b) { msg.insert(msg.end(), b.begin(), b.end()); });
   c.broadcast(msg, n - 1);
   detail::unpack_acc(total, msg);
+}
+
+/// Global row i of a sharded matrix (this rank's rows x, their place in `s`) on every rank, in double
+/// (collective: the rank holding it broadcasts it).
+template <class X>
+vector<double> global_row(communicator_ref c, const row_shard& s, const X& x, index_t i) {
+  vector<double> r(x.cols());
+  const int owner = s.owner(i);
+  if (owner == c.rank()) r = x.row(i - s.offset).transpose().template cast<double>();
+  if (c.size() > 1)
+    c.broadcast(std::as_writable_bytes(std::span<double>(r.data(), static_cast<std::size_t>(r.size()))), owner);
+  return r;
+}
+
+/// Running sums across the ranks: out[i] = the sum of f(j) over all global rows j <= i, added one by
+/// one in global order, for this rank's rows (out has s.local entries); returns the grand total on every
+/// rank. The same bits as the sequential loop on one process.
+template <class F>
+double global_prefix_sum(communicator_ref c, const row_shard& s, std::vector<double>& out, F&& f) {
+  out.resize(static_cast<std::size_t>(s.local));
+  double run = 0;
+  chain_fold(c, run, [&](double& t) {
+    for (index_t i = 0; i < s.local; ++i) out[static_cast<std::size_t>(i)] = t += f(i);
+  });
+  return run;
+}
+
+/// First global row i whose running sum (global_prefix_sum's out) is >= v, clipped to the last row
+/// (numpy's searchsorted, side = 'left'). Collective.
+inline index_t global_search(communicator_ref c, const row_shard& s, const std::vector<double>& cum, double v) {
+  const auto it = std::lower_bound(cum.begin(), cum.end(), v);
+  const index_t mine = it == cum.end() ? s.global : s.offset + (it - cum.begin());
+  const std::vector<index_t> all = all_gather_value(c, mine);
+  for (const index_t i : all)
+    if (i < s.global) return i;  // running sums rise with the rank: the lowest rank's hit is the first
+  return s.global - 1;
 }
 
 /// chunked_reduce (parallel.hpp) over this rank's `local` items, items [o, o + local) of a global index

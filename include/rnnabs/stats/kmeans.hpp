@@ -9,6 +9,7 @@
 // (labels unchanged, or total squared centre shift <= tol · mean feature variance), same
 // empty-cluster rule (an empty cluster takes the point farthest from its own centre). Threaded
 // over fixed row chunks merged in order: results are bit-identical for any thread count.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "rnnabs/core/communicator.hpp"
 #include "rnnabs/core/error.hpp"
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/core/types.hpp"
@@ -83,17 +85,52 @@ class kmeans {
     static_assert(real_scalar<T>, "rnnabs::kmeans: X must hold float or double");
     const matrix_cref<T> xr(x.derived());
     check(xr, sample_weight, "kmeans::fit");
-    detail::kmeans_result best;
-    for (index_t run = 0; run < opt_.n_init; ++run) {
-      rng gen = rng::stream(opt_.seed, static_cast<std::uint64_t>(run));
-      const index_vector idx = detail::kmeans_plusplus<T>(xr, opt_.n_clusters, gen, sample_weight);
-      matrix<double> c0(opt_.n_clusters, xr.cols());
-      for (index_t j = 0; j < c0.rows(); ++j) c0.row(j) = xr.row(idx(j)).template cast<double>();
-      detail::kmeans_result r = detail::lloyd<T>(xr, sample_weight, std::move(c0), opt_.max_iter, opt_.tol);
-      if (run == 0 || r.inertia < best.inertia) best = std::move(r);
+    return fit_runs<T>(xr, sample_weight, {});
+  }
+
+  /// Distributed fit: X (and sample_weight) are this rank's rows, `comm` the ranks holding the rest,
+  /// each rank's rows starting at a multiple of shard_row_alignment (rnnabs::shard_rows). Collective;
+  /// every rank ends with the centres, inertia and iteration count of fit(all rows) on one process, bit
+  /// for bit, and labels() holds the labels of its own rows.
+  template <class Derived, communicator C>
+  kmeans& fit(const Eigen::MatrixBase<Derived>& x, const C& comm) {
+    return fit(x, vector<double>(), comm);
+  }
+  template <class Derived, communicator C>
+  kmeans& fit(const Eigen::MatrixBase<Derived>& x, const vector<double>& sample_weight, const C& comm) {
+    using T = typename Derived::Scalar;
+    static_assert(real_scalar<T>, "rnnabs::kmeans: X must hold float or double");
+    const matrix_cref<T> xr(x.derived());
+    const char* who = "kmeans::fit";
+    if (communicator_ref(comm).size() == 1) {
+      check(xr, sample_weight, who);
+      return fit_runs<T>(xr, sample_weight, comm);
     }
-    res_ = std::move(best);
-    return *this;
+    detail::check_kmeans_options(opt_, who);
+    const row_shard sh = make_row_shard(comm, xr.rows(), who);
+    const std::vector<index_t> cols = all_gather_value(communicator_ref(comm), static_cast<index_t>(xr.cols()));
+    for (std::size_t r = 0; r < cols.size(); ++r)
+      require(cols[r] == cols[0], who, ": rank ", r, " holds rows of ", cols[r], " columns, rank 0 of ", cols[0]);
+    require(sh.global > 0 && cols[0] > 0, who, ": X is empty (", sh.global, " x ", cols[0], ")");
+    require(opt_.n_clusters >= 1 && opt_.n_clusters <= sh.global, who, ": n_clusters must be in [1, N] = [1, ",
+            sh.global, "], got ", opt_.n_clusters);
+    const std::vector<char> has_w = all_gather_value(communicator_ref(comm),
+                                                     static_cast<char>(sample_weight.size() > 0));
+    const bool weighted = std::find(has_w.begin(), has_w.end(), char{1}) != has_w.end();
+    collectively(comm, [&] {
+      if (xr.rows() > 0) require_finite(xr, who, "X");
+      if (!weighted) return;
+      require(sample_weight.size() == xr.rows(), who, ": sample_weight has ", sample_weight.size(), " entries, X has ",
+              xr.rows(), " rows");
+      require_finite(sample_weight, who, "sample_weight");
+      require((sample_weight.array() >= 0.0).all(), who, ": sample_weight has a negative entry");
+    });
+    if (weighted) {
+      const bool mine = sample_weight.size() > 0 && sample_weight.maxCoeff() > 0.0;
+      const std::vector<char> pos = all_gather_value(communicator_ref(comm), static_cast<char>(mine));
+      require(std::find(pos.begin(), pos.end(), char{1}) != pos.end(), who, ": sample_weight sums to zero");
+    }
+    return fit_runs<T>(xr, sample_weight, comm);
   }
 
   /// A fitted model from a result computed elsewhere (the GPU backend's cuda::fit).
@@ -163,6 +200,21 @@ class kmeans {
   static kmeans load(const std::filesystem::path& path);
 
  private:
+  template <class T>
+  kmeans& fit_runs(const matrix_cref<T>& xr, const vector<double>& w, communicator_ref comm) {
+    const row_shard sh = make_row_shard(comm, xr.rows(), "kmeans::fit");
+    detail::kmeans_result best;
+    for (index_t run = 0; run < opt_.n_init; ++run) {
+      rng gen = rng::stream(opt_.seed, static_cast<std::uint64_t>(run));
+      const index_vector idx = detail::kmeans_plusplus<T>(xr, opt_.n_clusters, gen, w, comm);
+      matrix<double> c0(opt_.n_clusters, xr.cols());
+      for (index_t j = 0; j < c0.rows(); ++j) c0.row(j) = global_row(comm, sh, xr, idx(j)).transpose();
+      detail::kmeans_result r = detail::lloyd<T>(xr, w, std::move(c0), opt_.max_iter, opt_.tol, true, comm);
+      if (run == 0 || r.inertia < best.inertia) best = std::move(r);
+    }
+    res_ = std::move(best);
+    return *this;
+  }
   template <class T>
   void check(const matrix_cref<T>& x, const vector<double>& w, const char* who) const {
     detail::check_kmeans_options(opt_, who);

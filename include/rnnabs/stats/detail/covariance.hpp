@@ -122,15 +122,15 @@ scatter_stats row_scatter(const matrix_cref<T>& x, communicator_ref comm = {}, i
 
 /// Column means of X in double, threaded with the same fixed chunks.
 template <class T>
-vector<double> column_mean(const matrix_cref<T>& x) {
-  const index_t d = x.cols();
+vector<double> column_mean(const matrix_cref<T>& x, communicator_ref comm = {}, index_t global_n = -1) {
+  const index_t d = x.cols(), n = global_n < 0 ? x.rows() : global_n;
   const vector<double> s = chunked_reduce(
-      x.rows(), stat_chunk_rows(x.rows(), scatter_chunk_rows), vector<double>(vector<double>::Zero(d)),
+      comm, x.rows(), stat_chunk_rows(n, scatter_chunk_rows), vector<double>(vector<double>::Zero(d)),
       [&](index_t b, index_t e, vector<double>& acc) {
         for (index_t r = b; r < e; ++r) acc += x.row(r).transpose().template cast<double>();
       },
       [](vector<double>& total, const vector<double>& part) { total += part; });
-  return s / static_cast<double>(x.rows());
+  return s / static_cast<double>(n);
 }
 
 }  // namespace rnnabs::detail

@@ -31,25 +31,25 @@ template <class Derived>
 gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const packed_points& P, const gmm_options& o,
                                   std::uint64_t seed) {
   const index_t K = o.n_components;
-  require(P.comm.size() == 1 || o.init == gmm_init::random || o.init == gmm_init::random_from_data,
-          "gaussian_mixture::fit: init = ", o.init == gmm_init::kmeans ? "kmeans" : "kmeans_plusplus",
-          " is not distributed yet; on ", P.comm.size(),
-          " ranks use init = random or random_from_data, or pass initial parameters");
   switch (o.init) {
     case gmm_init::kmeans: {
       kmeans km({.n_clusters = K, .n_init = 1, .seed = seed});
       if (P.weighted) {
         vector<double> w(P.n);
         for (index_t i = 0; i < P.n; ++i) w[i] = P.weight(i);
-        km.fit(X, w);
+        km.fit(X, w, P.comm);
       } else {
-        km.fit(X);
+        km.fit(X, P.comm);
       }
       return params_from_labels(P, km.labels(), K, o.covariance, o.reg_covar);
     }
     case gmm_init::kmeans_plusplus: {
       rng g(seed);
-      const matrix<double> centres = kmeans_plusplus_init(X.template cast<double>(), K, g);
+      const matrix<double> Xd = X.template cast<double>();
+      const matrix_cref<double> xr(Xd);
+      const index_vector idx = kmeans_plusplus<double>(xr, K, g, vector<double>(), P.comm);
+      matrix<double> centres(K, P.d);
+      for (index_t k = 0; k < K; ++k) centres.row(k) = global_row(P.comm, P.shard, Xd, idx(k)).transpose();
       return params_from_labels(P, nearest_centre(P, centres), K, o.covariance, o.reg_covar);
     }
     case gmm_init::random_from_data: {

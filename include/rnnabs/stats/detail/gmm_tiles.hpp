@@ -4,6 +4,7 @@
 // SIMD lanes and a K×tile block of log-probabilities stays in cache. The N×K responsibility
 // matrix is never formed.
 #include <Eigen/Core>
+#include <algorithm>
 #include <vector>
 
 #include "rnnabs/core/communicator.hpp"
@@ -68,6 +69,10 @@ packed_points pack_points(const Eigen::MatrixBase<Derived>& X, const double* sam
   P.d = X.cols();
   P.n_tiles = chunk_count(P.n, gmm_tile);
   P.weighted = sample_weight != nullptr;
+  if (comm.size() > 1) {  // weighted if any rank has weights (a rank without rows may pass none)
+    const std::vector<char> any = all_gather_value(comm, static_cast<char>(P.weighted));
+    P.weighted = std::find(any.begin(), any.end(), char{1}) != any.end();
+  }
   collectively(comm, [&] {
     if (P.n > 0 || comm.size() == 1) require_data(X, who);
     if (sample_weight)
@@ -77,7 +82,7 @@ packed_points pack_points(const Eigen::MatrixBase<Derived>& X, const double* sam
       }
   });
   require(P.shard.global > 0, who, ": X is empty on every rank");
-  if (sample_weight) {
+  if (P.weighted) {
     double s = 0;  // in global row order, as one process sums
     chain_fold(comm, s, [&](double& t) {
       for (index_t i = 0; i < P.n; ++i) t += sample_weight[i];

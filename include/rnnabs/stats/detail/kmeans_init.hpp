@@ -9,18 +9,13 @@
 #include <cstring>
 #include <vector>
 
+#include "rnnabs/core/communicator.hpp"
 #include "rnnabs/core/parallel.hpp"
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/core/types.hpp"
 #include "rnnabs/stats/detail/kmeans_lloyd.hpp"
 
 namespace rnnabs::detail {
-
-/// First index i with cum[i] >= v (numpy searchsorted, side='left'), clipped to the last index.
-inline index_t search_cumulative(const std::vector<double>& cum, double v) {
-  const auto it = std::lower_bound(cum.begin(), cum.end(), v);
-  return std::min<index_t>(it - cum.begin(), static_cast<index_t>(cum.size()) - 1);
-}
 
 /// Squared distances of a row chunk to a few fixed points, in double, with the points of each tile of
 /// `lanes` rows in SIMD lanes (GCC/Clang vector extensions): the chunk is transposed tile by tile into
@@ -66,27 +61,35 @@ void for_tiles(const matrix_cref<T>& x, index_t b0, index_t e0, tile_distances<T
   }
 }
 
+/// Global row indices of the K seeds. Distributed: x and w are this rank's rows (each rank's first row
+/// at a multiple of shard_row_alignment); the draws, running sums and candidate potentials are the
+/// single process's, so the seeds are too. Collective.
 template <class T>
-index_vector kmeans_plusplus(const matrix_cref<T>& x, index_t k, rng& gen, const vector<double>& w) {
-  const index_t n = x.rows(), d = x.cols(), chunk = kmeans_chunk_rows(n), nchunks = chunk_count(n, chunk);
+index_vector kmeans_plusplus(const matrix_cref<T>& x, index_t k, rng& gen, const vector<double>& w,
+                             communicator_ref comm = {}) {
+  const row_shard sh = make_row_shard(comm, x.rows(), "kmeans_plusplus");
+  const index_t n = x.rows(), N = sh.global, d = x.cols(), chunk = kmeans_chunk_rows(N),
+                nchunks = chunk_count(n, chunk);
   const index_t trials = 2 + static_cast<index_t>(std::log(static_cast<double>(k)));
   constexpr index_t L = tile_distances<T>::lanes;
   index_vector chosen(k);
-  std::vector<double> closest(static_cast<std::size_t>(n)), cum(static_cast<std::size_t>(n));
+  std::vector<double> closest(static_cast<std::size_t>(n)), cum;
 
-  auto prefix = [&](auto&& value) {  // cum[i] = Σ_{j<=i} value(j), sequential: fixed order
-    double s = 0;
-    for (index_t i = 0; i < n; ++i) cum[static_cast<std::size_t>(i)] = s += value(i);
-    return s;
-  };
+  // cum[i] = Σ_{j<=i} value(j), sequential in global row order: fixed order
+  auto prefix = [&](auto&& value) { return global_prefix_sum(comm, sh, cum, value); };
+  bool weighted = w.size() > 0;
+  if (comm.size() > 1) {  // weighted if any rank has weights (a rank without rows may pass none)
+    const std::vector<char> any = all_gather_value(comm, static_cast<char>(weighted));
+    weighted = std::find(any.begin(), any.end(), char{1}) != any.end();
+  }
   // First centre: a row drawn with probability proportional to its weight.
-  if (w.size() == 0) {
-    chosen(0) = static_cast<index_t>(gen.below(static_cast<std::uint64_t>(n)));
+  if (!weighted) {
+    chosen(0) = static_cast<index_t>(gen.below(static_cast<std::uint64_t>(N)));
   } else {
     const double total = prefix([&](index_t i) { return w(i); });
-    chosen(0) = search_cumulative(cum, gen.uniform() * total);
+    chosen(0) = global_search(comm, sh, cum, gen.uniform() * total);
   }
-  auto row = [&](index_t i) { return vector<double>(x.row(i).transpose().template cast<double>()); };
+  auto row = [&](index_t i) { return global_row(comm, sh, x, i); };
   // closest[i] = min(closest[i], ||x_i - y||²) (first: the distance itself).
   auto lower = [&](const vector<double>& y, bool first) {
     parallel_for(nchunks, [&](index_t ci) {
@@ -108,12 +111,12 @@ index_vector kmeans_plusplus(const matrix_cref<T>& x, index_t k, rng& gen, const
   for (index_t c = 1; c < k; ++c) {
     const double pot = prefix([&](index_t i) { return weight_at(w, i) * closest[static_cast<std::size_t>(i)]; });
     for (index_t t = 0; t < trials; ++t) {
-      cand[static_cast<std::size_t>(t)] = search_cumulative(cum, gen.uniform() * pot);
+      cand[static_cast<std::size_t>(t)] = global_search(comm, sh, cum, gen.uniform() * pot);
       cand_x[static_cast<std::size_t>(t)] = row(cand[static_cast<std::size_t>(t)]);
     }
     // Potential after adding each candidate, all candidates in one sweep over X.
     const vector<double> cand_pot = chunked_reduce(
-        n, chunk, vector<double>(vector<double>::Zero(trials)),
+        comm, n, chunk, vector<double>(vector<double>::Zero(trials)),
         [&](index_t b0, index_t e0, vector<double>& acc) {
           tile_distances<T> td(d);
           double dist[L];

@@ -6,9 +6,11 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <span>
 #include <type_traits>
 #include <vector>
 
+#include "rnnabs/core/communicator.hpp"
 #include "rnnabs/core/error.hpp"
 #include "rnnabs/core/parallel.hpp"
 #include "rnnabs/core/types.hpp"
@@ -171,9 +173,9 @@ void assign_labels(const matrix_cref<T>& x, const matrix<double>& c, index_vecto
 /// Σ_i w_i ||x_i - c(label_i)||², exactly (not through the expanded square).
 template <class T>
 double kmeans_inertia(const matrix_cref<T>& x, const vector<double>& w, const matrix<double>& c,
-                      const index_vector& labels) {
+                      const index_vector& labels, communicator_ref comm = {}, index_t global_n = -1) {
   return chunked_reduce(
-      x.rows(), kmeans_chunk_rows(x.rows()), 0.0,
+      comm, x.rows(), kmeans_chunk_rows(global_n < 0 ? x.rows() : global_n), 0.0,
       [&](index_t b, index_t e, double& acc) {
         for (index_t i = b; i < e; ++i) acc += weight_at(w, i) * squared_distance<T>(x, i, c, labels(i));
       },
@@ -194,22 +196,29 @@ matrix<T> centre_distances(const matrix_cref<T>& x, const matrix<double>& c) {
 
 /// tol · (mean over features of the population variance of X), sklearn's scale for the centre shift.
 template <class T>
-double kmeans_tolerance(const matrix_cref<T>& x, double tol) {
+double kmeans_tolerance(const matrix_cref<T>& x, double tol, communicator_ref comm = {}, index_t global_n = -1) {
   if (tol == 0.0) return 0.0;
-  const vector<double> m = column_mean<T>(x);
+  const index_t n = global_n < 0 ? x.rows() : global_n;
+  const vector<double> m = column_mean<T>(x, comm, n);
   const vector<double> ss = chunked_reduce(
-      x.rows(), kmeans_chunk_rows(x.rows()), vector<double>(vector<double>::Zero(x.cols())),
+      comm, x.rows(), kmeans_chunk_rows(n), vector<double>(vector<double>::Zero(x.cols())),
       [&](index_t b, index_t e, vector<double>& acc) {
         for (index_t i = b; i < e; ++i) acc += (x.row(i).transpose().template cast<double>() - m).cwiseAbs2();
       },
       [](vector<double>& t, const vector<double>& p) { t += p; });
-  return tol * ss.mean() / static_cast<double>(x.rows());
+  return tol * ss.mean() / static_cast<double>(n);
 }
 
 struct lloyd_sums {
   matrix<double> sums;  // K x D weighted coordinate sums (row-major)
   vector<double> weight;
   index_t changed = 0;  // points whose label changed this iteration
+  template <class F>
+  void for_each_buffer(F&& f) {  // what travels between ranks (core/communicator.hpp)
+    f(std::as_writable_bytes(std::span<double>(sums.data(), static_cast<std::size_t>(sums.size()))));
+    f(std::as_writable_bytes(std::span<double>(weight.data(), static_cast<std::size_t>(weight.size()))));
+    f(std::as_writable_bytes(std::span<index_t>(&changed, 1)));
+  }
 };
 
 /// The min(m, N) indices of the largest dist, farthest first, lower index on ties: the points that
@@ -228,25 +237,60 @@ inline std::vector<index_t> farthest_first(const std::vector<double>& dist, std:
 }
 
 /// Empty clusters (zero weight) take, in index order, the points farthest from their assigned centres.
+/// Distributed: each rank's farthest points, then the farthest of those (the same points, same order);
+/// each point's rank broadcasts its label, weight and row.
 template <class T>
 void relocate_empty(const matrix_cref<T>& x, const vector<double>& w, const matrix<double>& c,
-                    const index_vector& labels, lloyd_sums& s) {
+                    const index_vector& labels, lloyd_sums& s, communicator_ref comm = {},
+                    const row_shard* sh = nullptr) {
   std::vector<index_t> empty;
   for (index_t j = 0; j < c.rows(); ++j)
     if (s.weight(j) == 0.0) empty.push_back(j);
   if (empty.empty()) return;
-  const index_t n = x.rows(), chunk = kmeans_chunk_rows(n);
+  const index_t n = x.rows(), chunk = kmeans_chunk_rows(sh ? sh->global : n);
   std::vector<double> dist(static_cast<std::size_t>(n));
   parallel_for(chunk_count(n, chunk), [&](index_t ci) {
     for (index_t i = ci * chunk; i < std::min(n, (ci + 1) * chunk); ++i)
       dist[static_cast<std::size_t>(i)] = squared_distance<T>(x, i, c, labels(i));
   });
-  const std::vector<index_t> order = farthest_first(dist, empty.size());
+  std::vector<index_t> order = farthest_first(dist, empty.size());
+  const index_t offset = sh ? sh->offset : 0;
+  if (comm.size() > 1) {
+    using far_point = std::pair<double, index_t>;  // (distance, global row); padding: (-inf, N)
+    std::vector<far_point> mine(empty.size(), {-std::numeric_limits<double>::infinity(), sh->global});
+    for (std::size_t e = 0; e < order.size(); ++e)
+      mine[e] = {dist[static_cast<std::size_t>(order[e])], offset + order[e]};
+    std::vector<far_point> all(mine.size() * static_cast<std::size_t>(comm.size()));
+    comm.all_gather(std::as_bytes(std::span<const far_point>(mine)), std::as_writable_bytes(std::span<far_point>(all)));
+    const std::size_t m = std::min<std::size_t>(empty.size(), static_cast<std::size_t>(sh->global));
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(m), all.end(),
+                      [](const far_point& a, const far_point& b) {
+                        return a.first > b.first || (a.first == b.first && a.second < b.second);
+                      });
+    order.resize(m);
+    for (std::size_t e = 0; e < m; ++e) order[e] = all[e].second;  // global rows from here on
+  }
   for (std::size_t e = 0; e < order.size(); ++e) {
     const index_t far = order[e], to = empty[e];
-    const index_t from = labels(far);
-    const double wi = weight_at(w, far);
-    const vector<double> xi = x.row(far).transpose().template cast<double>();
+    index_t from = 0;
+    double wi = 0;
+    vector<double> xi;
+    if (comm.size() == 1) {
+      from = labels(far);
+      wi = weight_at(w, far);
+      xi = x.row(far).transpose().template cast<double>();
+    } else {
+      const int owner = sh->owner(far);
+      struct label_weight {
+        index_t label = 0;
+        double weight = 0;
+      } lw;
+      if (owner == comm.rank()) lw = {labels(far - offset), weight_at(w, far - offset)};
+      lw = broadcast_value(comm, lw, owner);
+      from = lw.label;
+      wi = lw.weight;
+      xi = global_row(comm, *sh, x, far);
+    }
     s.sums.row(from) -= wi * xi.transpose();
     s.weight(from) -= wi;
     s.sums.row(to) = wi * xi.transpose();
@@ -294,11 +338,14 @@ struct lloyd_bounds {
 /// Lloyd from centres `c` (sklearn's loop: stop on unchanged labels or a small total centre shift; an
 /// empty cluster takes the point farthest from its assigned centre, farthest first, lower index on ties).
 /// `bounds` = false runs every point through the kernel every iteration (the reference for the tests).
+/// Distributed: x and w are this rank's rows (each rank's first row at a multiple of
+/// shard_row_alignment); sums, shifts and the stop test are global, labels stay with their rows.
 template <class T>
 kmeans_result lloyd(const matrix_cref<T>& x, const vector<double>& w, matrix<double> c, index_t max_iter, double tol,
-                    bool bounds = true) {
-  const index_t n = x.rows(), d = x.cols(), k = c.rows(), chunk = kmeans_chunk_rows(n);
-  const double tol_abs = kmeans_tolerance<T>(x, tol);
+                    bool bounds = true, communicator_ref comm = {}) {
+  const row_shard sh = make_row_shard(comm, x.rows(), "kmeans::fit");
+  const index_t n = x.rows(), d = x.cols(), k = c.rows(), chunk = kmeans_chunk_rows(sh.global);
+  const double tol_abs = kmeans_tolerance<T>(x, tol, comm, sh.global);
   kmeans_result r;
   r.labels.resize(n);
   r.labels.setConstant(-1);
@@ -342,7 +389,7 @@ kmeans_result lloyd(const matrix_cref<T>& x, const vector<double>& w, matrix<dou
         }
     }
     lloyd_sums s = chunked_reduce(
-        n, chunk, zero,
+        comm, n, chunk, zero,
         [&](index_t b, index_t e, lloyd_sums& acc) {
           // Blocks of rows small enough for the cache, so the bounds pass, the kernel on the rows it
           // could not settle and the sums (in index order, as plain Lloyd) read each row from cache.
@@ -402,7 +449,7 @@ kmeans_result lloyd(const matrix_cref<T>& x, const vector<double>& w, matrix<dou
           t.weight += p.weight;
           t.changed += p.changed;
         });
-    relocate_empty(x, w, c, r.labels, s);
+    relocate_empty(x, w, c, r.labels, s, comm, &sh);
     matrix<double> c_new = c;
     for (index_t j = 0; j < k; ++j)
       if (s.weight(j) > 0) c_new.row(j) = s.sums.row(j) / s.weight(j);
@@ -420,7 +467,7 @@ kmeans_result lloyd(const matrix_cref<T>& x, const vector<double>& w, matrix<dou
   }
   r.n_iter = std::min(it + 1, max_iter);
   if (!strict) assign_labels<T>(x, c, r.labels);  // labels of the final centres
-  r.inertia = kmeans_inertia<T>(x, w, c, r.labels);
+  r.inertia = kmeans_inertia<T>(x, w, c, r.labels, comm, sh.global);
   r.converged = strict || small_shift;
   r.centers = std::move(c);
   return r;
