@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "rnnabs/abstraction/model.hpp"
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/dist/mpi.hpp"
 #include "rnnabs/stats/gmm.hpp"
@@ -206,6 +207,88 @@ TEST(Dist, KmeansRelocatesEmptyClustersAsOneProcessDoes) {
   single.fit(X);
   EXPECT_TRUE(same_bits(dist.centers(), single.centers()));
   EXPECT_EQ(dist.n_iter(), single.n_iter());
+}
+
+TEST(Dist, AlignRowsKeepsTheGlobalOrder) {
+  // Uneven shards (rank r holds 40000 + 30000 r rows): after alignment every rank's rows start at a
+  // multiple of the alignment and, read in rank order, are the same rows in the same order.
+  std::vector<index_t> n(static_cast<std::size_t>(world->size()));
+  index_t total = 0, first = 0;
+  for (int r = 0; r < world->size(); ++r) {
+    n[static_cast<std::size_t>(r)] = 40000 + 30000 * r;
+    if (r < world->rank()) first += n[static_cast<std::size_t>(r)];
+    total += n[static_cast<std::size_t>(r)];
+  }
+  matrix<float> x(n[static_cast<std::size_t>(world->rank())], 2);
+  for (index_t i = 0; i < x.rows(); ++i) x.row(i) << static_cast<float>(first + i), -static_cast<float>(first + i);
+  const matrix<float> a = rnnabs::align_rows(*world, x);
+  const std::vector<index_t> m = rnnabs::all_gather_value(rnnabs::communicator_ref(*world), a.rows());
+  index_t start = 0;
+  for (int r = 0; r < world->rank(); ++r) start += m[static_cast<std::size_t>(r)];
+  EXPECT_TRUE(a.rows() == 0 || start % rnnabs::shard_row_alignment == 0) << start;
+  for (index_t i = 0; i < a.rows(); ++i) ASSERT_EQ(a(i, 0), static_cast<float>(start + i)) << i;
+  EXPECT_TRUE(rnnabs::rows_aligned(*world, a.rows()));
+  index_t sum = 0;
+  for (const index_t v : m) sum += v;
+  EXPECT_EQ(sum, total);
+}
+
+/// Sequences of lengths 20..39 with width-16 hidden states drifting between regimes, the same on every rank.
+rnnabs::traces<float> sequences(index_t n_seq, std::uint64_t seed) {
+  rnnabs::rng g(seed);
+  std::vector<matrix<float>> h;
+  std::vector<rnnabs::index_vector> y;
+  for (index_t i = 0; i < n_seq; ++i) {
+    const index_t T = 20 + g.below(20);
+    matrix<float> hi(T, 16);
+    rnnabs::index_vector yi(T);
+    index_t regime = g.below(4);
+    for (index_t t = 0; t < T; ++t) {
+      if (g.uniform() < 0.2) regime = g.below(4);
+      for (index_t a = 0; a < 16; ++a)
+        hi(t, a) = static_cast<float>(
+            std::tanh(0.8 * static_cast<double>(regime) - 1.2 + 0.05 * static_cast<double>(a)) + 0.1 * g.normal());
+      yi(t) = regime % 3;
+    }
+    h.push_back(std::move(hi));
+    y.push_back(std::move(yi));
+  }
+  return rnnabs::make_traces(std::move(h), std::move(y), 3);
+}
+
+/// Sequences [b, e) of tr.
+rnnabs::traces<float> slice(const rnnabs::traces<float>& tr, index_t b, index_t e) {
+  std::vector<matrix<float>> h(tr.hidden.begin() + b, tr.hidden.begin() + e);
+  std::vector<rnnabs::index_vector> y(tr.step_labels.begin() + b, tr.step_labels.begin() + e);
+  return rnnabs::make_traces(std::move(h), std::move(y), 3);
+}
+
+TEST(Dist, AbstractionAndAutomatonEqualTheSingleProcessBuild) {
+  // ~8800 sequences, ~260k steps; an uneven split by sequence, so the steps need aligning.
+  const rnnabs::traces<float> all = sequences(8800, 12);
+  const index_t n = all.size(), P = world->size(), r = world->rank();
+  const index_t b = n * r * r / (P * P), e = n * (r + 1) * (r + 1) / (P * P);
+  const rnnabs::abstraction_options o{.pca_components = 5, .n_clusters = 6, .max_iter = 20, .seed = 3};
+  const auto dist = rnnabs::build_abstraction(slice(all, b, e), o, *world);
+  const auto single = rnnabs::build_abstraction(all, o);
+  const auto& pd = dist.abstraction.reducer().pca_model();
+  const auto& ps = single.abstraction.reducer().pca_model();
+  EXPECT_TRUE(same_bits(pd.components(), ps.components()));
+  expect_same_model(dist.abstraction.partitioner(), single.abstraction.partitioner());
+  EXPECT_TRUE((dist.abstraction.label_counts().array() == single.abstraction.label_counts().array()).all());
+  for (index_t i = b; i < e; ++i)
+    ASSERT_TRUE((dist.abstraction.train_states()[static_cast<std::size_t>(i - b)].array() ==
+                 single.abstraction.train_states()[static_cast<std::size_t>(i)].array())
+                    .all());
+  const auto& ad = dist.automaton;
+  const auto& as = single.automaton;
+  ASSERT_EQ(ad.n_transitions(), as.n_transitions());
+  for (index_t k = 0; k < as.n_transitions(); ++k) {
+    ASSERT_EQ(ad.transition_at(k), as.transition_at(k));
+    ASSERT_EQ(ad.count_at(k), as.count_at(k));
+    const auto sd = ad.samples(as.transition_at(k)), ss = as.samples(as.transition_at(k));
+    ASSERT_TRUE(std::equal(sd.begin(), sd.end(), ss.begin(), ss.end()));
+  }
 }
 
 TEST(Dist, ReseedingADegenerateComponentMatchesTheSingleProcess) {

@@ -12,11 +12,13 @@
 //   auto at = abs.abstract_traces(s, test_traces.step_labels);  // per sequence: T_i x (2 + C)
 //   auto st = abs.stability();                               // purity over real states
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <utility>
 #include <vector>
 
+#include "rnnabs/core/communicator.hpp"
 #include "rnnabs/core/concepts.hpp"
 #include "rnnabs/core/error.hpp"
 #include "rnnabs/core/types.hpp"
@@ -92,6 +94,52 @@ class abstraction {
     } else {
       return fit_checked(tr);
     }
+  }
+
+  /// Distributed fit: `tr` is this rank's share of the training sequences (any split; rank order is
+  /// sequence order). Both stages are fitted on all ranks' steps (each must take a communicator, as
+  /// pca_or_identity, pca, kmeans and gaussian_mixture do), the state x label counts are of all ranks'
+  /// steps, train_states() holds this rank's sequences. Collective; every rank ends with the stages and
+  /// counts fit(all sequences) gives on one process, bit for bit.
+  template <class T, communicator C>
+  abstraction& fit(const traces<T>& tr, const C& comm) {
+    static_assert(
+        requires(Reducer r, const matrix<T>& x, communicator_ref c) { r.fit(x, c); },
+        "abstraction::fit(traces, communicator): the reducer has no fit(X, communicator); it cannot be "
+        "fitted on sharded rows");
+    static_assert(
+        requires(Partitioner p, const matrix<T>& z, communicator_ref c) { p.fit(z, c); },
+        "abstraction::fit(traces, communicator): the partitioner has no fit(Z, communicator); it cannot "
+        "be fitted on sharded rows");
+    const communicator_ref c(comm);
+    const char* who = "abstraction::fit";
+    collectively(c, [&] { tr.validate(who); });
+    const auto shape = all_gather_value(c, std::array<index_t, 2>{tr.width(), tr.num_classes()});
+    width_ = 0;
+    n_labels_ = 0;
+    for (int q = 0; q < c.size(); ++q) {
+      const auto [w, k] = shape[static_cast<std::size_t>(q)];
+      if (k == 0) continue;  // a rank without sequences
+      require(width_ == 0 || (w == width_ && k == n_labels_), who, ": rank ", q, " has traces of width ", w, " and ", k,
+              " classes, another rank ", width_, " and ", n_labels_);
+      width_ = w;
+      n_labels_ = k;
+    }
+    require(n_labels_ >= 1, who, ": the traces have no classes");
+    const matrix<T> x = stack_hidden(tr, 0, tr.size());
+    const bool aligned = rows_aligned(c, x.rows());
+    const matrix<T> xa = aligned ? matrix<T>() : align_rows(c, x);
+    const matrix<T>& xf = aligned ? x : xa;
+    reducer_.fit(xf, c);
+    const matrix<T> zf = reducer_.transform(xf);
+    partitioner_.fit(zf, c);
+    m_ = static_cast<index_t>(partitioner_.n_clusters()) + 1;
+    train_states_ = split_states(partitioner_.predict(aligned ? zf : reducer_.transform(x)), tr);
+    const matrix<index_t> mine = count_steps(train_states_, tr.step_labels);
+    counts_ = matrix<index_t>::Zero(m_, n_labels_);
+    chain_fold(c, counts_, [&](matrix<index_t>& total) { total += mine; });
+    set_label_distribution();
+    return *this;
   }
 
   /// Fits the partitioner on already reduced steps `z` (rows: the steps of `tr` in order), with the
@@ -281,10 +329,17 @@ class abstraction {
     return out;
   }
 
-  void count_labels(const std::vector<index_vector>& states, const std::vector<index_vector>& labels) {
-    counts_ = matrix<index_t>::Zero(m_, n_labels_);
+  matrix<index_t> count_steps(const std::vector<index_vector>& states, const std::vector<index_vector>& labels) const {
+    matrix<index_t> n = matrix<index_t>::Zero(m_, n_labels_);
     for (std::size_t i = 0; i < states.size(); ++i)
-      for (index_t j = 0; j < states[i].size(); ++j) ++counts_(states[i](j), labels[i](j));
+      for (index_t j = 0; j < states[i].size(); ++j) ++n(states[i](j), labels[i](j));
+    return n;
+  }
+  void count_labels(const std::vector<index_vector>& states, const std::vector<index_vector>& labels) {
+    counts_ = count_steps(states, labels);
+    set_label_distribution();
+  }
+  void set_label_distribution() {
     pi_.resize(m_, n_labels_);
     for (index_t s = 0; s < m_; ++s) {
       const index_t tot = counts_.row(s).sum();

@@ -43,6 +43,18 @@ class pca_or_identity {
     }
     return *this;
   }
+  /// Distributed fit (see pca::fit(X, communicator)): the identity needs nothing of the other ranks.
+  template <class Derived, communicator C>
+  pca_or_identity& fit(const Eigen::MatrixBase<Derived>& x, const C& comm) {
+    identity_ = k_ <= 0 || k_ >= x.cols();
+    if (identity_) {
+      if (x.rows() > 0) id_.fit(x);
+    } else {
+      pca_ = pca(pca_options{.n_components = k_, .seed = seed_});
+      pca_.fit(x, comm);
+    }
+    return *this;
+  }
   template <class Derived>
   matrix<typename Derived::Scalar> transform(const Eigen::MatrixBase<Derived>& x) const {
     return identity_ ? id_.transform(x) : pca_.transform(x);
@@ -104,6 +116,24 @@ basic_abstract_model<Reducer, Partitioner> build_abstraction(const traces<T>& tr
 template <class T>
 abstract_model build_abstraction(const traces<T>& train, const abstraction_options& o = {}) {
   return build_abstraction(train, make_abstraction(o), o.vocab_size);
+}
+
+/// The default pipeline on sharded training traces: `train` is this rank's share of the sequences
+/// (rank order is sequence order). The abstraction is fitted on all ranks' steps (abstraction::fit with
+/// a communicator) and every rank gets the automaton of all ranks' sequences, whose sample ids are
+/// global sequence positions. Collective; bit-identical to build_abstraction(all sequences, o).
+template <class T, communicator C>
+abstract_model build_abstraction(const traces<T>& train, const abstraction_options& o, const C& comm) {
+  abstract_model r{make_abstraction(o), {}, 0, 0};
+  auto t0 = std::chrono::steady_clock::now();
+  r.abstraction.fit(train, comm);
+  auto t1 = std::chrono::steady_clock::now();
+  r.fit_seconds = std::chrono::duration<double>(t1 - t0).count();
+  r.automaton = automaton::build(
+      all_gather_sequences(comm, r.abstraction.train_states()), all_gather_sequences(comm, train.step_labels),
+      all_gather_sequences(comm, train.tokens), r.abstraction.n_states(), r.abstraction.n_labels(), o.vocab_size);
+  r.automaton_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  return r;
 }
 
 }  // namespace rnnabs

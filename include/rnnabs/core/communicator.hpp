@@ -343,6 +343,85 @@ inline index_t global_search(communicator_ref c, const row_shard& s, const std::
   return s.global - 1;
 }
 
+/// Whether every rank's rows start at a multiple of shard_row_alignment (ranks without rows exempt).
+inline bool rows_aligned(communicator_ref c, index_t local) {
+  if (c.size() == 1) return true;
+  const std::vector<index_t> n = all_gather_value(c, local);
+  index_t start = 0;
+  for (const index_t m : n) {
+    if (m > 0 && start % shard_row_alignment != 0) return false;
+    start += m;
+  }
+  return true;
+}
+
+/// This rank's rows after moving rows to lower ranks so that every rank's rows start at a multiple of
+/// shard_row_alignment (at most that many rows cross each rank boundary); the global row order is kept.
+/// Collective. A distributed fit takes any shard sizes through this.
+template <class T>
+matrix<T> align_rows(communicator_ref c, const matrix<T>& x) {
+  const int P = c.size(), r = c.rank();
+  const std::vector<index_t> n = all_gather_value(c, static_cast<index_t>(x.rows()));
+  const std::vector<index_t> cols = all_gather_value(c, static_cast<index_t>(x.cols()));
+  for (int q = 0; q < P; ++q)
+    require(cols[static_cast<std::size_t>(q)] == x.cols() || n[static_cast<std::size_t>(q)] == 0, "align_rows: rank ",
+            q, " holds rows of ", cols[static_cast<std::size_t>(q)], " columns, this rank of ", x.cols());
+  std::vector<index_t> s(static_cast<std::size_t>(P) + 1, 0), t(static_cast<std::size_t>(P) + 1, 0);
+  for (int q = 0; q < P; ++q)
+    s[static_cast<std::size_t>(q) + 1] = s[static_cast<std::size_t>(q)] + n[static_cast<std::size_t>(q)];
+  const index_t N = s.back(), A = shard_row_alignment;
+  for (int q = 0; q < P; ++q)
+    t[static_cast<std::size_t>(q)] = std::min(N, (s[static_cast<std::size_t>(q)] + A - 1) / A * A);
+  t.back() = N;
+  auto overlap = [&](int holder, int target) {  // rows of `holder` that `target` owns after alignment
+    const auto h = static_cast<std::size_t>(holder), g = static_cast<std::size_t>(target);
+    return std::pair<index_t, index_t>{std::max(s[h], t[g]), std::min(s[h + 1], t[g + 1])};
+  };
+  const index_t d = x.cols();
+  // Rows only move down (t[q] >= s[q]); every rank sends first, lowest target first, then receives
+  // from higher ranks in order, so the blocking messages cannot wait in a cycle.
+  for (int q = 0; q < r; ++q) {
+    const auto [b, e] = overlap(r, q);
+    if (e > b)
+      c.send(std::as_bytes(std::span<const T>(x.data() + (b - s[static_cast<std::size_t>(r)]) * d,
+                                              static_cast<std::size_t>((e - b) * d))),
+             q);
+  }
+  const auto me = static_cast<std::size_t>(r);
+  matrix<T> out(t[me + 1] - t[me], d);
+  const auto [kb, ke] = overlap(r, r);
+  if (ke > kb) out.topRows(ke - kb) = x.middleRows(kb - s[me], ke - kb);
+  for (int q = r + 1; q < P; ++q) {
+    const auto [b, e] = overlap(q, r);
+    if (e > b)
+      c.receive(
+          std::as_writable_bytes(std::span<T>(out.data() + (b - t[me]) * d, static_cast<std::size_t>((e - b) * d))), q);
+  }
+  return out;
+}
+
+/// Every rank's sequences, in rank order, on every rank (collective).
+inline std::vector<index_vector> all_gather_sequences(communicator_ref c, const std::vector<index_vector>& mine) {
+  if (c.size() == 1) return mine;
+  std::vector<index_t> flat{static_cast<index_t>(mine.size())};  // count, lengths, values
+  for (const auto& v : mine) flat.push_back(v.size());
+  for (const auto& v : mine) flat.insert(flat.end(), v.data(), v.data() + v.size());
+  const std::vector<std::uint64_t> sizes = all_gather_value(c, static_cast<std::uint64_t>(flat.size()));
+  std::vector<index_vector> all;
+  for (int q = 0; q < c.size(); ++q) {
+    std::vector<index_t> buf = q == c.rank() ? flat : std::vector<index_t>(sizes[static_cast<std::size_t>(q)]);
+    c.broadcast(std::as_writable_bytes(std::span<index_t>(buf)), q);
+    const index_t m = buf[0];
+    index_t at = 1 + m;
+    for (index_t i = 0; i < m; ++i) {
+      const index_t len = buf[static_cast<std::size_t>(1 + i)];
+      all.emplace_back(Eigen::Map<const index_vector>(buf.data() + at, len));
+      at += len;
+    }
+  }
+  return all;
+}
+
 /// chunked_reduce (parallel.hpp) over this rank's `local` items, items [o, o + local) of a global index
 /// space with o a multiple of `chunk`: the parts are folded in global chunk order across the ranks, so
 /// the result is the single process's, bit for bit. A failure on any rank is thrown on every rank.
