@@ -15,6 +15,7 @@
 #include <string>
 #include <tuple>
 #include <xtensor/xarray.hpp>
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xnpy.hpp>
 
 #include "../common/error_of.hpp"
@@ -170,6 +171,33 @@ TEST_F(IoTest, NpyEigenStorageOrders) {
   EXPECT_EQ(b.shape, std::vector<std::size_t>{3});
   EXPECT_EQ(b.type, dtype::f4);
   EXPECT_EQ(b.as<float>()(1), -2.f);
+}
+
+TEST_F(IoTest, RowRangesReadOnlyTheirRows) {
+  matrix<float> m(9, 4);
+  for (index_t i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(i) * 0.5f;
+  io::save_npy(dir_ / "m.npy", m);
+  io::save_npy(dir_ / "big.npy", m, {.byte_order = std::endian::big});
+  EXPECT_EQ(io::npy_rows(dir_ / "m.npy"), 9);
+  for (const char* f : {"m.npy", "big.npy"}) {
+    EXPECT_EQ(io::load_npy_rows<double>(dir_ / f, 3, 7), matrix<double>(m.middleRows(3, 4).cast<double>())) << f;
+    EXPECT_EQ(io::load_npy_rows<float>(dir_ / f, 9, 9).rows(), 0);
+  }
+  xt::xarray<std::int64_t> cube = xt::arange<std::int64_t>(24);
+  cube.reshape({4, 3, 2});
+  io::save_npy(dir_ / "cube.npy", cube);
+  const matrix<std::int64_t> rows = io::load_npy_rows<std::int64_t>(dir_ / "cube.npy", 1, 3);
+  ASSERT_EQ(rows.cols(), 6);
+  EXPECT_EQ(rows(0, 0), 6);
+  EXPECT_EQ(rows(1, 5), 17);
+  EXPECT_THROW(io::load_npy_rows<float>(dir_ / "m.npy", 5, 10), rnnabs::invalid_argument);
+  io::save_npy(dir_ / "f.npy", m, {.fortran_order = true});
+  EXPECT_THROW(io::load_npy_rows<float>(dir_ / "f.npy", 0, 2), io_error);
+  std::string bytes = io::detail::read_file_bytes(dir_ / "m.npy", "test");
+  bytes.resize(bytes.size() - 3);
+  std::ofstream(dir_ / "cut.npy", std::ios::binary) << bytes;
+  EXPECT_THROW(io::load_npy_rows<float>(dir_ / "cut.npy", 0, 1), io_error);
+  EXPECT_THROW(io::npy_rows(dir_ / "missing.npy"), io_error);
 }
 
 TEST_F(IoTest, ReadsWhatXtensorWrites) {

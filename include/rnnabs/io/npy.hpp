@@ -9,6 +9,7 @@
 #include <bit>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -213,6 +214,84 @@ xt::xarray<T> load_npy(const std::filesystem::path& path) {
 template <class T>
 matrix<T> load_npy_matrix(const std::filesystem::path& path) {
   return to_matrix<T>(load_npy_array(path));
+}
+
+namespace detail {
+/// The header of a .npy file and where its data start, checked against the file's size.
+struct npy_layout {
+  npy_header h;
+  std::size_t data_start = 0;
+};
+inline npy_layout read_npy_layout(std::ifstream& in, const std::filesystem::path& p, std::string_view who) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(p, ec);
+  require<io_error>(!ec, who, ": ", p, ": cannot get the file size: ", ec.message());
+  char pre[12] = {};
+  in.read(pre, 12);
+  const auto got = static_cast<std::size_t>(in.gcount());
+  require<io_error>(got >= 10 && std::string_view(pre, 6) == "\x93NUMPY", who, ": ", p, ": not a .npy file");
+  const auto major = static_cast<unsigned char>(pre[6]);
+  require<io_error>(major >= 1 && major <= 3 && pre[7] == 0, who, ": ", p, ": unsupported .npy format version");
+  const std::size_t len_bytes = major == 1 ? 2 : 4;
+  require<io_error>(got >= 8 + len_bytes, who, ": ", p, ": truncated .npy file (in the header length)");
+  std::size_t header_len = 0;
+  for (std::size_t i = 0; i < len_bytes; ++i)
+    header_len |= std::size_t{static_cast<unsigned char>(pre[8 + i])} << (8 * i);
+  npy_layout l;
+  l.data_start = 8 + len_bytes + header_len;
+  require<io_error>(l.data_start <= size, who, ": ", p, ": truncated .npy file (header of ", header_len, " bytes)");
+  std::string header(header_len, '\0');
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(8 + len_bytes));
+  in.read(header.data(), static_cast<std::streamsize>(header_len));
+  l.h = header_parser(header, rnnabs::detail::concat(who, ": ", p.string())).parse();
+  std::size_t need = 0;
+  require<io_error>(checked_count(l.h.shape, itemsize(l.h.type), need) && need == size - l.data_start, who, ": ", p,
+                    ": the data are ", size - l.data_start, " bytes, shape ", shape_text(l.h.shape), " of ",
+                    dtype_name(l.h.type), " needs ", need);
+  return l;
+}
+}  // namespace detail
+
+/// Rows (first-axis entries) of a .npy file, from its header alone.
+inline index_t npy_rows(const std::filesystem::path& path) {
+  detail::require_file(path, "npy_rows");
+  std::ifstream in(path, std::ios::binary);
+  require<io_error>(in.is_open(), "npy_rows: ", path, ": cannot open for reading");
+  const auto l = detail::read_npy_layout(in, path, "npy_rows");
+  return l.h.shape.empty() ? 1 : static_cast<index_t>(l.h.shape[0]);
+}
+
+/// Rows [begin, end) of a C-order .npy file of 1 or more dimensions as a row-major matrix (the other axes
+/// flattened into columns), converted to T; reads only those rows' bytes, so each rank of a distributed
+/// job loads its own shard of one file.
+template <class T>
+matrix<T> load_npy_rows(const std::filesystem::path& path, index_t begin, index_t end) {
+  const char* who = "load_npy_rows";
+  detail::require_file(path, who);
+  std::ifstream in(path, std::ios::binary);
+  require<io_error>(in.is_open(), who, ": ", path, ": cannot open for reading");
+  const auto l = detail::read_npy_layout(in, path, who);
+  require<io_error>(!l.h.shape.empty(), who, ": ", path, ": a 0-d array has no rows");
+  require<io_error>(!l.h.fortran_order || l.h.shape.size() == 1, who, ": ", path,
+                    ": Fortran order stores no row contiguously; save it in C order");
+  const auto rows = static_cast<index_t>(l.h.shape[0]);
+  require(begin >= 0 && begin <= end && end <= rows, who, ": rows [", begin, ", ", end, ") outside [0, ", rows, ") of ",
+          path.string());
+  std::size_t cols = 1;
+  for (std::size_t a = 1; a < l.h.shape.size(); ++a) cols *= l.h.shape[a];
+  const std::size_t item = itemsize(l.h.type), row_bytes = cols * item;
+  std::string bytes(static_cast<std::size_t>(end - begin) * row_bytes, '\0');
+  in.seekg(static_cast<std::streamoff>(l.data_start + static_cast<std::size_t>(begin) * row_bytes));
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  require<io_error>(static_cast<std::size_t>(in.gcount()) == bytes.size(), who, ": ", path, ": read error");
+  if (l.h.order != std::endian::native) detail::byteswap_elements(bytes, item);
+  if (l.h.type == dtype::bool_)
+    for (auto& c : bytes) c = c ? 1 : 0;
+  matrix<T> m(end - begin, static_cast<index_t>(cols));
+  detail::convert_elements<T>(l.h.type, bytes.data(), bytes.size() / item, m.data(),
+                              rnnabs::detail::concat(who, ": ", path.string()));
+  return m;
 }
 
 /// Writes `a` to `path` atomically.
