@@ -3,13 +3,20 @@
 //   gmm_diag_1680k : seconds per EM iteration of the gmm_diag_1680k shape (1.68 M x 10, K = 37, diag),
 //                    differential like benchmarks/compare: (fit of 1 + I iterations − fit of 1) / I,
 //                    same initial parameters; bytes = payload bytes rank 0 sends per iteration.
+//   abstraction_fmnist DIR : seconds of build_abstraction (PCA 10, diag GMM K = 37 to convergence in
+//                    single-precision EM, states, counts, automaton + index) on the traces of
+//                    benchmarks/compare's abstraction_fmnist case (DIR/hidden.npy, DIR/step_labels.npy:
+//                    60,000 Fashion-MNIST sequences x 28 steps x 128); each rank reads only its sequences'
+//                    rows; bytes = payload bytes rank 0 sends in the whole build.
 // Each rank generates only its own rows (row i from the random stream i), as a rank reads its shard.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
 
+#include "rnnabs/abstraction/model.hpp"
 #include "rnnabs/core/rng.hpp"
+#include "rnnabs/io/npy.hpp"
 #include "rnnabs/dist/mpi.hpp"
 #include "rnnabs/stats/gmm.hpp"
 
@@ -76,6 +83,39 @@ void gmm_case(const dist::mpi_communicator& world, index_t iters, index_t repeat
                 world.size(), max_threads());
 }
 
+void abstraction_case(const dist::mpi_communicator& world, const std::string& dir) {
+  const index_t n = io::npy_rows(dir + "/step_labels.npy");
+  // Equal shares of the sequences (any split works: the fit aligns the steps across ranks itself).
+  const index_t b = n * world.rank() / world.size(), e = n * (world.rank() + 1) / world.size();
+  const matrix<index_t> lab = io::load_npy_rows<index_t>(dir + "/step_labels.npy", b, e);
+  const index_t T = lab.cols(), C = 10;
+  const matrix<float> hid = io::load_npy_rows<float>(dir + "/hidden.npy", b * T, e * T);
+  std::vector<matrix<float>> h;
+  std::vector<index_vector> y;
+  for (index_t i = 0; i < e - b; ++i) {
+    h.emplace_back(hid.middleRows(i * T, T));
+    y.emplace_back(lab.row(i).transpose());
+  }
+  const traces<float> tr = make_traces(std::move(h), std::move(y), C);
+  const abstraction_options opt{.pca_components = 10,
+                                .n_clusters = 37,
+                                .tol = 1e-3,
+                                .max_iter = 100,
+                                .seed = 0,
+                                .precision = em_precision::single_precision};
+  const std::uint64_t before = world.bytes_sent();
+  const auto t0 = std::chrono::steady_clock::now();
+  const abstract_model m = build_abstraction(tr, opt, world);
+  const double s = seconds_since(t0);
+  const std::uint64_t bytes = world.bytes_sent() - before;
+  const std::vector<double> all = all_gather_value(communicator_ref(world), s);
+  if (world.rank() == 0)
+    std::printf("abstraction_fmnist seconds=%.4f bytes=%llu ranks=%d threads=%d em_iterations=%ld transitions=%ld\n",
+                *std::max_element(all.begin(), all.end()), static_cast<unsigned long long>(bytes), world.size(),
+                max_threads(), static_cast<long>(m.abstraction.partitioner().n_iter()),
+                static_cast<long>(m.automaton.n_transitions()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,8 +125,13 @@ int main(int argc, char** argv) {
   try {
     if (what == "gmm_diag_1680k") {
       gmm_case(world, argc > 2 ? std::stol(argv[2]) : 5, argc > 3 ? std::stol(argv[3]) : 2);
+    } else if (what == "abstraction_fmnist" && argc > 2) {
+      abstraction_case(world, argv[2]);
     } else {
-      if (world.rank() == 0) std::printf("usage: mpirun -np P bench_dist gmm_diag_1680k [iterations=5] [repeats=2]\n");
+      if (world.rank() == 0)
+        std::printf(
+            "usage: mpirun -np P bench_dist gmm_diag_1680k [iterations=5] [repeats=2]\n"
+            "       mpirun -np P bench_dist abstraction_fmnist DIR   (DIR: hidden.npy, step_labels.npy)\n");
       return what == "--help" ? 0 : 2;
     }
   } catch (const std::exception& err) {

@@ -113,7 +113,9 @@ class abstraction {
         "be fitted on sharded rows");
     const communicator_ref c(comm);
     const char* who = "abstraction::fit";
-    collectively(c, [&] { tr.validate(who); });
+    collectively(c, [&] {
+      if (tr.size() > 0) tr.validate(who);  // a rank may hold no sequence
+    });
     const auto shape = all_gather_value(c, std::array<index_t, 2>{tr.width(), tr.num_classes()});
     width_ = 0;
     n_labels_ = 0;
@@ -125,8 +127,8 @@ class abstraction {
       width_ = w;
       n_labels_ = k;
     }
-    require(n_labels_ >= 1, who, ": the traces have no classes");
-    const matrix<T> x = stack_hidden(tr, 0, tr.size());
+    require(n_labels_ >= 1, who, ": no rank holds a sequence");
+    const matrix<T> x = tr.size() > 0 ? stack_hidden(tr, 0, tr.size()) : matrix<T>(0, width_);
     const bool aligned = rows_aligned(c, x.rows());
     const matrix<T> xa = aligned ? matrix<T>() : align_rows(c, x);
     const matrix<T>& xf = aligned ? x : xa;
