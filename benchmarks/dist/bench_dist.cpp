@@ -129,9 +129,8 @@ int main(int argc, char** argv) {
       abstraction_case(world, argv[2]);
     } else {
       if (world.rank() == 0)
-        std::printf(
-            "usage: mpirun -np P bench_dist gmm_diag_1680k [iterations=5] [repeats=2]\n"
-            "       mpirun -np P bench_dist abstraction_fmnist DIR   (DIR: hidden.npy, step_labels.npy)\n");
+        std::printf("usage: mpirun -np P bench_dist gmm_diag_1680k [iterations=5] [repeats=2]\n"
+                    "       mpirun -np P bench_dist abstraction_fmnist DIR   (DIR: hidden.npy, step_labels.npy)\n");
       return what == "--help" ? 0 : 2;
     }
   } catch (const std::exception& err) {

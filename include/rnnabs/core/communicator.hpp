@@ -423,21 +423,20 @@ inline std::vector<index_vector> all_gather_sequences(communicator_ref c, const 
 }
 
 /// chunked_reduce (parallel.hpp) over this rank's `local` items, items [o, o + local) of a global index
-/// space with o a multiple of `chunk`: the parts are folded in global chunk order across the ranks, so
-/// the result is the single process's, bit for bit. A failure on any rank is thrown on every rank.
+/// space with o a multiple of `chunk` × `block` (`block` <= 0: of `chunk`): the chunk (block <= 0) or
+/// block partials are folded in global order across the ranks, so the result is the single process's
+/// chunked_reduce with the same chunk and block, bit for bit. A failure on any rank is thrown on every
+/// rank. Each rank holds its partials until the running total reaches it: pass blocks for big sums.
 template <class Acc, class Map, class Merge>
-Acc chunked_reduce(communicator_ref c, index_t local, index_t chunk, const Acc& zero, Map&& map, Merge&& merge) {
-  if (c.size() == 1) return chunked_reduce(local, chunk, zero, map, merge);
-  const index_t nc = chunk_count(local, chunk);
-  std::vector<std::optional<Acc>> parts(static_cast<std::size_t>(nc));
+Acc chunked_reduce(communicator_ref c, index_t local, index_t chunk, const Acc& zero, Map&& map, Merge&& merge,
+                   index_t block = 0) {
+  if (c.size() == 1) return chunked_reduce(local, chunk, zero, map, merge, block);
+  const index_t nc = chunk_count(local, chunk), per = block > 0 ? block : 1;
+  std::vector<std::optional<Acc>> parts(static_cast<std::size_t>(chunk_count(nc, per)));
   std::exception_ptr err;
   try {
-    parallel_for(nc, [&](index_t k) {
-      Acc part = zero;
-      const index_t b = k * chunk;
-      map(b, std::min(local, b + chunk), part);
-      parts[static_cast<std::size_t>(k)] = std::move(part);
-    });
+    blocked_partials(local, chunk, per, zero, map, merge,
+                     [&](index_t b, Acc part) { parts[static_cast<std::size_t>(b)] = std::move(part); });
   } catch (...) {
     err = std::current_exception();
   }

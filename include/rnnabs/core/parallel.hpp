@@ -3,6 +3,7 @@
 // fixed size, each chunk reduces into its own slot, and slots are merged in chunk order.
 #include <algorithm>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -79,14 +80,17 @@ class ordered_merge {
  public:
   ordered_merge(index_t parts, Acc zero, Merge merge)
       : pending_(static_cast<std::size_t>(parts)), total_(std::move(zero)), merge_(std::forward<Merge>(merge)) {}
-  void submit(index_t c, Acc part) {
+  /// Returns true to the one caller whose part completes the fold.
+  bool submit(index_t c, Acc part) {
     std::lock_guard lock(m_);
     pending_[static_cast<std::size_t>(c)] = std::move(part);
+    const std::size_t before = next_;
     while (next_ < pending_.size() && pending_[next_]) {
       merge_(total_, *pending_[next_]);
       pending_[next_].reset();
       ++next_;
     }
+    return next_ == pending_.size() && before < next_;
   }
   Acc take() { return std::move(total_); }
 
@@ -98,19 +102,54 @@ class ordered_merge {
   Merge merge_;
 };
 
-/// Deterministic map-reduce over [0, n): `map(begin, end, acc)` fills one accumulator per chunk
-/// (each a copy of `zero`), then `merge(total, part)` folds them in chunk order.
-template <class Acc, class Map, class Merge>
-Acc chunked_reduce(index_t n, index_t chunk, const Acc& zero, Map&& map, Merge&& merge) {
+/// Chunks per block of a row reduction whose chunks hold `chunk_rows` rows: blocks of
+/// shard_row_alignment rows (see chunked_reduce).
+inline index_t row_block_chunks(index_t chunk_rows) noexcept {
+  return std::max<index_t>(1, shard_row_alignment / std::max<index_t>(1, chunk_rows));
+}
+
+/// The partials of the blocks of `block` chunks (block <= 0: one block of all chunks) over [0, n):
+/// `map(begin, end, acc)` fills one accumulator per chunk (each a copy of `zero`), a block's chunks fold
+/// from `zero` in chunk order, and each finished block goes to `done(b, partial)` (on any thread).
+template <class Acc, class Map, class Merge, class Done>
+void blocked_partials(index_t n, index_t chunk, index_t block, const Acc& zero, Map&& map, Merge&& merge, Done&& done) {
   const index_t nc = chunk_count(n, chunk);
-  ordered_merge<Acc, Merge&> folded(nc, zero, merge);
+  if (block <= 0) block = std::max<index_t>(1, nc);
+  const index_t nb = chunk_count(nc, block);
+  std::vector<std::unique_ptr<ordered_merge<Acc, Merge&>>> blocks;
+  for (index_t b = 0; b < nb; ++b)
+    blocks.push_back(std::make_unique<ordered_merge<Acc, Merge&>>(std::min(block, nc - b * block), zero, merge));
   parallel_for(nc, [&](index_t c) {
     Acc part = zero;
-    const index_t b = c * chunk;
-    map(b, std::min(n, b + chunk), part);
-    folded.submit(c, std::move(part));
+    const index_t lo = c * chunk;
+    map(lo, std::min(n, lo + chunk), part);
+    const index_t b = c / block;
+    auto& blk = *blocks[static_cast<std::size_t>(b)];
+    if (blk.submit(c - b * block, std::move(part))) done(b, blk.take());
   });
-  return folded.take();
+}
+
+/// Deterministic map-reduce over [0, n): `map(begin, end, acc)` fills one accumulator per chunk (each a
+/// copy of `zero`), and `merge(total, part)` folds them in chunk order. With block > 0 the chunks fold
+/// in blocks of `block` chunks (each from `zero`) and the blocks' partials fold in block order: the
+/// grouping a distributed reduction shares with one process (core/communicator.hpp), whose serial part
+/// is one merge per block instead of one per chunk.
+template <class Acc, class Map, class Merge>
+Acc chunked_reduce(index_t n, index_t chunk, const Acc& zero, Map&& map, Merge&& merge, index_t block = 0) {
+  const index_t nc = chunk_count(n, chunk);
+  if (block <= 0) {
+    ordered_merge<Acc, Merge&> folded(nc, zero, merge);
+    parallel_for(nc, [&](index_t c) {
+      Acc part = zero;
+      const index_t b = c * chunk;
+      map(b, std::min(n, b + chunk), part);
+      folded.submit(c, std::move(part));
+    });
+    return folded.take();
+  }
+  ordered_merge<Acc, Merge&> total(chunk_count(nc, block), zero, merge);
+  blocked_partials(n, chunk, block, zero, map, merge, [&](index_t b, Acc part) { total.submit(b, std::move(part)); });
+  return total.take();
 }
 
 }  // namespace rnnabs

@@ -114,22 +114,24 @@ void scatter_range(const matrix_cref<T>& x, index_t b, index_t e, scatter_stats&
 template <class T>
 scatter_stats row_scatter(const matrix_cref<T>& x, communicator_ref comm = {}, index_t global_n = -1) {
   const index_t d = x.cols();
+  const index_t chunk = stat_chunk_rows(global_n < 0 ? x.rows() : global_n, scatter_chunk_rows);
   return chunked_reduce(
-      comm, x.rows(), stat_chunk_rows(global_n < 0 ? x.rows() : global_n, scatter_chunk_rows), scatter_stats(d),
+      comm, x.rows(), chunk, scatter_stats(d),
       [&](index_t b, index_t e, scatter_stats& acc) { scatter_range<T>(x, b, e, acc); },
-      [](scatter_stats& total, const scatter_stats& part) { total.merge(part); });
+      [](scatter_stats& total, const scatter_stats& part) { total.merge(part); }, row_block_chunks(chunk));
 }
 
 /// Column means of X in double, threaded with the same fixed chunks.
 template <class T>
 vector<double> column_mean(const matrix_cref<T>& x, communicator_ref comm = {}, index_t global_n = -1) {
   const index_t d = x.cols(), n = global_n < 0 ? x.rows() : global_n;
+  const index_t chunk = stat_chunk_rows(n, scatter_chunk_rows);
   const vector<double> s = chunked_reduce(
-      comm, x.rows(), stat_chunk_rows(n, scatter_chunk_rows), vector<double>(vector<double>::Zero(d)),
+      comm, x.rows(), chunk, vector<double>(vector<double>::Zero(d)),
       [&](index_t b, index_t e, vector<double>& acc) {
         for (index_t r = b; r < e; ++r) acc += x.row(r).transpose().template cast<double>();
       },
-      [](vector<double>& total, const vector<double>& part) { total += part; });
+      [](vector<double>& total, const vector<double>& part) { total += part; }, row_block_chunks(chunk));
   return s / static_cast<double>(n);
 }
 

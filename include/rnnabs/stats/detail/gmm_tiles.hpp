@@ -40,7 +40,8 @@ struct packed_points {
   /// chunked_reduce over the tiles, in work chunks of gmm_chunk_tiles, folded across the ranks.
   template <class Acc, class Map, class Merge>
   Acc reduce_tiles(const Acc& zero, Map&& map, Merge&& merge) const {
-    return chunked_reduce(comm, n_tiles, gmm_chunk_tiles, zero, map, merge);
+    return chunked_reduce(comm, n_tiles, gmm_chunk_tiles, zero, map, merge,
+                          row_block_chunks(gmm_tile * gmm_chunk_tiles));
   }
 
   const double* tile(index_t t) const noexcept { return x.data() + t * d * gmm_tile; }

@@ -130,7 +130,7 @@ index_vector kmeans_plusplus(const matrix_cref<T>& x, index_t k, rng& gen, const
             }
           });
         },
-        [](vector<double>& tot, const vector<double>& p) { tot += p; });
+        [](vector<double>& tot, const vector<double>& p) { tot += p; }, row_block_chunks(chunk));
     index_t best = 0;
     cand_pot.minCoeff(&best);  // first minimum
     chosen(c) = cand[static_cast<std::size_t>(best)];

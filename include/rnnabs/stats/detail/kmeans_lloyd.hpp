@@ -174,12 +174,13 @@ void assign_labels(const matrix_cref<T>& x, const matrix<double>& c, index_vecto
 template <class T>
 double kmeans_inertia(const matrix_cref<T>& x, const vector<double>& w, const matrix<double>& c,
                       const index_vector& labels, communicator_ref comm = {}, index_t global_n = -1) {
+  const index_t chunk = kmeans_chunk_rows(global_n < 0 ? x.rows() : global_n);
   return chunked_reduce(
-      comm, x.rows(), kmeans_chunk_rows(global_n < 0 ? x.rows() : global_n), 0.0,
+      comm, x.rows(), chunk, 0.0,
       [&](index_t b, index_t e, double& acc) {
         for (index_t i = b; i < e; ++i) acc += weight_at(w, i) * squared_distance<T>(x, i, c, labels(i));
       },
-      [](double& t, double p) { t += p; });
+      [](double& t, double p) { t += p; }, row_block_chunks(chunk));
 }
 
 /// ||x_i - c_k|| for every row and centre (N x K).
@@ -200,12 +201,13 @@ double kmeans_tolerance(const matrix_cref<T>& x, double tol, communicator_ref co
   if (tol == 0.0) return 0.0;
   const index_t n = global_n < 0 ? x.rows() : global_n;
   const vector<double> m = column_mean<T>(x, comm, n);
+  const index_t chunk = kmeans_chunk_rows(n);
   const vector<double> ss = chunked_reduce(
-      comm, x.rows(), kmeans_chunk_rows(n), vector<double>(vector<double>::Zero(x.cols())),
+      comm, x.rows(), chunk, vector<double>(vector<double>::Zero(x.cols())),
       [&](index_t b, index_t e, vector<double>& acc) {
         for (index_t i = b; i < e; ++i) acc += (x.row(i).transpose().template cast<double>() - m).cwiseAbs2();
       },
-      [](vector<double>& t, const vector<double>& p) { t += p; });
+      [](vector<double>& t, const vector<double>& p) { t += p; }, row_block_chunks(chunk));
   return tol * ss.mean() / static_cast<double>(n);
 }
 
@@ -448,7 +450,8 @@ kmeans_result lloyd(const matrix_cref<T>& x, const vector<double>& w, matrix<dou
           t.sums += p.sums;
           t.weight += p.weight;
           t.changed += p.changed;
-        });
+        },
+        row_block_chunks(chunk));
     relocate_empty(x, w, c, r.labels, s, comm, &sh);
     matrix<double> c_new = c;
     for (index_t j = 0; j < k; ++j)
