@@ -56,29 +56,27 @@ class gaussian_mixture {
   }
 
   /// Most likely component of each row.
-  /// Distributed fit: X (and sample_weight) are this rank's rows, `comm` the ranks that hold the rest
-  /// (every rank but the last a multiple of shard_row_alignment rows). Collective; every rank ends with
-  /// the same model, bit for bit the model fit(all rows) gives on one process.
+  /// Distributed fit: X (and sample_weight) are this rank's rows, in global row order by rank (any
+  /// split; rows move between neighbours when the ranks' rows do not start at multiples of
+  /// shard_row_alignment), `comm` the ranks holding the rest. Collective; every rank ends with the same
+  /// model, bit for bit the model fit(all rows) gives on one process.
   template <class Derived, communicator C>
   gaussian_mixture& fit(const Eigen::MatrixBase<Derived>& X, const C& comm) {
-    const auto P = detail::pack_points(X, nullptr, "gaussian_mixture::fit", comm);
-    return fit_packed(X, P, nullptr);
+    return fit_sharded(X.derived(), nullptr, nullptr, comm);
   }
   template <class Derived, communicator C>
   gaussian_mixture& fit(const Eigen::MatrixBase<Derived>& X, const vector<double>& sample_weight, const C& comm) {
-    require(sample_weight.size() == X.rows(), "gaussian_mixture::fit: sample_weight has ", sample_weight.size(),
-            " entries, X has ", X.rows(), " rows");
-    const auto P = detail::pack_points(X, sample_weight.data(), "gaussian_mixture::fit", comm);
-    return fit_packed(X, P, nullptr);
+    return fit_sharded(X.derived(), &sample_weight, nullptr, comm);
   }
   template <class Derived, communicator C>
   gaussian_mixture& fit(const Eigen::MatrixBase<Derived>& X, const gmm_parameters& initial, const C& comm) {
-    const auto P = detail::pack_points(X, nullptr, "gaussian_mixture::fit", comm);
-    return fit_packed(X, P, &initial);
+    return fit_sharded(X.derived(), nullptr, &initial, comm);
   }
   /// Mean log-likelihood of all ranks' rows (collective).
   template <class Derived, communicator C>
   double score(const Eigen::MatrixBase<Derived>& X, const C& comm) const {
+    using S = typename Derived::Scalar;
+    if (!rows_aligned(comm, X.rows())) return score(align_rows<S>(comm, matrix<S>(X)), comm);
     return score_packed(detail::pack_points(X, nullptr, "gaussian_mixture::score", comm));
   }
 
@@ -190,6 +188,23 @@ class gaussian_mixture {
                                const gmm_parameters* initial);
 
  private:
+  template <class Derived>
+  gaussian_mixture& fit_sharded(const Derived& X, const vector<double>* w, const gmm_parameters* initial,
+                                communicator_ref comm) {
+    using S = typename Derived::Scalar;
+    collectively(comm, [&] {
+      require(!w || w->size() == X.rows(), "gaussian_mixture::fit: sample_weight has ", w ? w->size() : 0,
+              " entries, X has ", X.rows(), " rows");
+    });
+    if (!rows_aligned(comm, X.rows())) {
+      const matrix<S> Xa = align_rows<S>(comm, matrix<S>(X));
+      if (!w) return fit_sharded(Xa, nullptr, initial, comm);
+      const vector<double> wa = align_rows<double>(comm, matrix<double>(*w)).col(0);
+      return fit_sharded(Xa, &wa, initial, comm);
+    }
+    const auto P = detail::pack_points(X, w ? w->data() : nullptr, "gaussian_mixture::fit", comm);
+    return fit_packed(X, P, initial);
+  }
   struct run {
     gmm_parameters p;
     matrix<double> pchol;

@@ -88,10 +88,11 @@ class kmeans {
     return fit_runs<T>(xr, sample_weight, {});
   }
 
-  /// Distributed fit: X (and sample_weight) are this rank's rows, `comm` the ranks holding the rest,
-  /// each rank's rows starting at a multiple of shard_row_alignment (rnnabs::shard_rows). Collective;
-  /// every rank ends with the centres, inertia and iteration count of fit(all rows) on one process, bit
-  /// for bit, and labels() holds the labels of its own rows.
+  /// Distributed fit: X (and sample_weight) are this rank's rows, in global row order by rank (any
+  /// split; rows move between neighbours when the ranks' rows do not start at multiples of
+  /// shard_row_alignment), `comm` the ranks holding the rest. Collective; every rank ends with the
+  /// centres, inertia and iteration count of fit(all rows) on one process, bit for bit, and labels()
+  /// holds the labels of its own rows.
   template <class Derived, communicator C>
   kmeans& fit(const Eigen::MatrixBase<Derived>& x, const C& comm) {
     return fit(x, vector<double>(), comm);
@@ -105,6 +106,21 @@ class kmeans {
     if (communicator_ref(comm).size() == 1) {
       check(xr, sample_weight, who);
       return fit_runs<T>(xr, sample_weight, comm);
+    }
+    collectively(comm, [&] {
+      require(sample_weight.size() == 0 || sample_weight.size() == xr.rows(), who, ": sample_weight has ",
+              sample_weight.size(), " entries, X has ", xr.rows(), " rows");
+    });
+    if (!rows_aligned(comm, xr.rows())) {
+      const std::vector<char> any_w = all_gather_value(communicator_ref(comm),
+                                                       static_cast<char>(sample_weight.size() > 0));
+      const bool weighted = std::find(any_w.begin(), any_w.end(), char{1}) != any_w.end();
+      const matrix<T> xa = align_rows<T>(comm, matrix<T>(xr));
+      const vector<double> wa =
+          weighted ? vector<double>(align_rows<double>(comm, matrix<double>(sample_weight)).col(0)) : vector<double>();
+      fit(xa, wa, comm);
+      detail::assign_labels<T>(xr, res_.centers, res_.labels);  // the labels of this rank's own rows
+      return *this;
     }
     detail::check_kmeans_options(opt_, who);
     const row_shard sh = make_row_shard(comm, xr.rows(), who);

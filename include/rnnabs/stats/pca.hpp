@@ -70,13 +70,15 @@ class pca {
     return *this;
   }
 
-  /// Distributed fit (solver covariance_eigh): X is this rank's rows, `comm` the ranks holding the rest,
-  /// each rank's rows starting at a multiple of shard_row_alignment (rnnabs::shard_rows). Collective;
-  /// every rank ends with the model fit(all rows) gives on one process, bit for bit.
+  /// Distributed fit (solver covariance_eigh): X is this rank's rows, in global row order by rank (any
+  /// split; rows move between neighbours when the ranks' rows do not start at multiples of
+  /// shard_row_alignment), `comm` the ranks holding the rest. Collective; every rank ends with the model
+  /// fit(all rows) gives on one process, bit for bit.
   template <class Derived, communicator C>
   pca& fit(const Eigen::MatrixBase<Derived>& x, const C& comm) {
     using T = typename Derived::Scalar;
     static_assert(real_scalar<T>, "rnnabs::pca: X must hold float or double");
+    if (!rows_aligned(comm, x.rows())) return fit(align_rows<T>(comm, matrix<T>(x)), comm);
     const matrix_cref<T> xr(x.derived());
     fit_impl<T>(xr, comm);
     return *this;
