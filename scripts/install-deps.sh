@@ -8,9 +8,11 @@ pkgs=(make cmake ninja-build g++ ccache libeigen3-dev libxtensor-dev xtl-dev lib
       nlohmann-json3-dev libomp-dev pkg-config libpng-dev)
 case "$what" in
   build) pkgs+=(dataset-fashion-mnist fortunes clang-format-16 clang libclang-rt-14-dev
-                python3-dev pybind11-dev python3-numpy python3-pytest python3-sklearn python3-torch) ;;
+                python3-dev pybind11-dev python3-numpy python3-pytest python3-sklearn python3-torch
+                libopenmpi-dev openmpi-bin) ;;
   demo)  pkgs+=(dataset-fashion-mnist fortunes gnuplot-nox graphviz libsqlite3-dev libxml2-dev libgcrypt20-dev libssl-dev) ;;
-  bench) pkgs+=(dataset-fashion-mnist fortunes python3-numpy python3-sklearn python3-scipy libopenblas0-pthread python3-torch) ;;
+  bench) pkgs+=(dataset-fashion-mnist fortunes python3-numpy python3-sklearn python3-scipy libopenblas0-pthread python3-torch
+                libopenmpi-dev openmpi-bin) ;;
   fixtures) pkgs+=(python3-numpy python3-sklearn python3-scipy python3-torch python3-opencv) ;;
   *) echo "install-deps: unknown set '$what' (build|demo|bench|fixtures)" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 # Every public header compiles alone in its own translation unit (syntax only), so a user can include
-# exactly the header they need. Run by the ctest tests headers_full (RNNABS_HAVE_ZIP and RNNABS_HAVE_PNG
-# defined: every header) and headers_plain (against rnnabs::rnnabs: no zip, no libpng; the headers whose
+# exactly the header they need. Run by the ctest tests headers_full (RNNABS_HAVE_ZIP, RNNABS_HAVE_PNG and,
+# with -DHAVE_MPI=ON, RNNABS_HAVE_MPI defined: every header) and headers_plain (against rnnabs::rnnabs:
+# no zip, no libpng, no MPI; the headers whose
 # text depends on those macros; the ones that need a target must stop with an #error naming it).
 #   cmake -DCXX=... -DSOURCE_DIR=... -DINCLUDES="a;b" -DMODE=plain|full -DWORK_DIR=... -P check_headers.cmake
 cmake_minimum_required(VERSION 3.25)
@@ -12,6 +13,7 @@ endforeach()
 # Headers that need an optional target (documented in docs/getting-started.md, "Targets").
 set(needs_zip io/archive.hpp io/idx.hpp io/npz.hpp io/detail/minizip.hpp io/detail/gzip.hpp data/fashion_mnist.hpp)
 set(needs_png io/png.hpp)
+set(needs_mpi dist/mpi.hpp)
 
 file(GLOB_RECURSE headers RELATIVE ${SOURCE_DIR}/include/rnnabs ${SOURCE_DIR}/include/rnnabs/*.hpp)
 if(MODE STREQUAL "plain")
@@ -57,6 +59,11 @@ foreach(d IN LISTS INCLUDES)
 endforeach()
 if(MODE STREQUAL "full")
   list(APPEND flags -DRNNABS_HAVE_ZIP=1 -DRNNABS_HAVE_PNG=1)
+  if(HAVE_MPI)  # MPI's include directories are in INCLUDES
+    list(APPEND flags -DRNNABS_HAVE_MPI=1)
+  else()
+    list(FILTER headers EXCLUDE REGEX "^dist/")
+  endif()
 endif()
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(failed "")
@@ -67,6 +74,8 @@ foreach(h IN LISTS headers)
     set(expect_error "rnnabs::zip")
   elseif(MODE STREQUAL "plain" AND h IN_LIST needs_png)
     set(expect_error "rnnabs::png")
+  elseif(MODE STREQUAL "plain" AND h IN_LIST needs_mpi)
+    set(expect_error "rnnabs::mpi")
   endif()
   string(MAKE_C_IDENTIFIER ${h} stem)
   set(tu ${WORK_DIR}/${MODE}_${stem}.cpp)

@@ -6,6 +6,9 @@
 //   rnnabs::dist::mpi_session mpi(argc, argv);      // MPI_Init_thread / MPI_Finalize
 //   rnnabs::dist::mpi_communicator world;           // MPI_COMM_WORLD
 //   gmm.fit(X_local, world);
+#if !defined(RNNABS_HAVE_MPI)
+#error "rnnabs/dist/mpi.hpp needs MPI: link the CMake target rnnabs::mpi (it defines RNNABS_HAVE_MPI)"
+#endif
 #include <mpi.h>
 
 #include <climits>
