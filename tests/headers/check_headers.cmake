@@ -1,9 +1,10 @@
 # Every public header compiles alone in its own translation unit (syntax only), so a user can include
-# exactly the header they need. Run by the ctest tests headers_full (RNNABS_HAVE_ZIP, RNNABS_HAVE_PNG and,
+# exactly the header they need. Run by the ctest tests headers_full_0 and _1 (halves; RNNABS_HAVE_ZIP, RNNABS_HAVE_PNG and,
 # with -DHAVE_MPI=ON, RNNABS_HAVE_MPI defined: every header) and headers_plain (against rnnabs::rnnabs:
 # no zip, no libpng, no MPI; the headers whose
 # text depends on those macros; the ones that need a target must stop with an #error naming it).
-#   cmake -DCXX=... -DSOURCE_DIR=... -DINCLUDES="a;b" -DMODE=plain|full -DWORK_DIR=... -P check_headers.cmake
+#   cmake -DCXX=... -DSOURCE_DIR=... -DINCLUDES="a;b" -DMODE=plain|full -DWORK_DIR=... [-DPART=i -DPARTS=n]
+#         -P check_headers.cmake
 cmake_minimum_required(VERSION 3.25)
 foreach(v CXX SOURCE_DIR MODE WORK_DIR)
   if(NOT DEFINED ${v})
@@ -51,6 +52,18 @@ if(MODE STREQUAL "plain")
 endif()
 list(FILTER headers EXCLUDE REGEX "^cuda")          # the CUDA backend is checked by its own nvcc build
 list(FILTER headers EXCLUDE REGEX "detail/.*_impl\\.hpp$")  # bodies included at the end of their header
+if(DEFINED PARTS AND PARTS GREATER 1)  # every PARTS-th header from PART (0-based): ctest runs parts side by side
+  set(part_headers "")
+  set(i 0)
+  foreach(h IN LISTS headers)
+    math(EXPR r "${i} % ${PARTS}")
+    if(r EQUAL PART)
+      list(APPEND part_headers ${h})
+    endif()
+    math(EXPR i "${i} + 1")
+  endforeach()
+  set(headers ${part_headers})
+endif()
 set(flags -std=c++20 -fsyntax-only -I${SOURCE_DIR}/include)
 foreach(d IN LISTS INCLUDES)
   if(NOT d STREQUAL "/usr/include")  # a default directory given as -isystem breaks libstdc++'s #include_next
@@ -95,6 +108,6 @@ endforeach()
 list(LENGTH failed n_failed)
 if(n_failed GREATER 0)
   string(REPLACE ";" "\n  " text "${failed}")
-  message(FATAL_ERROR "check_headers (${MODE}): ${n_failed} of ${checked} headers do not stand alone:\n  ${text}")
+  message(FATAL_ERROR "check_headers (${MODE} ${PART}): ${n_failed} of ${checked} headers do not stand alone:\n  ${text}")
 endif()
-message(STATUS "check_headers (${MODE}): ${checked} headers compile alone")
+message(STATUS "check_headers (${MODE} ${PART}): ${checked} headers compile alone")
