@@ -291,6 +291,46 @@ TEST(Dist, AbstractionAndAutomatonEqualTheSingleProcessBuild) {
   }
 }
 
+TEST(Dist, RanksWithoutRowsMayPassNothing) {
+  // The last rank holds no sequence (abstraction), no rows and no weights (weighted mixture).
+  const rnnabs::traces<float> all = sequences(3000, 5);
+  const index_t n = all.size(), P = world->size(), r = world->rank();
+  const index_t b = P == 1 ? 0 : std::min(n, n * r / (P - 1)), e = P == 1 ? n : std::min(n, n * (r + 1) / (P - 1));
+  const rnnabs::abstraction_options o{.pca_components = 4, .n_clusters = 5, .max_iter = 10, .seed = 1};
+  rnnabs::default_abstraction dist = rnnabs::make_abstraction(o), single = rnnabs::make_abstraction(o);
+  if (e > b) dist.fit(slice(all, b, e), *world);
+  else dist.fit(rnnabs::traces<float>{}, *world);
+  single.fit(all);
+  expect_same_model(dist.partitioner(), single.partitioner());
+  EXPECT_TRUE((dist.label_counts().array() == single.label_counts().array()).all());
+
+  const index_t m = 2 * rnnabs::shard_row_alignment + 10;
+  const matrix<double> X = blobs(m, 2, 4);
+  rnnabs::vector<double> w(m);
+  for (index_t i = 0; i < m; ++i) w[i] = 1.0 + static_cast<double>(i % 4);
+  const index_t xb = P == 1 ? 0 : std::min(m, m * r / (P - 1)), xe = P == 1 ? m : std::min(m, m * (r + 1) / (P - 1));
+  rnnabs::gaussian_mixture gd({.n_components = 3, .max_iter = 5, .seed = 9}),
+      gs({.n_components = 3, .max_iter = 5, .seed = 9});
+  if (xe > xb) gd.fit(X.middleRows(xb, xe - xb), rnnabs::vector<double>(w.segment(xb, xe - xb)), *world);
+  else gd.fit(matrix<double>(0, 2), *world);
+  gs.fit(X, w);
+  expect_same_model(gd, gs);
+}
+
+TEST(Dist, BadInitialParametersOnOneRankStopEveryRank) {
+  const index_t n = rnnabs::shard_row_alignment + 100;
+  const matrix<double> X = blobs(n, 2, 2);
+  const auto [b, e] = my_rows(n);
+  rnnabs::gmm_parameters p0;
+  p0.weights = rnnabs::vector<double>::Constant(2, 0.5);
+  p0.means = matrix<double>::Zero(2, 2);
+  p0.means(1, 0) = 1;
+  p0.covariances = matrix<double>::Ones(2, 2);                        // diag: K x D
+  if (world->rank() == world->size() - 1) p0.covariances(0, 0) = -1;  // bad on the last rank only
+  rnnabs::gaussian_mixture g({.n_components = 2, .covariance = ct::diag});
+  EXPECT_THROW(g.fit(X.middleRows(b, e - b), p0, *world), rnnabs::invalid_argument);
+}
+
 TEST(Dist, ReseedingADegenerateComponentMatchesTheSingleProcess) {
   // Far more components than structure, tiny reg_covar, min_weight high: components empty out and
   // are reseeded at the worst-explained points, chosen across all ranks.

@@ -133,10 +133,16 @@ class abstraction {
     const matrix<T> xa = aligned ? matrix<T>() : align_rows(c, x);
     const matrix<T>& xf = aligned ? x : xa;
     reducer_.fit(xf, c);
-    const matrix<T> zf = reducer_.transform(xf);
+    // A rank may hold no rows (no sequence, or all its steps moved to a lower rank): no transform there.
+    auto reduce = [&](const matrix<T>& m) {
+      return m.rows() > 0 ? reducer_.transform(m) : matrix<T>(0, reducer_.n_components());
+    };
+    const matrix<T> zf = reduce(xf);
     partitioner_.fit(zf, c);
     m_ = static_cast<index_t>(partitioner_.n_clusters()) + 1;
-    train_states_ = split_states(partitioner_.predict(aligned ? zf : reducer_.transform(x)), tr);
+    const matrix<T> zl = aligned ? matrix<T>() : reduce(x);
+    const matrix<T>& z = aligned ? zf : zl;
+    train_states_ = split_states(z.rows() > 0 ? partitioner_.predict(z) : index_vector(), tr);
     const matrix<index_t> mine = count_steps(train_states_, tr.step_labels);
     counts_ = matrix<index_t>::Zero(m_, n_labels_);
     chain_fold(c, counts_, [&](matrix<index_t>& total) { total += mine; });

@@ -47,8 +47,8 @@ class pca_or_identity {
   template <class Derived, communicator C>
   pca_or_identity& fit(const Eigen::MatrixBase<Derived>& x, const C& comm) {
     identity_ = k_ <= 0 || k_ >= x.cols();
-    if (identity_) {
-      if (x.rows() > 0) id_.fit(x);
+    if (identity_) {  // the identity needs only the width, which a rank without rows has too
+      id_.fit(matrix<typename Derived::Scalar>::Zero(1, x.cols()));
     } else {
       pca_ = pca(pca_options{.n_components = k_, .seed = seed_});
       pca_.fit(x, comm);

@@ -121,6 +121,13 @@ T broadcast_value(communicator_ref c, T v, int root) {
   return v;
 }
 
+/// Whether `mine` holds on any rank (collective).
+inline bool any_rank(communicator_ref c, bool mine) {
+  if (c.size() == 1) return mine;
+  const std::vector<char> all = all_gather_value(c, static_cast<char>(mine));
+  return std::find(all.begin(), all.end(), char{1}) != all.end();
+}
+
 /// Rows shared by the ranks: this rank holds global rows [offset, offset + local) of `global`; `starts`
 /// holds every rank's offset and, last, `global`.
 struct row_shard {
@@ -363,9 +370,10 @@ matrix<T> align_rows(communicator_ref c, const matrix<T>& x) {
   const int P = c.size(), r = c.rank();
   const std::vector<index_t> n = all_gather_value(c, static_cast<index_t>(x.rows()));
   const std::vector<index_t> cols = all_gather_value(c, static_cast<index_t>(x.cols()));
-  for (int q = 0; q < P; ++q)
-    require(cols[static_cast<std::size_t>(q)] == x.cols() || n[static_cast<std::size_t>(q)] == 0, "align_rows: rank ",
-            q, " holds rows of ", cols[static_cast<std::size_t>(q)], " columns, this rank of ", x.cols());
+  for (int q = 0; q < P; ++q)  // the same test on every rank, so every rank throws alike
+    require(cols[static_cast<std::size_t>(q)] == cols[0], "align_rows: rank ", q, " holds rows of ",
+            cols[static_cast<std::size_t>(q)], " columns, rank 0 of ", cols[0],
+            " (a rank without rows passes 0 x D as well)");
   std::vector<index_t> s(static_cast<std::size_t>(P) + 1, 0), t(static_cast<std::size_t>(P) + 1, 0);
   for (int q = 0; q < P; ++q)
     s[static_cast<std::size_t>(q) + 1] = s[static_cast<std::size_t>(q)] + n[static_cast<std::size_t>(q)];
@@ -431,12 +439,21 @@ template <class Acc, class Map, class Merge>
 Acc chunked_reduce(communicator_ref c, index_t local, index_t chunk, const Acc& zero, Map&& map, Merge&& merge,
                    index_t block = 0) {
   if (c.size() == 1) return chunked_reduce(local, chunk, zero, map, merge, block);
-  const index_t nc = chunk_count(local, chunk), per = block > 0 ? block : 1;
-  std::vector<std::optional<Acc>> parts(static_cast<std::size_t>(chunk_count(nc, per)));
+  const index_t nc = chunk_count(local, chunk);
+  std::vector<std::optional<Acc>> parts(static_cast<std::size_t>(block > 0 ? chunk_count(nc, block) : nc));
   std::exception_ptr err;
   try {
-    blocked_partials(local, chunk, per, zero, map, merge,
-                     [&](index_t b, Acc part) { parts[static_cast<std::size_t>(b)] = std::move(part); });
+    if (block > 0) {
+      blocked_partials(local, chunk, block, zero, map, merge,
+                       [&](index_t b, Acc part) { parts[static_cast<std::size_t>(b)] = std::move(part); });
+    } else {  // the chunk partials themselves: the single process folds them into the total directly
+      parallel_for(nc, [&](index_t k) {
+        Acc part = zero;
+        const index_t b = k * chunk;
+        map(b, std::min(local, b + chunk), part);
+        parts[static_cast<std::size_t>(k)] = std::move(part);
+      });
+    }
   } catch (...) {
     err = std::current_exception();
   }

@@ -116,16 +116,22 @@ void blocked_partials(index_t n, index_t chunk, index_t block, const Acc& zero, 
   const index_t nc = chunk_count(n, chunk);
   if (block <= 0) block = std::max<index_t>(1, nc);
   const index_t nb = chunk_count(nc, block);
-  std::vector<std::unique_ptr<ordered_merge<Acc, Merge&>>> blocks;
-  for (index_t b = 0; b < nb; ++b)
-    blocks.push_back(std::make_unique<ordered_merge<Acc, Merge&>>(std::min(block, nc - b * block), zero, merge));
+  // A block's fold exists from its first finished chunk to its last: about one per thread at a time.
+  std::vector<std::unique_ptr<ordered_merge<Acc, Merge&>>> blocks(static_cast<std::size_t>(nb));
+  std::vector<std::once_flag> made(static_cast<std::size_t>(nb));
   parallel_for(nc, [&](index_t c) {
     Acc part = zero;
     const index_t lo = c * chunk;
     map(lo, std::min(n, lo + chunk), part);
     const index_t b = c / block;
-    auto& blk = *blocks[static_cast<std::size_t>(b)];
-    if (blk.submit(c - b * block, std::move(part))) done(b, blk.take());
+    auto& blk = blocks[static_cast<std::size_t>(b)];
+    std::call_once(made[static_cast<std::size_t>(b)], [&] {
+      blk = std::make_unique<ordered_merge<Acc, Merge&>>(std::min(block, nc - b * block), zero, merge);
+    });
+    if (blk->submit(c - b * block, std::move(part))) {
+      done(b, blk->take());
+      blk.reset();
+    }
   });
 }
 

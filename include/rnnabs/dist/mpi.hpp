@@ -45,6 +45,11 @@ class mpi_session {
     int provided = 0;
     detail::check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
     owner_ = true;
+    if (provided < MPI_THREAD_FUNNELED) {
+      MPI_Finalize();
+      owner_ = false;
+      throw error("mpi_session: this MPI library gives no MPI_THREAD_FUNNELED (OpenMP threads beside MPI)");
+    }
   }
   mpi_session(const mpi_session&) = delete;
   mpi_session& operator=(const mpi_session&) = delete;

@@ -192,17 +192,22 @@ class gaussian_mixture {
   gaussian_mixture& fit_sharded(const Derived& X, const vector<double>* w, const gmm_parameters* initial,
                                 communicator_ref comm) {
     using S = typename Derived::Scalar;
+    const bool weighted = any_rank(comm, w != nullptr);  // a rank without rows may pass none
     collectively(comm, [&] {
       require(!w || w->size() == X.rows(), "gaussian_mixture::fit: sample_weight has ", w ? w->size() : 0,
               " entries, X has ", X.rows(), " rows");
+      require(!weighted || w || X.rows() == 0,
+              "gaussian_mixture::fit: this rank passes no sample_weight for its rows, other ranks do");
     });
+    const vector<double> none;
+    const vector<double>* wp = weighted ? (w ? w : &none) : nullptr;
     if (!rows_aligned(comm, X.rows())) {
       const matrix<S> Xa = align_rows<S>(comm, matrix<S>(X));
-      if (!w) return fit_sharded(Xa, nullptr, initial, comm);
-      const vector<double> wa = align_rows<double>(comm, matrix<double>(*w)).col(0);
+      if (!wp) return fit_sharded(Xa, nullptr, initial, comm);
+      const vector<double> wa = align_rows<double>(comm, matrix<double>(*wp)).col(0);
       return fit_sharded(Xa, &wa, initial, comm);
     }
-    const auto P = detail::pack_points(X, w ? w->data() : nullptr, "gaussian_mixture::fit", comm);
+    const auto P = detail::pack_points(X, wp ? wp->data() : nullptr, "gaussian_mixture::fit", comm);
     return fit_packed(X, P, initial);
   }
   struct run {

@@ -112,9 +112,7 @@ class kmeans {
               sample_weight.size(), " entries, X has ", xr.rows(), " rows");
     });
     if (!rows_aligned(comm, xr.rows())) {
-      const std::vector<char> any_w = all_gather_value(communicator_ref(comm),
-                                                       static_cast<char>(sample_weight.size() > 0));
-      const bool weighted = std::find(any_w.begin(), any_w.end(), char{1}) != any_w.end();
+      const bool weighted = any_rank(comm, sample_weight.size() > 0);
       const matrix<T> xa = align_rows<T>(comm, matrix<T>(xr));
       const vector<double> wa =
           weighted ? vector<double>(align_rows<double>(comm, matrix<double>(sample_weight)).col(0)) : vector<double>();
@@ -130,9 +128,7 @@ class kmeans {
     require(sh.global > 0 && cols[0] > 0, who, ": X is empty (", sh.global, " x ", cols[0], ")");
     require(opt_.n_clusters >= 1 && opt_.n_clusters <= sh.global, who, ": n_clusters must be in [1, N] = [1, ",
             sh.global, "], got ", opt_.n_clusters);
-    const std::vector<char> has_w = all_gather_value(communicator_ref(comm),
-                                                     static_cast<char>(sample_weight.size() > 0));
-    const bool weighted = std::find(has_w.begin(), has_w.end(), char{1}) != has_w.end();
+    const bool weighted = any_rank(comm, sample_weight.size() > 0);
     collectively(comm, [&] {
       if (xr.rows() > 0) require_finite(xr, who, "X");
       if (!weighted) return;
@@ -141,11 +137,9 @@ class kmeans {
       require_finite(sample_weight, who, "sample_weight");
       require((sample_weight.array() >= 0.0).all(), who, ": sample_weight has a negative entry");
     });
-    if (weighted) {
-      const bool mine = sample_weight.size() > 0 && sample_weight.maxCoeff() > 0.0;
-      const std::vector<char> pos = all_gather_value(communicator_ref(comm), static_cast<char>(mine));
-      require(std::find(pos.begin(), pos.end(), char{1}) != pos.end(), who, ": sample_weight sums to zero");
-    }
+    if (weighted)
+      require(any_rank(comm, sample_weight.size() > 0 && sample_weight.maxCoeff() > 0.0), who,
+              ": sample_weight sums to zero");
     return fit_runs<T>(xr, sample_weight, comm);
   }
 

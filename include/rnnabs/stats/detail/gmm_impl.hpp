@@ -3,6 +3,7 @@
 // initialisation, sampling and persistence.
 #include <Eigen/Cholesky>
 #include <cmath>
+#include <unordered_map>
 
 #if defined(RNNABS_HAVE_ZIP)
 #include "rnnabs/io/archive.hpp"
@@ -54,12 +55,21 @@ gmm_parameters initial_parameters(const Eigen::MatrixBase<Derived>& X, const pac
     }
     case gmm_init::random_from_data: {
       rng g(seed);
+      // Partial Fisher–Yates over 0..N-1, with only the swapped slots stored (O(K), not O(N)).
       const index_t N = P.global_n();
-      std::vector<index_t> idx(static_cast<std::size_t>(N));
-      std::iota(idx.begin(), idx.end(), index_t{0});
-      for (index_t k = 0; k < K; ++k) std::swap(idx[k], idx[k + g.below(N - k)]);  // partial Fisher–Yates
+      std::unordered_map<index_t, index_t> moved;
+      auto at = [&](index_t i) {
+        const auto it = moved.find(i);
+        return it == moved.end() ? i : it->second;
+      };
+      std::vector<index_t> idx(static_cast<std::size_t>(K));
+      for (index_t k = 0; k < K; ++k) {
+        const index_t j = k + g.below(N - k), vk = at(k), vj = at(j);
+        idx[static_cast<std::size_t>(k)] = vj;
+        moved[j] = vk;
+      }
       matrix<double> centres(K, P.d);
-      for (index_t k = 0; k < K; ++k) centres.row(k) = packed_row(P, idx[k]).transpose();
+      for (index_t k = 0; k < K; ++k) centres.row(k) = packed_row(P, idx[static_cast<std::size_t>(k)]).transpose();
       return params_from_labels(P, nearest_centre(P, centres), K, o.covariance, o.reg_covar);
     }
     case gmm_init::random: return params_from_random_responsibilities(P, K, o.covariance, o.reg_covar, seed);
@@ -77,7 +87,9 @@ gaussian_mixture& gaussian_mixture::fit_packed(const Eigen::MatrixBase<Derived>&
   if (warm)
     require(n_features() == P.d, "gaussian_mixture::fit: warm start on ", P.d, " features, the model has ",
             n_features());
-  if (initial) detail::check_parameters(*initial, opt_.covariance, k_(), P.d, "gaussian_mixture::fit");
+  if (initial)
+    collectively(P.comm,
+                 [&] { detail::check_parameters(*initial, opt_.covariance, k_(), P.d, "gaussian_mixture::fit"); });
   const index_t runs = (initial || warm) ? 1 : opt_.n_init;
   run best;
   bool have = false;
@@ -167,7 +179,11 @@ inline index_t gaussian_mixture::factor_and_settle(const detail::packed_points& 
   for (index_t k : bad) w[k] = 0;
   w /= w.sum();
   const auto model = detail::kernel_model(w, p.means, pchol, c);
-  using scored = std::pair<double, index_t>;  // (log-likelihood, global row): the m lowest, ties to lower rows
+  struct scored {  // (log-likelihood, global row): the m lowest, ties to lower rows; travels as bytes
+    double lse;
+    index_t row;
+    bool operator<(const scored& o) const noexcept { return lse < o.lse || (lse == o.lse && row < o.row); }
+  };
   std::vector<scored> worst(static_cast<std::size_t>(P.n));
   detail::e_pass(P, model, [&](index_t i, double lse, const double*) {
     const double wi = P.weight(i);
@@ -187,7 +203,7 @@ inline index_t gaussian_mixture::factor_and_settle(const detail::packed_points& 
   const index_t D = P.d;
   for (std::size_t j = 0; j < bad.size(); ++j) {
     const index_t k = bad[j];
-    p.means.row(k) = detail::packed_row(P, worst[j].second).transpose();
+    p.means.row(k) = detail::packed_row(P, worst[j].row).transpose();
     p.weights[k] = w0;
     switch (c) {
       case covariance_type::full:

@@ -69,13 +69,10 @@ packed_points pack_points(const Eigen::MatrixBase<Derived>& X, const double* sam
   P.n = X.rows();
   P.d = X.cols();
   P.n_tiles = chunk_count(P.n, gmm_tile);
-  P.weighted = sample_weight != nullptr;
-  if (comm.size() > 1) {  // weighted if any rank has weights (a rank without rows may pass none)
-    const std::vector<char> any = all_gather_value(comm, static_cast<char>(P.weighted));
-    P.weighted = std::find(any.begin(), any.end(), char{1}) != any.end();
-  }
+  P.weighted = any_rank(comm, sample_weight != nullptr);  // a rank without rows may pass none
   collectively(comm, [&] {
     if (P.n > 0 || comm.size() == 1) require_data(X, who);
+    require(!P.weighted || sample_weight || P.n == 0, who, ": this rank passes no sample_weight, other ranks do");
     if (sample_weight)
       for (index_t i = 0; i < P.n; ++i) {
         const double wi = sample_weight[i];

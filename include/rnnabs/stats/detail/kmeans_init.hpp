@@ -77,11 +77,7 @@ index_vector kmeans_plusplus(const matrix_cref<T>& x, index_t k, rng& gen, const
 
   // cum[i] = Σ_{j<=i} value(j), sequential in global row order: fixed order
   auto prefix = [&](auto&& value) { return global_prefix_sum(comm, sh, cum, value); };
-  bool weighted = w.size() > 0;
-  if (comm.size() > 1) {  // weighted if any rank has weights (a rank without rows may pass none)
-    const std::vector<char> any = all_gather_value(comm, static_cast<char>(weighted));
-    weighted = std::find(any.begin(), any.end(), char{1}) != any.end();
-  }
+  const bool weighted = any_rank(comm, w.size() > 0);  // a rank without rows may pass none
   // First centre: a row drawn with probability proportional to its weight.
   if (!weighted) {
     chosen(0) = static_cast<index_t>(gen.below(static_cast<std::uint64_t>(N)));

@@ -258,7 +258,10 @@ void relocate_empty(const matrix_cref<T>& x, const vector<double>& w, const matr
   std::vector<index_t> order = farthest_first(dist, empty.size());
   const index_t offset = sh ? sh->offset : 0;
   if (comm.size() > 1) {
-    using far_point = std::pair<double, index_t>;  // (distance, global row); padding: (-inf, N)
+    struct far_point {  // (distance, global row); padding: (-inf, N); travels as bytes
+      double first;
+      index_t second;
+    };
     std::vector<far_point> mine(empty.size(), {-std::numeric_limits<double>::infinity(), sh->global});
     for (std::size_t e = 0; e < order.size(); ++e)
       mine[e] = {dist[static_cast<std::size_t>(order[e])], offset + order[e]};
