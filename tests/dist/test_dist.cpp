@@ -6,10 +6,17 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 
 #include "rnnabs/abstraction/model.hpp"
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/dist/mpi.hpp"
+#include "rnnabs/influence/automaton_influence.hpp"
+#include "rnnabs/influence/sharded.hpp"
+#include "rnnabs/influence/tracin.hpp"
+#include "rnnabs/nn/rnn_classifier.hpp"
+#include "rnnabs/nn/softmax_regression.hpp"
+#include "rnnabs/stats/model_selection.hpp"
 #include "rnnabs/stats/gmm.hpp"
 #include "rnnabs/stats/kmeans.hpp"
 #include "rnnabs/stats/pca.hpp"
@@ -39,7 +46,7 @@ template <class A, class B>
   if (a.rows() != b.rows() || a.cols() != b.cols()) return ::testing::AssertionFailure() << "shapes differ";
   for (index_t i = 0; i < a.rows(); ++i)
     for (index_t j = 0; j < a.cols(); ++j)
-      if (std::memcmp(&a(i, j), &b(i, j), sizeof(double)) != 0)
+      if (const double x = a(i, j), y = b(i, j); std::memcmp(&x, &y, sizeof(double)) != 0)
         return ::testing::AssertionFailure() << "(" << i << ", " << j << "): " << a(i, j) << " vs " << b(i, j);
   return ::testing::AssertionSuccess();
 }
@@ -405,6 +412,177 @@ TEST(Dist, AnySplitOfTheRowsGivesTheSameModels) {
   pd.fit(X.middleRows(b, e - b), *world);
   ps.fit(X);
   EXPECT_TRUE(same_bits(pd.components(), ps.components()));
+}
+
+// ---- influence over a sharded training set ----------------------------------------------------------
+
+/// C-class softmax regression on n Gaussian points (the same on every rank).
+rnnabs::softmax_regression_objective<double> logistic(index_t n, index_t d, index_t classes, std::uint64_t seed) {
+  rnnabs::rng g(seed);
+  matrix<double> x(n, d);
+  rnnabs::index_vector y(n);
+  for (index_t i = 0; i < n; ++i) {
+    y(i) = static_cast<index_t>(g.below(static_cast<std::uint64_t>(classes)));
+    for (index_t j = 0; j < d; ++j) x(i, j) = g.normal() + (j % classes == y(i) ? 1.0 : 0.0);
+  }
+  return rnnabs::softmax_regression_objective<double>(x, y, classes, /*l2=*/1e-2);
+}
+
+template <class F>
+F rows_of(const F& f, index_t b, index_t e) {
+  std::vector<index_t> ids(static_cast<std::size_t>(e - b));
+  std::iota(ids.begin(), ids.end(), b);
+  return f.subset(ids);
+}
+
+rnnabs::vector<double> gaussian(index_t n, std::uint64_t seed, double scale) {
+  rnnabs::rng g(seed);
+  rnnabs::vector<double> v(n);
+  for (index_t i = 0; i < n; ++i) v(i) = scale * g.normal();
+  return v;
+}
+
+TEST(DistInfluence, KohLiangAndTracInEqualTheSingleProcessBitForBit) {
+  const index_t n = 3000, chunk = 128;
+  const auto all = logistic(n, 8, 3, 4), test = logistic(6, 8, 3, 5);
+  const auto [b, e] = rnnabs::shard_rows(n, world->rank(), world->size(), chunk);
+  const rnnabs::sharded_objective dist(rows_of(all, b, e), *world, {.chunk = chunk});
+  const rnnabs::sharded_objective single(all, rnnabs::communicator_ref{}, {.chunk = chunk});
+  ASSERT_EQ(dist.sample_count(), n);
+  ASSERT_EQ(dist.offset(), b);
+  const rnnabs::vector<double> w = gaussian(all.parameter_count(), 7, 0.3);
+  const matrix<double> gt = rnnabs::sample_gradients(test, w);
+  const rnnabs::gradient_block_options blocks{.block = 64};
+  {  // CG
+    rnnabs::cg_ihvp sd(dist, w, {.damping = 1e-3, .tol = 1e-10}), ss(single, w, {.damping = 1e-3, .tol = 1e-10});
+    const auto rd = rnnabs::koh_liang(dist, w, gt, sd, blocks), rs = rnnabs::koh_liang(single, w, gt, ss, blocks);
+    EXPECT_TRUE(same_bits(rd.s_test, rs.s_test));
+    EXPECT_TRUE(same_bits(rd.scores, rs.scores.middleRows(b, e - b)));
+    EXPECT_EQ(rd.report.iterations, rs.report.iterations);
+    // The chunked sums are the objective's own, to rounding: the plain solver agrees closely.
+    rnnabs::cg_ihvp plain(all, w, {.damping = 1e-3, .tol = 1e-10});
+    const auto rp = rnnabs::koh_liang(all, w, gt, plain);
+    EXPECT_LT((rp.scores - rs.scores).norm(), 1e-8 * rp.scores.norm());
+    // Top-k merged across the ranks = the top-k of all rows.
+    const auto td = rnnabs::top_k(rd.scores, 7, {.first_row = b}, *world);
+    const auto ts = rnnabs::top_k(rs.scores, 7);
+    ASSERT_EQ(td.size(), ts.size());
+    for (std::size_t j = 0; j < ts.size(); ++j) {
+      ASSERT_EQ(td[j].size(), 7u);
+      for (std::size_t q = 0; q < 7; ++q) {
+        EXPECT_EQ(td[j][q].sample, ts[j][q].sample);
+        EXPECT_EQ(td[j][q].score, ts[j][q].score);
+        if (q > 0) {
+          EXPECT_GE(ts[j][q - 1].score, ts[j][q].score);
+        }
+      }
+    }
+    const auto low = rnnabs::top_k(rd.scores, 3, {.largest = false, .first_row = b}, *world);
+    index_t argmin = 0;
+    rs.scores.col(0).minCoeff(&argmin);
+    EXPECT_EQ(low[0][0].sample, argmin);
+  }
+  {  // LiSSA on mini-batches drawn from the global ids
+    const rnnabs::lissa_options lo{.damping = 1e-2, .depth = 40, .repetitions = 2, .batch_size = 50, .seed = 3};
+    rnnabs::lissa_ihvp ld(dist, w, lo), ls(single, w, lo);
+    EXPECT_EQ(ld.scale(), ls.scale());
+    EXPECT_TRUE(same_bits(ld.solve(gt), ls.solve(gt)));
+  }
+  {  // TracInCP / gradient similarity need nothing shared: this rank's rows of the whole
+    const std::vector<rnnabs::checkpoint<double>> cps{{w, 0.5}, {gaussian(w.size(), 8, 0.3), 0.25}};
+    const rnnabs::tracin_options o{.normalize = true, .projection = 16, .seed = 2, .block = 64};
+    EXPECT_TRUE(same_bits(rnnabs::tracin_cp(dist.local(), test, cps, o),
+                          rnnabs::tracin_cp(all, test, cps, o).middleRows(b, e - b)));
+  }
+}
+
+TEST(DistInfluence, AnLstmObjectiveGivesTheSameBitsOnAnyNumberOfRanks) {
+  // Float LSTM, sequences of 3..6 steps: chunks of 32 sequences (two model chunks of 16 each).
+  using model_t = rnnabs::rnn_classifier<rnnabs::lstm_cell, float>;
+  const model_t model(rnnabs::rnn_config{.input_size = 3, .hidden_size = 6, .num_classes = 3}, 4);
+  rnnabs::sequence_batch<float> data, test;
+  rnnabs::rng g(11);
+  for (auto* set : {&data, &test}) {
+    const index_t n = set == &data ? 200 : 3;
+    set->labels.resize(n);
+    for (index_t i = 0; i < n; ++i) {
+      matrix<float> x(3 + (i * 7) % 4, 3);
+      for (index_t k = 0; k < x.size(); ++k) x.data()[k] = static_cast<float>(g.normal());
+      set->features.push_back(x);
+      set->labels(i) = static_cast<index_t>(g.below(3));
+    }
+  }
+  const index_t n = data.size(), chunk = 32;
+  const auto [b, e] = rnnabs::shard_rows(n, world->rank(), world->size(), chunk);
+  std::vector<index_t> mine(static_cast<std::size_t>(e - b));
+  std::iota(mine.begin(), mine.end(), b);
+  const auto local = rnnabs::subset(data, mine);
+  const rnnabs::batch_objective f_all(model, data, 0.1), f_local(model, local, 0.1), f_test(model, test);
+  const rnnabs::sharded_objective dist(f_local, *world, {.chunk = chunk});
+  const rnnabs::sharded_objective single(f_all, rnnabs::communicator_ref{}, {.chunk = chunk});
+  const rnnabs::vector<float> w = model.parameters();
+  EXPECT_EQ(dist.loss(w), single.loss(w));
+  const rnnabs::vector<float> gd = dist.loss_gradient(w), gs = single.loss_gradient(w);
+  EXPECT_EQ(std::memcmp(gd.data(), gs.data(), sizeof(float) * static_cast<std::size_t>(gd.size())), 0);
+  const matrix<double> gt = rnnabs::sample_gradients(f_test, w);
+  rnnabs::cg_ihvp sd(dist, w, {.damping = 0.5, .tol = 1e-6, .max_iter = 30});
+  rnnabs::cg_ihvp ss(single, w, {.damping = 0.5, .tol = 1e-6, .max_iter = 30});
+  const rnnabs::gradient_block_options blocks{.block = 32};
+  const auto rd = rnnabs::koh_liang(dist, w, gt, sd, blocks), rs = rnnabs::koh_liang(single, w, gt, ss, blocks);
+  EXPECT_TRUE(same_bits(rd.s_test, rs.s_test));
+  EXPECT_TRUE(same_bits(rd.scores, rs.scores.middleRows(b, e - b)));
+}
+
+TEST(DistInfluence, MisalignedShardsStopEveryRankWithTheSameError) {
+  if (world->size() == 1) GTEST_SKIP() << "one rank is always aligned";
+  const auto all = logistic(1000, 4, 2, 1);
+  const index_t b = world->rank() == 0 ? 0 : 100 + 300 * (world->rank() - 1);
+  const index_t e = 100 + 300 * world->rank();
+  try {
+    const rnnabs::sharded_objective dist(rows_of(all, b, e), *world, {.chunk = 64});
+    ADD_FAILURE() << "no error";
+  } catch (const rnnabs::invalid_argument& err) {
+    EXPECT_NE(std::string(err.what()).find("multiple of 64"), std::string::npos) << err.what();
+  }
+}
+
+TEST(DistInfluence, AutomatonInfluenceOfEachRanksSamples) {
+  const rnnabs::traces<float> all = sequences(900, 21);
+  const index_t n = all.size();
+  const auto [b, e] = rnnabs::shard_rows(n, world->rank(), world->size(), 1);
+  const rnnabs::abstraction_options o{.pca_components = 3, .n_clusters = 5, .max_iter = 10, .seed = 2};
+  const auto built = rnnabs::build_abstraction(slice(all, b, e), o, *world);  // the global automaton
+  std::vector<rnnabs::index_vector> states, labels;
+  for (index_t t = 0; t < 4; ++t) {
+    states.push_back(built.abstraction.train_states().front().segment(0, 4).eval());
+    labels.push_back(all.step_labels[static_cast<std::size_t>(b)].segment(0, 4).eval());
+  }
+  states = rnnabs::all_gather_sequences(*world, states);  // every rank's test traces, the same everywhere
+  labels = rnnabs::all_gather_sequences(*world, labels);
+  const matrix<double> full = rnnabs::automaton_influence(built.automaton, states, labels);
+  const matrix<double> mine = rnnabs::automaton_influence(built.automaton, states, labels,
+                                                          {.first_sample = b, .n_samples = e - b});
+  EXPECT_TRUE(same_bits(mine, full.middleRows(b, e - b)));
+  EXPECT_GT(full.maxCoeff(), 0.0);
+}
+
+TEST(Dist, ModelSelectionSweepEqualsTheSingleProcessSweep) {
+  const index_t n = 2 * rnnabs::shard_row_alignment + 9000;
+  const matrix<double> X = blobs(n, 3, 17);
+  const auto [b, e] = my_rows(n);
+  const rnnabs::gmm_sweep_options o{.n_components = {1, 2, 3, 5},
+                                    .covariances = {ct::diag, ct::full},
+                                    .base = {.max_iter = 15, .seed = 4},
+                                    .keep_models = true};
+  const auto d = rnnabs::sweep_gmm(X.middleRows(b, e - b), o, *world);
+  const auto s = rnnabs::sweep_gmm(X, o);
+  ASSERT_EQ(d.entries.size(), s.entries.size());
+  for (std::size_t i = 0; i < s.entries.size(); ++i) {
+    EXPECT_EQ(std::memcmp(&d.entries[i].bic, &s.entries[i].bic, sizeof(double)), 0) << i;
+    EXPECT_EQ(std::memcmp(&d.entries[i].score, &s.entries[i].score, sizeof(double)), 0) << i;
+    expect_same_model(*d.entries[i].model, *s.entries[i].model);
+  }
+  EXPECT_EQ(d.best_bic(), s.best_bic());
 }
 
 }  // namespace dist_test

@@ -142,27 +142,29 @@ struct row_shard {
 };
 
 /// The rows [begin, end) that rank r of `size` should load from a data set of n rows: near-equal
-/// shares in multiples of shard_row_alignment (the last rank that holds rows takes the remainder).
-inline std::pair<index_t, index_t> shard_rows(index_t n, int r, int size) {
+/// shares in multiples of `alignment` (the last rank that holds rows takes the remainder). The default
+/// suits the fits of stats/ and abstraction/; sharded influence objectives use their own chunk.
+inline std::pair<index_t, index_t> shard_rows(index_t n, int r, int size, index_t alignment = shard_row_alignment) {
   require(size >= 1 && r >= 0 && r < size, "shard_rows: rank ", r, " of ", size);
   require(n >= 0, "shard_rows: n = ", n, ", expected >= 0");
-  const index_t blocks = chunk_count(n, shard_row_alignment), per = blocks / size, extra = blocks % size;
-  auto start = [&](index_t q) { return std::min(n, (q * per + std::min(q, extra)) * shard_row_alignment); };
+  require(alignment >= 1, "shard_rows: alignment must be >= 1, got ", alignment);
+  const index_t blocks = chunk_count(n, alignment), per = blocks / size, extra = blocks % size;
+  auto start = [&](index_t q) { return std::min(n, (q * per + std::min(q, extra)) * alignment); };
   return {start(r), r + 1 == size ? n : start(r + 1)};
 }
 
 /// Gathers every rank's row count. Throws (on every rank alike) if a rank's rows start at a global row
-/// that is not a multiple of shard_row_alignment (ranks holding no rows are exempt).
-inline row_shard make_row_shard(communicator_ref c, index_t local, const char* who) {
+/// that is not a multiple of `alignment` (ranks holding no rows are exempt).
+inline row_shard make_row_shard(communicator_ref c, index_t local, const char* who,
+                                index_t alignment = shard_row_alignment) {
   const std::vector<index_t> n = all_gather_value(c, local);
   row_shard s;
   s.local = local;
   s.starts.assign(n.size() + 1, 0);
   for (std::size_t r = 0; r < n.size(); ++r) {
     require(n[r] >= 0, who, ": rank ", r, " holds ", n[r], " rows");
-    require(n[r] == 0 || s.starts[r] % shard_row_alignment == 0, who, ": the rows of rank ", r, " start at row ",
-            s.starts[r], "; each rank's rows must start at a multiple of ", shard_row_alignment,
-            " (rnnabs::shard_rows gives such ranges)");
+    require(n[r] == 0 || s.starts[r] % alignment == 0, who, ": the rows of rank ", r, " start at row ", s.starts[r],
+            "; each rank's rows must start at a multiple of ", alignment, " (rnnabs::shard_rows gives such ranges)");
     s.starts[r + 1] = s.starts[r] + n[r];
   }
   s.offset = s.starts[static_cast<std::size_t>(c.rank())];

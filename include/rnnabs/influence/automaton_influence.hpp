@@ -24,10 +24,14 @@ struct automaton_influence_options {
   bool include_last_transition = true;  ///< false: skip the step T−1 → T (the released off-by-one)
   bool distinct_edges = true;           ///< false: an edge the test repeats counts as often (released)
   double divisor = 0;                   ///< > 0: a fixed divisor instead of the test's edge count (released: 27)
+  /// Rows for training samples [first_sample, first_sample + n_samples) only (n_samples < 0: to the
+  /// last): with a training set sharded across ranks, each rank scores its own samples.
+  index_t first_sample = 0, n_samples = -1;
 };
 
-/// N x m (N = a.n_samples(), removed samples score 0): the overlap of every training sample with
-/// each test trace (states 1..n_states-1 and labels per step; see the file comment).
+/// N x m (N = a.n_samples(), removed samples score 0; or the rows of o's sample range): the overlap of
+/// every training sample with each test trace (states 1..n_states-1 and labels per step; see the file
+/// comment).
 inline matrix<double> automaton_influence(const automaton& a, const std::vector<index_vector>& test_states,
                                           const std::vector<index_vector>& test_labels,
                                           automaton_influence_options o = {}) {
@@ -37,7 +41,10 @@ inline matrix<double> automaton_influence(const automaton& a, const std::vector<
           test_labels.size(), " label sequences");
   require(o.divisor >= 0, who, ": divisor must be >= 0, got ", o.divisor);
   const index_t n = a.n_samples(), m = static_cast<index_t>(test_states.size());
-  matrix<double> out = matrix<double>::Zero(n, m);
+  const index_t first = o.first_sample, rows = o.n_samples < 0 ? n - first : o.n_samples;
+  require(first >= 0 && rows >= 0 && first + rows <= n, who, ": samples [", first, ", ", first + rows,
+          ") outside the automaton's ", n);
+  matrix<double> out = matrix<double>::Zero(rows, m);
   parallel_for(
       m,
       [&](index_t k) {
@@ -61,14 +68,16 @@ inline matrix<double> automaton_influence(const automaton& a, const std::vector<
         if (edges.empty()) return;
         const double div = o.divisor > 0 ? o.divisor : static_cast<double>(edges.size());
         // Each training sample counts once per edge however often it takes that edge.
-        std::vector<index_t> seen(static_cast<std::size_t>(n), -1);
+        std::vector<index_t> seen(static_cast<std::size_t>(rows), -1);
         auto col = out.col(k);
         for (std::size_t e = 0; e < edges.size(); ++e)
           for (const posting& p : a.postings(edges[e])) {
-            auto& mark = seen[static_cast<std::size_t>(p.sample)];
+            const index_t i = p.sample - first;
+            if (i < 0 || i >= rows) continue;
+            auto& mark = seen[static_cast<std::size_t>(i)];
             if (mark == static_cast<index_t>(e)) continue;
             mark = static_cast<index_t>(e);
-            col(p.sample) += 1.0 / div;
+            col(i) += 1.0 / div;
           }
       },
       /*small=*/m == 1);

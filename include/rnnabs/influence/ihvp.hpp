@@ -90,19 +90,27 @@ void check_point(const F& f, const vector<S>& w, double damping, const char* who
           f.parameter_count(), " parameters");
 }
 
-/// Runs solve_one(column) for every column of u, in parallel when there are several; each column is
-/// a deterministic serial solve, so the result is the same for any thread count.
-template <class One>
+/// An objective whose evaluations are collective across ranks (influence/sharded.hpp): its solves
+/// must run one right-hand side after another, in the same order on every rank.
+template <class F>
+concept collective_objective = requires { requires F::collective; };
+
+/// Runs solve_one(column) for every column of u, in parallel when there are several (one after
+/// another when `serial`); each column is a deterministic serial solve, so the result is the same for
+/// any thread count.
+template <bool serial = false, class One>
 matrix<double> solve_columns(const matrix<double>& u, std::vector<ihvp_report>& reports, One&& solve_one) {
   matrix<double> x(u.rows(), u.cols());
   reports.assign(static_cast<std::size_t>(u.cols()), ihvp_report{});
-  parallel_for(
-      u.cols(),
-      [&](index_t k) {
-        const vector<double> col = u.col(k);
-        x.col(k) = solve_one(col, reports[static_cast<std::size_t>(k)]);
-      },
-      /*small=*/u.cols() == 1);
+  const auto one = [&](index_t k) {
+    const vector<double> col = u.col(k);
+    x.col(k) = solve_one(col, reports[static_cast<std::size_t>(k)]);
+  };
+  if constexpr (serial) {
+    for (index_t k = 0; k < u.cols(); ++k) one(k);
+  } else {
+    parallel_for(u.cols(), one, /*small=*/u.cols() == 1);
+  }
   return x;
 }
 
@@ -215,8 +223,8 @@ class cg_ihvp {
   matrix<double> solve(const matrix<double>& u) {
     detail::check_rhs(u, w_.size(), "cg_ihvp::solve");
     std::vector<ihvp_report> reps;
-    matrix<double> x = detail::solve_columns(u, reps,
-                                             [&](const vector<double>& b, ihvp_report& r) { return one(b, r); });
+    matrix<double> x = detail::solve_columns<detail::collective_objective<F>>(
+        u, reps, [&](const vector<double>& b, ihvp_report& r) { return one(b, r); });
     report_ = detail::worst_of(reps);
     report_.history = reps.front().history;
     return x;
@@ -316,8 +324,8 @@ class lissa_ihvp {
   matrix<double> solve(const matrix<double>& u) {
     detail::check_rhs(u, w_.size(), "lissa_ihvp::solve");
     std::vector<ihvp_report> reps;
-    matrix<double> x = detail::solve_columns(u, reps,
-                                             [&](const vector<double>& b, ihvp_report& r) { return one(b, r); });
+    matrix<double> x = detail::solve_columns<detail::collective_objective<F>>(
+        u, reps, [&](const vector<double>& b, ihvp_report& r) { return one(b, r); });
     report_ = detail::worst_of(reps);
     report_.history = reps.front().history;
     report_.max_eigenvalue = lambda_max_;

@@ -54,19 +54,26 @@ struct gmm_sweep_result {
 };
 
 /// Fits a mixture for every (covariance type, K) candidate; `on_fit` (optional) sees each entry as it
-/// is done (progress display). The model with the best BIC is always kept.
+/// is done (progress display). The model with the best BIC is always kept. With a communicator, X is
+/// this rank's rows and every fit, score and criterion is the global one (collective; bit-identical for
+/// any number of ranks).
 template <class Derived>
-gmm_sweep_result sweep_gmm(const Eigen::MatrixBase<Derived>& X, const gmm_sweep_options& o,
+gmm_sweep_result sweep_gmm(const Eigen::MatrixBase<Derived>& X, const gmm_sweep_options& o, communicator_ref comm,
                            const std::function<void(const gmm_sweep_entry&)>& on_fit = {}) {
-  require(!o.n_components.empty(), "sweep_gmm: no candidate numbers of components");
-  require(!o.covariances.empty(), "sweep_gmm: no candidate covariance types");
-  const auto P = detail::pack_points(X, nullptr, "sweep_gmm");
-  for (index_t k : o.n_components)
-    require(k >= 1 && k <= P.n, "sweep_gmm: candidate n_components = ", k, " outside [1, ", P.n, "]");
+  using S = typename Derived::Scalar;
+  if (!rows_aligned(comm, X.rows())) return sweep_gmm(align_rows<S>(comm, matrix<S>(X)), o, comm, on_fit);
+  const auto P = detail::pack_points(X, nullptr, "sweep_gmm", comm);
+  collectively(comm, [&] {
+    require(!o.n_components.empty(), "sweep_gmm: no candidate numbers of components");
+    require(!o.covariances.empty(), "sweep_gmm: no candidate covariance types");
+    for (index_t k : o.n_components)
+      require(k >= 1 && k <= P.global_n(), "sweep_gmm: candidate n_components = ", k, " outside [1, ", P.global_n(),
+              "]");
+  });
   gmm_sweep_result r;
   double best = std::numeric_limits<double>::infinity();
   std::size_t best_i = 0;
-  const double log_n = std::log(static_cast<double>(P.n));
+  const double log_n = std::log(static_cast<double>(P.global_n()));
   for (covariance_type c : o.covariances)
     for (index_t k : o.n_components) {
       gmm_options opt = o.base;
@@ -82,7 +89,7 @@ gmm_sweep_result sweep_gmm(const Eigen::MatrixBase<Derived>& X, const gmm_sweep_
       e.score = g.score_packed(P);
       e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       e.n_parameters = g.n_parameters();
-      const double n = static_cast<double>(P.n), np = static_cast<double>(e.n_parameters);
+      const double n = static_cast<double>(P.global_n()), np = static_cast<double>(e.n_parameters);
       e.bic = -2.0 * e.score * n + np * log_n;
       e.aic = -2.0 * e.score * n + 2.0 * np;
       e.lower_bound = g.lower_bound();
@@ -98,6 +105,12 @@ gmm_sweep_result sweep_gmm(const Eigen::MatrixBase<Derived>& X, const gmm_sweep_
       r.entries.push_back(std::move(e));
     }
   return r;
+}
+
+template <class Derived>
+gmm_sweep_result sweep_gmm(const Eigen::MatrixBase<Derived>& X, const gmm_sweep_options& o,
+                           const std::function<void(const gmm_sweep_entry&)>& on_fit = {}) {
+  return sweep_gmm(X, o, communicator_ref{}, on_fit);
 }
 
 }  // namespace rnnabs
