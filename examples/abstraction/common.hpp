@@ -62,6 +62,61 @@ inline cache_record fmnist_traces_record(std::string_view set, const rnnabs::seq
   return r;
 }
 
+/// The Fashion-MNIST LSTM of the abstraction experiments.
+struct fmnist_model {
+  rnnabs::lstm_classifier<float> model;
+  cache_record record;
+  std::string source;
+};
+
+/// The size of the LSTM trained when the cache holds no usable model.
+struct fmnist_model_shape {
+  rnnabs::index_t hidden = 128, epochs = 2;
+};
+
+/// <cache>/model.rnnabs when its record fits this test set, else an LSTM trained on `train_set` (Adam)
+/// and saved there.
+inline fmnist_model load_fmnist_model(const fs::path& cache, const rnnabs::sequence_batch<float>& train_set,
+                                      const rnnabs::sequence_batch<float>& test_set, std::uint64_t seed,
+                                      cache_policy on_mismatch = cache_policy::rebuild, fmnist_model_shape shape = {}) {
+  using namespace rnnabs;
+  fmnist_model r;
+  const fs::path model_file = cache / "model.rnnabs";
+  if (cache_lookup(model_file, fmnist_model_requirement(test_set), {.on_mismatch = on_mismatch, .subset = true})) {
+    r.record = read_cache_record(model_file).value();
+    r.model = lstm_classifier<float>::load(model_file);
+    r.source = "the cached model " + model_file.string();
+    return r;
+  }
+  fs::create_directories(cache);
+  std::fprintf(stderr, "no usable model in %s: training a short LSTM(%ld) (%ld epochs, Adam)\n", cache.c_str(),
+               shape.hidden, shape.epochs);
+  r.model = lstm_classifier<float>(rnn_config{.input_size = 28, .hidden_size = shape.hidden, .num_classes = 10}, seed);
+  train_options o{.epochs = shape.epochs, .batch_size = 128, .seed = seed, .clip_norm = 5};
+  o.validation = &test_set;
+  cache_record want("LSTM classifier of Fashion-MNIST rows (the abstraction experiments' short training)");
+  want.add("cell", "lstm")
+      .add("input", 28)
+      .add("hidden", shape.hidden)
+      .add("classes", 10)
+      .add("epochs", o.epochs)
+      .add("batch", o.batch_size)
+      .add("optimizer", "adam")
+      .add("lr", 2e-3)
+      .add("clip", o.clip_norm)
+      .add("seed", seed)
+      .add("data.train", fingerprint_of(train_set))
+      .add("data.test", fingerprint_of(test_set));
+  r.record = cache_store(model_file, want, [&](const fs::path& p) {
+    const auto h = train(r.model, train_set, adam{.lr = 2e-3}, o);
+    std::printf("trained   LSTM(%ld), %ld epochs, test accuracy %.4f\n", shape.hidden, shape.epochs,
+                h.epochs.back().val_accuracy);
+    r.model.save(p);
+  });
+  r.source = "a freshly trained model (saved to " + model_file.string() + ")";
+  return r;
+}
+
 inline fmnist_traces load_fmnist_traces(const fs::path& cache, const std::string& data_dir, std::uint64_t seed,
                                         cache_policy on_mismatch = cache_policy::rebuild) {
   using namespace rnnabs;
@@ -81,41 +136,13 @@ inline fmnist_traces load_fmnist_traces(const fs::path& cache, const std::string
     r.test = load_traces<float>(test_file);
     r.source = "cached traces in " + cache.string();
   } else {
-    fs::create_directories(cache);
-    lstm_classifier<float> model;
-    if (model_record) {
-      model = lstm_classifier<float>::load(model_file);
-      r.source = "the cached model " + model_file.string();
-    } else {
-      std::fprintf(stderr, "no usable model in %s: training a short LSTM(128) (2 epochs, Adam)\n", cache.c_str());
-      model = lstm_classifier<float>(rnn_config{.input_size = 28, .hidden_size = 128, .num_classes = 10}, seed);
-      train_options o{.epochs = 2, .batch_size = 128, .seed = seed, .clip_norm = 5};
-      o.validation = &test_set;
-      cache_record want("LSTM classifier of Fashion-MNIST rows (the abstraction experiments' short training)");
-      want.add("cell", "lstm")
-          .add("input", 28)
-          .add("hidden", 128)
-          .add("classes", 10)
-          .add("epochs", o.epochs)
-          .add("batch", o.batch_size)
-          .add("optimizer", "adam")
-          .add("lr", 2e-3)
-          .add("clip", o.clip_norm)
-          .add("seed", seed)
-          .add("data.train", fingerprint_of(train_set))
-          .add("data.test", fingerprint_of(test_set));
-      model_record = cache_store(model_file, want, [&](const fs::path& p) {
-        const auto h = train(model, train_set, adam{.lr = 2e-3}, o);
-        std::printf("trained   LSTM(128), 2 epochs, test accuracy %.4f\n", h.epochs.back().val_accuracy);
-        model.save(p);
-      });
-      r.source = "a freshly trained model (saved to " + model_file.string() + ")";
-    }
-    r.train = profile(model, train_set);
-    r.test = profile(model, test_set);
-    cache_store(train_file, fmnist_traces_record("train", train_set, *model_record),
+    const fmnist_model m = load_fmnist_model(cache, train_set, test_set, seed, on_mismatch);
+    r.source = m.source;
+    r.train = profile(m.model, train_set);
+    r.test = profile(m.model, test_set);
+    cache_store(train_file, fmnist_traces_record("train", train_set, m.record),
                 [&](const fs::path& p) { save_traces(p, r.train); });
-    cache_store(test_file, fmnist_traces_record("test", test_set, *model_record),
+    cache_store(test_file, fmnist_traces_record("test", test_set, m.record),
                 [&](const fs::path& p) { save_traces(p, r.test); });
   }
   std::printf("traces    %ld train / %ld test sequences, width %ld, %ld classes, from %s (%.1fs)\n", r.train.size(),

@@ -15,6 +15,9 @@ int run(int, char**);
 namespace abstraction_tomita {
 int run(int, char**);
 }
+namespace abstraction_dist_sweep {
+int run(int, char**);
+}
 }  // namespace examples
 
 int main(int argc, char** argv) {
@@ -26,6 +29,8 @@ int main(int argc, char** argv) {
         examples::abstraction_features::run},
        {"faults", "fault interpretation by the nearest abstract training traces", examples::abstraction_faults::run},
        {"tomita", "automata extracted from LSTMs vs the seven Tomita grammars' minimal DFAs",
-        examples::abstraction_tomita::run}},
+        examples::abstraction_tomita::run},
+       {"dist-sweep", "BIC sweep and automaton on traces sharded across MPI ranks (mpirun -np N)",
+        examples::abstraction_dist_sweep::run}},
       argc, argv);
 }

@@ -1,0 +1,144 @@
+// influence dist-scores — influence scoring with the Fashion-MNIST training set sharded across the
+// ranks of `mpirun -np N influence dist-scores` (any N; one process without mpirun):
+//   1. rank 0 loads (or trains and caches) the LSTM, then the other ranks load it;
+//   2. each rank holds a range of training sequences (multiples of --chunk) and its objective;
+//   3. Koh & Liang: s_test = (H + λI)⁻¹ ∇ℓ_test by conjugate gradients whose Hessian-vector products
+//      are summed over every rank's samples, then each rank scores its own samples; TracInCP at the
+//      trained weights (gradient cosine) needs nothing shared;
+//   4. the top-k helpful and harmful training samples per test input, merged across the ranks.
+// The test inputs are the first --tests misclassified test images. Rank 0 writes <out>/influence.csv
+// (values to 17 digits) and summary.txt: the same bytes for any number of ranks.
+#include <CLI/CLI.hpp>
+
+#include <rnnabs/influence/sharded.hpp>
+#include <rnnabs/influence/tracin.hpp>
+
+#include "../abstraction/common.hpp"
+#include "../common/text.hpp"
+#include "../common/world.hpp"
+
+namespace examples::influence_dist_scores {
+
+inline std::string exact(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+int run(int argc, char** argv) {
+  examples::world world(argc, argv);
+  using namespace rnnabs;
+  CLI::App app{"Koh & Liang and TracIn influence with the training set sharded across MPI ranks"};
+  std::string cache = "results/train_fmnist_lstm", data_dir = data::fashion_mnist_dir.string(),
+              out = "results/influence_dist_scores";
+  index_t train_limit = 6144, tests = 4, chunk = 512, top = 10, cg_iters = 100;
+  double l2 = 1e-3, damping = 0.01, tol = 1e-4;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  fmnist_model_shape shape;
+  app.add_option("--cache", cache, "folder of the trained model (train_fmnist writes it; trained here when missing)");
+  app.add_option("--data", data_dir, "Fashion-MNIST IDX folder");
+  app.add_option("--out", out, "results folder (written by rank 0)");
+  app.add_option("--train-limit", train_limit,
+                 "training sequences: the first N (0: all 60000); a model trained here is trained on them");
+  app.add_option("--tests", tests, "misclassified test images explained");
+  app.add_option("--chunk", chunk, "samples per chunk of the shared sums (a multiple of 128); ranks hold multiples");
+  app.add_option("--top", top, "helpful and harmful samples listed per test image");
+  app.add_option("--l2", l2, "L2 term of the training objective (l2/2)·‖w‖²");
+  app.add_option("--damping", damping, "λ of (H + λI)⁻¹");
+  app.add_option("--cg-iters", cg_iters, "conjugate-gradient iterations at most");
+  app.add_option("--tol", tol, "CG tolerance (relative residual)");
+  app.add_option("--seed", seed, "seed of the model training");
+  app.add_option("--threads", threads, "threads per rank (0: all cores)");
+  app.add_option("--hidden", shape.hidden, "hidden units of the LSTM trained when the cache has none");
+  app.add_option("--epochs", shape.epochs, "epochs of that training");
+  CLI11_PARSE(app, argc, argv);
+  if (threads > 0) set_threads(threads);
+  const communicator_ref comm = world.comm();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto say = [&](const auto&... a) {
+    if (!world.root()) return;
+    std::fputs(examples::concat(a...).c_str(), stdout);
+    std::fflush(stdout);
+  };
+
+  auto train_set = row_sequences(data::load_fashion_mnist(data::split::train, data_dir));
+  const auto test_set = row_sequences(data::load_fashion_mnist(data::split::test, data_dir));
+  if (train_limit > 0 && train_limit < train_set.size()) {
+    std::vector<index_t> head(static_cast<std::size_t>(train_limit));
+    std::iota(head.begin(), head.end(), 0);
+    train_set = subset(train_set, head);
+  }
+  const fmnist_model m = world.root_first(
+      [&] { return load_fmnist_model(cache, train_set, test_set, seed, cache_policy::rebuild, shape); });
+  say("model     ", m.source, "\n");
+
+  // The test inputs: the first misclassified test images (every rank finds the same ones).
+  std::vector<index_t> wrong;
+  {
+    const index_t scan = std::min<index_t>(test_set.size(), 2000);
+    std::vector<index_t> ids(static_cast<std::size_t>(scan));
+    std::iota(ids.begin(), ids.end(), 0);
+    const index_vector pred = m.model.forward(subset(test_set, ids)).predictions;
+    for (index_t i = 0; i < scan && static_cast<index_t>(wrong.size()) < tests; ++i)
+      if (pred(i) != test_set.labels(i)) wrong.push_back(i);
+  }
+  require(!wrong.empty(), "influence dist-scores: no misclassified test image among the first 2000");
+  const auto test = subset(test_set, wrong);
+
+  // This rank's training samples and the sharded objective over all of them.
+  const auto [b, e] = shard_rows(train_set.size(), world.rank(), world.size(), chunk);
+  std::vector<index_t> mine(static_cast<std::size_t>(e - b));
+  std::iota(mine.begin(), mine.end(), b);
+  const auto local_set = subset(train_set, mine);
+  const batch_objective f_local(m.model, local_set, l2), f_test(m.model, test);
+  const sharded_objective train(f_local, comm, {.chunk = chunk});
+  const vector<float> w = m.model.parameters();
+  const matrix<double> gt = sample_gradients(f_test, w);
+
+  const auto t1 = std::chrono::steady_clock::now();
+  cg_ihvp solver(train, w, {.damping = damping, .tol = tol, .max_iter = cg_iters});
+  const auto kl = koh_liang(train, w, gt, solver);
+  const double kl_seconds = examples::seconds_since(t1);
+  say("koh-liang ", train.sample_count(), " samples on ", world.size(), " rank(s), P = ", train.parameter_count(),
+      ": CG ", kl.report.iterations, " iterations, residual ", kl.report.residual,
+      kl.report.converged ? "" : " (not converged)", ", ", kl_seconds, " s\n");
+  const auto t2 = std::chrono::steady_clock::now();
+  const matrix<double> tr = gradient_similarity(f_local, f_test, w, {.normalize = true});
+  say("tracin    gradient cosines of the local samples, ", examples::seconds_since(t2), " s\n");
+
+  examples::csv_table csv(
+      {"method", "test_image", "test_label", "list", "rank", "train_sample", "train_label", "score"});
+  const auto list = [&](const char* method, const matrix<double>& scores) {
+    for (const bool helpful : {true, false}) {
+      const auto best = top_k(scores, top, {.largest = helpful, .first_row = b}, comm);
+      for (std::size_t j = 0; j < best.size(); ++j)
+        for (std::size_t q = 0; q < best[j].size(); ++q)
+          csv.add(method, wrong[j], test_set.labels(wrong[j]), helpful ? "helpful" : "harmful", q + 1,
+                  best[j][q].sample, train_set.labels(best[j][q].sample), exact(best[j][q].score));
+    }
+  };
+  list("koh_liang", kl.scores);
+  list("tracin_cosine", tr);
+  if (world.root()) {
+    const examples::fs::path dir(out);
+    examples::fs::create_directories(dir);
+    csv.save(dir / "influence.csv");
+    std::string norms;
+    for (index_t j = 0; j < kl.s_test.cols(); ++j) norms += (j ? ", " : "") + exact(kl.s_test.col(j).norm());
+    io::atomic_write_bytes(
+        dir / "summary.txt",
+        examples::concat("influence dist-scores\nmodel: LSTM(", m.model.config().hidden_size, "), ",
+                         train.parameter_count(), " parameters\ntraining samples: ", train.sample_count(),
+                         ", l2 = ", l2, "\ntest images: ", wrong.size(), "\nCG: damping ", damping, ", ",
+                         kl.report.iterations, " iterations, relative residual ", exact(kl.report.residual),
+                         kl.report.converged ? ", converged" : ", not converged", "\n|s_test|: ", norms,
+                         "\nlists: influence.csv (top ", top, " helpful and harmful per method and test image)\n"));
+  }
+  const std::vector<std::size_t> bytes = all_gather_value(comm, world.bytes_sent());
+  say("ranks     ", world.size(), ", bytes sent by rank 0: ", bytes.front(), ", wall ", examples::seconds_since(t0),
+      " s\nresults   ", out, "\n");
+  return 0;
+}
+
+}  // namespace examples::influence_dist_scores

@@ -1,0 +1,27 @@
+# smoke_dist_*: an examples' dist-* experiment under mpirun with 1 rank and with 3 ranks must write the
+# same bytes. -DPROGRAM=<family program> -DMPIEXEC=<mpiexec> -DWORK_DIR=<folder>
+# -DARGS=<experiment|arg|...> (|-separated, without --out) -DFILES=<file|...> (compared byte for byte)
+file(REMOVE_RECURSE ${WORK_DIR})
+string(REPLACE "|" ";" _args "${ARGS}")
+string(REPLACE "|" ";" _files "${FILES}")
+foreach(_np 1 3)
+  execute_process(COMMAND ${MPIEXEC} -n ${_np} --oversubscribe ${PROGRAM} ${_args} --out ${WORK_DIR}/np${_np}
+                  OUTPUT_VARIABLE _out ERROR_VARIABLE _err RESULT_VARIABLE _rc)
+  message(STATUS "mpiexec -n ${_np}:\n${_out}")
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "mpiexec -n ${_np} ${PROGRAM} ${_args} failed (${_rc}):\n${_out}\n${_err}")
+  endif()
+endforeach()
+foreach(_f IN LISTS _files)
+  foreach(_np 1 3)
+    if(NOT EXISTS ${WORK_DIR}/np${_np}/${_f})
+      message(FATAL_ERROR "no ${WORK_DIR}/np${_np}/${_f}")
+    endif()
+  endforeach()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK_DIR}/np1/${_f} ${WORK_DIR}/np3/${_f}
+                  RESULT_VARIABLE _same)
+  if(NOT _same EQUAL 0)
+    message(FATAL_ERROR "${_f} differs between 1 and 3 ranks (${WORK_DIR}/np1, ${WORK_DIR}/np3)")
+  endif()
+  message(STATUS "${_f}: the same bytes from 1 and 3 ranks")
+endforeach()
