@@ -8,6 +8,11 @@
 //                    benchmarks/compare's abstraction_fmnist case (DIR/hidden.npy, DIR/step_labels.npy:
 //                    60,000 Fashion-MNIST sequences x 28 steps x 128); each rank reads only its sequences'
 //                    rows; bytes = payload bytes rank 0 sends in the whole build.
+//   influence_lstm : an influence query's two kernels on an LSTM(128) of 28-step, 28-feature sequences
+//                    (Fashion-MNIST's shape; 16,384 sequences, random inputs and weights): seconds per
+//                    Hessian-vector product of the sharded objective (one CG iteration; bytes = rank 0's
+//                    payload per product) and seconds of the scoring pass (every sample's gradient
+//                    against one s_test vector), medians of 3.
 // Each rank generates only its own rows (row i from the random stream i), as a rank reads its shard.
 #include <algorithm>
 #include <chrono>
@@ -15,6 +20,8 @@
 #include <string>
 
 #include "rnnabs/abstraction/model.hpp"
+#include "rnnabs/influence/sharded.hpp"
+#include "rnnabs/nn/rnn_classifier.hpp"
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/io/npy.hpp"
 #include "rnnabs/dist/mpi.hpp"
@@ -116,6 +123,48 @@ void abstraction_case(const dist::mpi_communicator& world, const std::string& di
                 static_cast<long>(m.automaton.n_transitions()));
 }
 
+void influence_case(const dist::mpi_communicator& world) {
+  const index_t n = 16384, T = 28, chunk = 512;
+  const auto [b, e] = shard_rows(n, world.rank(), world.size(), chunk);
+  sequence_batch<float> local;
+  local.labels.resize(e - b);
+  for (index_t i = b; i < e; ++i) {
+    rng g = rng::stream(23, static_cast<std::uint64_t>(i));
+    matrix<float> x(T, 28);
+    for (index_t k = 0; k < x.size(); ++k) x.data()[k] = static_cast<float>(g.uniform());
+    local.features.push_back(std::move(x));
+    local.labels(i - b) = static_cast<index_t>(g.below(10));
+  }
+  const lstm_classifier<float> model(rnn_config{.input_size = 28, .hidden_size = 128, .num_classes = 10}, 1);
+  const batch_objective f(model, local, 1e-3);
+  const sharded_objective train(f, world, {.chunk = chunk});
+  const vector<float> w = model.parameters();
+  vector<float> v(w.size());
+  rng g(5);
+  for (index_t i = 0; i < v.size(); ++i) v(i) = static_cast<float>(g.normal());
+  std::vector<double> hvp, score;
+  std::uint64_t bytes = 0;
+  for (int r = 0; r < 3; ++r) {
+    const std::uint64_t before = world.bytes_sent();
+    auto t0 = std::chrono::steady_clock::now();
+    const vector<float> hv = train.hessian_vector_product(w, v);
+    hvp.push_back(seconds_since(t0));
+    bytes = world.bytes_sent() - before;
+    t0 = std::chrono::steady_clock::now();
+    const matrix<double> s = gradient_products(f, w, matrix<double>(hv.cast<double>()));
+    score.push_back(seconds_since(t0));
+  }
+  std::sort(hvp.begin(), hvp.end());
+  std::sort(score.begin(), score.end());
+  const std::vector<double> all_h = all_gather_value(communicator_ref(world), hvp[1]);
+  const std::vector<double> all_s = all_gather_value(communicator_ref(world), score[1]);
+  if (world.rank() == 0)
+    std::printf("influence_lstm seconds=%.4f bytes=%llu ranks=%d threads=%d scoring=%.4f parameters=%ld steps=%ld\n",
+                *std::max_element(all_h.begin(), all_h.end()), static_cast<unsigned long long>(bytes), world.size(),
+                max_threads(), *std::max_element(all_s.begin(), all_s.end()), static_cast<long>(w.size()),
+                static_cast<long>(n * T));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -125,12 +174,15 @@ int main(int argc, char** argv) {
   try {
     if (what == "gmm_diag_1680k") {
       gmm_case(world, argc > 2 ? std::stol(argv[2]) : 5, argc > 3 ? std::stol(argv[3]) : 2);
+    } else if (what == "influence_lstm") {
+      influence_case(world);
     } else if (what == "abstraction_fmnist" && argc > 2) {
       abstraction_case(world, argv[2]);
     } else {
       if (world.rank() == 0)
         std::printf("usage: mpirun -np P bench_dist gmm_diag_1680k [iterations=5] [repeats=2]\n"
-                    "       mpirun -np P bench_dist abstraction_fmnist DIR   (DIR: hidden.npy, step_labels.npy)\n");
+                    "       mpirun -np P bench_dist abstraction_fmnist DIR   (DIR: hidden.npy, step_labels.npy)\n"
+                    "       mpirun -np P bench_dist influence_lstm\n");
       return what == "--help" ? 0 : 2;
     }
   } catch (const std::exception& err) {

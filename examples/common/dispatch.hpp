@@ -31,7 +31,7 @@ inline int dispatch(const char* program, const char* what, const std::vector<exp
   for (const auto& e : list)
     if (std::strcmp(argv[1], e.name) == 0) {
       std::string name = std::string(program) + " " + e.name;  // "explain lemna" in the experiment's --help
-      std::vector<char*> args(argv + 1, argv + argc);
+      std::vector<char*> args(argv + 1, argv + argc + 1);  // with argv[argc] = nullptr, as main's (MPI_Init reads it)
       args[0] = name.data();
       try {
         return e.run(argc - 1, args.data());

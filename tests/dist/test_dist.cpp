@@ -496,6 +496,28 @@ TEST(DistInfluence, KohLiangAndTracInEqualTheSingleProcessBitForBit) {
   }
 }
 
+TEST(DistInfluence, BlockedFoldsAndEverySolverEqualTheSingleProcess) {
+  const index_t n = 2500;
+  const rnnabs::sharded_options so{.chunk = 64, .block = 3};
+  const auto all = logistic(n, 5, 3, 14), test = logistic(3, 5, 3, 15);
+  const auto [b, e] = rnnabs::shard_rows(n, world->rank(), world->size(), so.alignment());
+  const rnnabs::sharded_objective dist(rows_of(all, b, e), *world, so);
+  const rnnabs::sharded_objective single(all, rnnabs::communicator_ref{}, so);
+  const rnnabs::vector<double> w = gaussian(all.parameter_count(), 3, 0.5);
+  const matrix<double> gt = rnnabs::sample_gradients(test, w);
+  rnnabs::explicit_ihvp ed(dist, w, {.damping = 1e-3}), es(single, w, {.damping = 1e-3});
+  EXPECT_TRUE(same_bits(ed.solve(gt), es.solve(gt)));
+  rnnabs::arnoldi_ihvp ad(dist, w, {.rank = 6, .iterations = 12}), as(single, w, {.rank = 6, .iterations = 12});
+  EXPECT_TRUE(same_bits(ad.solve(gt), as.solve(gt)));
+  rnnabs::cg_ihvp cd(dist, w, {.damping = 1e-3}), cs(single, w, {.damping = 1e-3});
+  EXPECT_TRUE(same_bits(cd.solve(gt), cs.solve(gt)));
+  // The explicit solve is exact: the chunked Hessian equals the objective's own to rounding.
+  matrix<double> h = all.hessian(w);
+  h.diagonal().array() += 1e-3;
+  EXPECT_LT((es.solve(gt) - h.llt().solve(gt)).norm(), 1e-8 * es.solve(gt).norm());
+  EXPECT_EQ(dist.loss(w), single.loss(w));
+}
+
 TEST(DistInfluence, AnLstmObjectiveGivesTheSameBitsOnAnyNumberOfRanks) {
   // Float LSTM, sequences of 3..6 steps: chunks of 32 sequences (two model chunks of 16 each).
   using model_t = rnnabs::rnn_classifier<rnnabs::lstm_cell, float>;

@@ -160,14 +160,16 @@ class explicit_ihvp {
       h = f.hessian(w);
     } else {
       h.resize(p, p);
-      parallel_for(
-          p,
-          [&](index_t j) {
-            vector<double> e = vector<double>::Zero(p);
-            e(j) = 1;
-            h.col(j) = detail::damped_hvp(f, w, e, 0.0);
-          },
-          /*small=*/p == 1);
+      const auto column = [&](index_t j) {
+        vector<double> e = vector<double>::Zero(p);
+        e(j) = 1;
+        h.col(j) = detail::damped_hvp(f, w, e, 0.0);
+      };
+      if constexpr (detail::collective_objective<F>) {
+        for (index_t j = 0; j < p; ++j) column(j);
+      } else {
+        parallel_for(p, column, /*small=*/p == 1);
+      }
       h = (0.5 * (h + h.transpose())).eval();
     }
     require<numerical_error>(h.allFinite(), who, ": the Hessian has non-finite entries at w");

@@ -35,16 +35,23 @@
 namespace rnnabs {
 
 struct sharded_options {
-  /// Samples per chunk of the global sums (one sub-objective each, evaluated in parallel). Ranks'
-  /// ranges start at multiples of it; a multiple of the scoring block (128) keeps scores bit-identical.
+  /// Samples per chunk of the global sums (one sub-objective each, evaluated in parallel). A multiple
+  /// of the scoring block (128) keeps scores bit-identical.
   index_t chunk = 512;
+  /// Chunks per block of a two-level fold (0: the chunks fold directly). Each rank holds one P-vector
+  /// per chunk (or block) until the running total reaches it, and the last rank merges them all in
+  /// turn: for millions of samples, blocks of 64 cut both by 64 (core/communicator.hpp).
+  index_t block = 0;
+  /// What every rank's first sample must be a multiple of: chunk · max(block, 1).
+  index_t alignment() const noexcept { return chunk * std::max<index_t>(block, 1); }
 };
 
 /// The training objective over every rank's samples: loss, loss_gradient and hessian_vector_product
 /// are collective (every rank calls them with the same arguments, in the same order, and gets the
 /// same bits); sample_count() is the global count; per_sample_gradients are this rank's samples only.
 /// subset(ids) takes global ids (the same on every rank), as LiSSA's mini-batches do. The solvers of
-/// ihvp.hpp solve right-hand sides one after another for a collective objective.
+/// ihvp.hpp solve right-hand sides one after another for a collective objective (explicit_ihvp builds
+/// its Hessian column after column).
 template <sample_objective F>
 class sharded_objective {
  public:
@@ -54,22 +61,16 @@ class sharded_objective {
   /// Collective. `local` is this rank's objective (samples offset, offset + 1, ... of the global set;
   /// ranks in rank order hold consecutive ranges).
   sharded_objective(const F& local, communicator_ref comm, sharded_options o = {})
-      : local_(local), comm_(comm), chunk_(o.chunk) {
+      : local_(local), comm_(comm), chunk_(o.chunk), block_(o.block) {
     constexpr const char* who = "sharded_objective";
-    require(o.chunk >= 1, who, ": chunk must be >= 1, got ", o.chunk);
-    const row_shard s = make_row_shard(comm, local.sample_count(), who, o.chunk);
+    require(o.chunk >= 1 && o.block >= 0, who, ": need chunk >= 1 and block >= 0, got ", o.chunk, " and ", o.block);
+    const row_shard s = make_row_shard(comm, local.sample_count(), who, o.alignment());
     const std::vector<index_t> p = all_gather_value(comm, static_cast<index_t>(local.parameter_count()));
     for (std::size_t r = 0; r < p.size(); ++r)
       require(p[r] == p.front(), who, ": rank ", r, "'s objective has ", p[r], " parameters, rank 0's ", p.front());
     require(s.global >= 1, who, ": no rank holds a training sample");
     offset_ = s.offset;
     n_ = s.global;
-    for (index_t b = 0; b < local.sample_count(); b += chunk_) {
-      group g{(offset_ + b) / chunk_, {}};
-      g.ids.resize(static_cast<std::size_t>(std::min(chunk_, local.sample_count() - b)));
-      std::iota(g.ids.begin(), g.ids.end(), b);
-      groups_.push_back(std::move(g));
-    }
   }
 
   index_t parameter_count() const { return local_.parameter_count(); }
@@ -106,6 +107,7 @@ class sharded_objective {
   }
   /// This rank's samples' gradients (rows: its samples of this objective, in order).
   matrix<scalar> per_sample_gradients(const vector<scalar>& w) const {
+    if (!subset_) return local_.per_sample_gradients(w);
     std::vector<index_t> all;
     for (const auto& g : groups_) all.insert(all.end(), g.ids.begin(), g.ids.end());
     if (all.empty()) return matrix<scalar>(0, parameter_count());
@@ -117,13 +119,14 @@ class sharded_objective {
   sharded_objective subset(std::span<const index_t> ids) const {
     require(!ids.empty(), "sharded_objective::subset: no sample ids");
     sharded_objective s(*this);
+    s.subset_ = true;
     s.base_.resize(ids.size());
     s.n_ = static_cast<index_t>(ids.size());
     s.groups_.clear();
     for (std::size_t k = 0; k < ids.size(); ++k) {
       const index_t i = ids[k];
       require(i >= 0 && i < n_, "sharded_objective::subset: sample id ", i, " outside [0, ", n_, ")");
-      s.base_[k] = base_.empty() ? i : base_[static_cast<std::size_t>(i)];
+      s.base_[k] = subset_ ? base_[static_cast<std::size_t>(i)] : i;
     }
     // Members this rank holds, grouped by their base chunk; groups in chunk order (= rank order).
     std::vector<std::pair<index_t, index_t>> mine;  // (chunk, local id), in position order
@@ -143,9 +146,31 @@ class sharded_objective {
     std::vector<index_t> ids;  ///< members, as ids of local_
   };
 
-  /// Σ over every rank's groups, in global chunk order, of map(group objective, |group| / n, part).
+  /// Σ over every rank's chunks (a subset: its groups), in global chunk order, of
+  /// map(chunk objective, |chunk| / n, part).
   template <class Acc, class Map>
   Acc fold(Acc zero, Map&& map) const {
+    const auto add = [](Acc& t, const Acc& p) { t += p; };
+    const auto one = [&](const F& part, index_t size, Acc& acc) {
+      map(part, static_cast<double>(size) / static_cast<double>(n_), acc);
+      bool finite = true;
+      if constexpr (std::is_same_v<Acc, double>) finite = std::isfinite(acc);
+      else finite = acc.allFinite();
+      require<numerical_error>(finite, "sharded_objective: the sum over a chunk of samples is not finite at w");
+    };
+    if (!subset_) {
+      const index_t nl = local_.sample_count();
+      return chunked_reduce(
+          comm_, nl, chunk_, zero,
+          [&](index_t lo, index_t hi, Acc& acc) {
+            if (lo == 0 && hi == nl) return one(local_, nl, acc);
+            std::vector<index_t> ids(static_cast<std::size_t>(hi - lo));
+            std::iota(ids.begin(), ids.end(), lo);
+            one(local_.subset(ids), hi - lo, acc);
+          },
+          add, block_);
+    }
+    // A subset (a mini-batch): few groups, each with its own partial.
     std::vector<Acc> parts(groups_.size(), zero);
     std::exception_ptr err;
     try {
@@ -153,34 +178,26 @@ class sharded_objective {
           static_cast<index_t>(groups_.size()),
           [&](index_t k) {
             const group& g = groups_[static_cast<std::size_t>(k)];
-            const double weight = static_cast<double>(g.ids.size()) / static_cast<double>(n_);
-            const bool whole = g.ids.size() == static_cast<std::size_t>(local_.sample_count()) && g.ids.front() == 0 &&
-                               g.ids.back() == local_.sample_count() - 1 && std::is_sorted(g.ids.begin(), g.ids.end());
-            map(whole ? local_ : local_.subset(g.ids), weight, parts[static_cast<std::size_t>(k)]);
+            one(local_.subset(g.ids), static_cast<index_t>(g.ids.size()), parts[static_cast<std::size_t>(k)]);
           },
           /*small=*/groups_.size() <= 1);
-      for (const Acc& p : parts) {
-        bool finite = true;
-        if constexpr (std::is_same_v<Acc, double>) finite = std::isfinite(p);
-        else finite = p.allFinite();
-        require<numerical_error>(finite, "sharded_objective: a chunk's value is not finite");
-      }
     } catch (...) {
       err = std::current_exception();
     }
     agree(comm_, err);
     Acc total = zero;
     chain_fold(comm_, total, [&](Acc& t) {
-      for (const Acc& p : parts) t += p;
+      for (const Acc& p : parts) add(t, p);
     });
     return total;
   }
 
   F local_;
   communicator_ref comm_;
-  index_t chunk_ = 512, offset_ = 0, n_ = 0;
-  std::vector<index_t> base_;  ///< subsets: the global sample id of each sample (empty: the identity)
-  std::vector<group> groups_;
+  index_t chunk_ = 512, block_ = 0, offset_ = 0, n_ = 0;
+  bool subset_ = false;
+  std::vector<index_t> base_;  ///< a subset's samples as ids of the whole sharded set
+  std::vector<group> groups_;  ///< a subset's members on this rank, by chunk
 };
 
 /// Koh & Liang with a sharded training set: s_test on every rank (the same bits), scores for this
