@@ -2,9 +2,10 @@
 // ranks of `mpirun -np N influence dist-scores` (any N; one process without mpirun):
 //   1. rank 0 loads (or trains and caches) the LSTM, then the other ranks load it;
 //   2. each rank holds a range of training sequences (multiples of --chunk) and its objective;
-//   3. Koh & Liang: s_test = (H + λI)⁻¹ ∇ℓ_test by conjugate gradients whose Hessian-vector products
-//      are summed over every rank's samples, then each rank scores its own samples; TracInCP at the
-//      trained weights (gradient cosine) needs nothing shared;
+//   3. Koh & Liang: s_test = (H + λI)⁻¹ ∇ℓ_test, by Arnoldi (the top eigenpairs of H: robust where an
+//      LSTM's H is indefinite) or conjugate gradients, with Hessian-vector products summed over every
+//      rank's samples; then each rank scores its own samples. TracInCP at the trained weights (gradient
+//      cosine) needs nothing shared;
 //   4. the top-k helpful and harmful training samples per test input, merged across the ranks.
 // The test inputs are the first --tests misclassified test images. Rank 0 writes <out>/influence.csv
 // (values to 17 digits) and summary.txt: the same bytes for any number of ranks.
@@ -31,8 +32,9 @@ int run(int argc, char** argv) {
   CLI::App app{"Koh & Liang and TracIn influence with the training set sharded across MPI ranks"};
   std::string cache = "results/train_fmnist_lstm", data_dir = data::fashion_mnist_dir.string(),
               out = "results/influence_dist_scores";
-  index_t train_limit = 6144, tests = 4, chunk = 512, top = 10, cg_iters = 100;
+  index_t train_limit = 6144, tests = 4, chunk = 512, top = 10, cg_iters = 100, rank = 20, lanczos = 40;
   double l2 = 1e-3, damping = 0.01, tol = 1e-4;
+  std::string solver_name = "arnoldi";
   std::uint64_t seed = 0;
   int threads = 0;
   fmnist_model_shape shape;
@@ -46,6 +48,9 @@ int run(int argc, char** argv) {
   app.add_option("--top", top, "helpful and harmful samples listed per test image");
   app.add_option("--l2", l2, "L2 term of the training objective (l2/2)·‖w‖²");
   app.add_option("--damping", damping, "λ of (H + λI)⁻¹");
+  app.add_option("--solver", solver_name, "inverse-HVP solver: arnoldi or cg")->check(CLI::IsMember({"arnoldi", "cg"}));
+  app.add_option("--rank", rank, "Arnoldi: eigenpairs of H kept");
+  app.add_option("--lanczos", lanczos, "Arnoldi: Lanczos steps (Hessian-vector products)");
   app.add_option("--cg-iters", cg_iters, "conjugate-gradient iterations at most");
   app.add_option("--tol", tol, "CG tolerance (relative residual)");
   app.add_option("--seed", seed, "seed of the model training");
@@ -97,12 +102,22 @@ int run(int argc, char** argv) {
   const matrix<double> gt = sample_gradients(f_test, w);
 
   const auto t1 = std::chrono::steady_clock::now();
-  cg_ihvp solver(train, w, {.damping = damping, .tol = tol, .max_iter = cg_iters});
-  const auto kl = koh_liang(train, w, gt, solver);
+  const auto kl = [&] {
+    if (solver_name == "cg") {
+      cg_ihvp solver(train, w, {.damping = damping, .tol = tol, .max_iter = cg_iters});
+      return koh_liang(train, w, gt, solver);
+    }
+    arnoldi_ihvp solver(train, w, {.damping = damping, .rank = rank, .iterations = lanczos, .seed = seed});
+    return koh_liang(train, w, gt, solver);
+  }();
   const double kl_seconds = examples::seconds_since(t1);
-  say("koh-liang ", train.sample_count(), " samples on ", world.size(), " rank(s), P = ", train.parameter_count(),
-      ": CG ", kl.report.iterations, " iterations, residual ", kl.report.residual,
-      kl.report.converged ? "" : " (not converged)", ", ", kl_seconds, " s\n");
+  const std::string solved =
+      solver_name == "cg" ? examples::concat("CG ", kl.report.iterations, " iterations, residual ",
+                                             exact(kl.report.residual), kl.report.converged ? "" : " (not converged)")
+                          : examples::concat("Arnoldi ", kl.report.iterations, " Lanczos steps, eigenvalues of H kept ",
+                                             exact(kl.report.min_eigenvalue), " .. ", exact(kl.report.max_eigenvalue));
+  say("koh-liang ", train.sample_count(), " samples on ", world.size(), " rank(s), P = ", train.parameter_count(), ": ",
+      solved, ", ", kl_seconds, " s\n");
   const auto t2 = std::chrono::steady_clock::now();
   const matrix<double> tr = gradient_similarity(f_local, f_test, w, {.normalize = true});
   say("tracin    gradient cosines of the local samples, ", examples::seconds_since(t2), " s\n");
@@ -130,10 +145,9 @@ int run(int argc, char** argv) {
         dir / "summary.txt",
         examples::concat("influence dist-scores\nmodel: LSTM(", m.model.config().hidden_size, "), ",
                          train.parameter_count(), " parameters\ntraining samples: ", train.sample_count(),
-                         ", l2 = ", l2, "\ntest images: ", wrong.size(), "\nCG: damping ", damping, ", ",
-                         kl.report.iterations, " iterations, relative residual ", exact(kl.report.residual),
-                         kl.report.converged ? ", converged" : ", not converged", "\n|s_test|: ", norms,
-                         "\nlists: influence.csv (top ", top, " helpful and harmful per method and test image)\n"));
+                         ", l2 = ", l2, "\ntest images: ", wrong.size(), "\nsolver: damping ", damping, ", ", solved,
+                         "\n|s_test|: ", norms, "\nlists: influence.csv (top ", top,
+                         " helpful and harmful per method and test image)\n"));
   }
   const std::vector<std::size_t> bytes = all_gather_value(comm, world.bytes_sent());
   say("ranks     ", world.size(), ", bytes sent by rank 0: ", bytes.front(), ", wall ", examples::seconds_since(t0),

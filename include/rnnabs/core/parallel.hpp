@@ -65,6 +65,14 @@ void parallel_for(index_t n, F&& f, bool small = false) {
   if (err) std::rethrow_exception(err);
 }
 
+/// Runs f() once inside the OpenMP team: Eigen products in f then run on one thread with one thread's
+/// blocking, so their bits do not depend on the thread count (outside a team Eigen threads large
+/// GEMMs and changes its blocking with the thread count).
+template <class F>
+void in_team(F&& f) {
+  parallel_for(1, [&](index_t) { f(); });
+}
+
 /// The largest work chunk of a row loop, in rows; every chunk size divides it. A distributed fit starts
 /// each rank's rows at a multiple of it, so each rank's chunks are the single process's chunks
 /// (core/communicator.hpp).

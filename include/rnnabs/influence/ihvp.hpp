@@ -506,8 +506,12 @@ class arnoldi_ihvp {
 
   matrix<double> solve(const matrix<double>& u) {
     detail::check_rhs(u, basis_.rows(), "arnoldi_ihvp::solve");
-    const matrix<double> c = basis_.transpose() * u;
-    return basis_ * ((values_.array() + damping_).inverse().matrix().asDiagonal() * c);
+    matrix<double> x;
+    in_team([&] {  // depth-P products: the same bits for any thread count
+      const matrix<double> c = basis_.transpose() * u;
+      x = basis_ * ((values_.array() + damping_).inverse().matrix().asDiagonal() * c);
+    });
+    return x;
   }
   ihvp_report report() const { return report_; }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "rnnabs/core/error.hpp"
+#include "rnnabs/core/parallel.hpp"
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/core/types.hpp"
 #include "rnnabs/influence/gradients.hpp"
@@ -76,7 +77,8 @@ matrix<double> similarity_at(const F& train, const G& test, const vector<typenam
   using T = typename F::scalar;
   const matrix<double>& r = *projection;
   const matrix<T> rt = r.template cast<T>();
-  const matrix<double> pt = r.transpose() * gt;  // k x m
+  matrix<double> pt;  // k x m, a depth-P product: in the team, for bits independent of the thread count
+  in_team([&] { pt = r.transpose() * gt; });
   matrix<double> s(train.sample_count(), gt.cols());
   for_gradient_blocks(train, w, o.block, [&](index_t first, const matrix<T>& g) {
     matrix<double> pg(g.rows(), r.cols());  // b x k
