@@ -10,5 +10,6 @@
 #include "rnnabs/influence/koh_liang.hpp"
 #include "rnnabs/influence/metrics.hpp"
 #include "rnnabs/influence/sgd_influence.hpp"
+#include "rnnabs/influence/sharded.hpp"
 #include "rnnabs/influence/tracin.hpp"
 #include "rnnabs/nn/softmax_regression.hpp"

@@ -21,6 +21,8 @@
 #include <limits>
 #include <numeric>
 #include <span>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "rnnabs/core/communicator.hpp"
