@@ -2,8 +2,9 @@
 // LSTM(28 -> 100), dense 100 -> 2, softmax-then-BCE loss; 52,202 parameters), on real-shaped random
 // rows: per-sample gradients, the exact Hessian-vector product, one conjugate-gradient iteration
 // (one HVP on a Hessian subsample plus the vector updates), and the batched gradient dot products of
-// TracIn / Koh & Liang in GEMM form (a block of training gradients against 20 test vectors).
-// items/s = sequences (or training samples scored) per second.
+// TracIn / Koh & Liang in GEMM form (a block of training gradients against 20 test vectors); and the
+// serial merge of a distributed fold. items/s = sequences (or training samples scored, or merges) per
+// second.
 #include <benchmark/benchmark.h>
 
 #include <rnnabs/influence.hpp>
@@ -90,6 +91,26 @@ void gradient_products_all(benchmark::State& st) {
   st.SetItemsProcessed(st.iterations() * st.range(0));
 }
 
+void fold_merge(benchmark::State& st) {
+  // The serial part of a distributed fold (core/communicator.hpp): adding held partials of n doubles
+  // into the running total one after another, as the rank the total visits does. 64 partials (more
+  // than the caches hold at n = 82,186: an LSTM(128)'s HVP; n = 778: K = 37 diagonal EM statistics).
+  const index_t n = st.range(0), parts = 64;
+  std::vector<vector<double>> held;
+  rng r(9);
+  for (index_t k = 0; k < parts; ++k) {
+    held.emplace_back(n);
+    for (index_t i = 0; i < n; ++i) held.back()(i) = r.normal();
+  }
+  vector<double> total = vector<double>::Zero(n);
+  for (auto _ : st) {
+    for (const auto& p : held) total += p;
+    benchmark::DoNotOptimize(total.data());
+  }
+  st.SetItemsProcessed(st.iterations() * parts);  // items/s = merges per second
+}
+
+BENCHMARK(fold_merge)->Arg(778)->Arg(82186)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(per_sample_gradients)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(hessian_vector_product)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(cg_iteration)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();

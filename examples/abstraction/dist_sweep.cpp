@@ -1,15 +1,15 @@
-// abstraction dist-sweep — the component sweep and the automaton on Fashion-MNIST traces sharded
-// across the ranks of `mpirun -np N abstraction dist-sweep` (any N; one process without mpirun):
+// abstraction dist-sweep — `abstraction sweep` with the Fashion-MNIST traces sharded across the ranks
+// of `mpirun -np N abstraction dist-sweep` (any N; one process without mpirun):
 //   1. rank 0 loads (or trains and caches) the LSTM, then the other ranks load it;
-//   2. each rank profiles its own range of training sequences (sharded trace profiling);
-//   3. PCA, a BIC/AIC sweep over the number of mixture components, and the automaton at the best BIC,
-//      each fitted on all ranks' steps (collective, bit-identical for any N).
+//   2. each rank profiles its own range of training and test sequences (sharded trace profiling);
+//   3. the component sweep (BIC, stability, the SimNN probe), the proposed number of components and the
+//      automaton at it, each fitted on all ranks' steps and samples (collective, bit-identical for any N).
 // Rank 0 writes <out>/sweep.csv (values to 17 digits), automaton.npz and summary.txt: the same bytes
 // for any number of ranks (timings and traffic go to stdout only).
 #include <CLI/CLI.hpp>
 
+#include <rnnabs/abstraction/fidelity.hpp>
 #include <rnnabs/abstraction/model.hpp>
-#include <rnnabs/stats/model_selection.hpp>
 
 #include "common.hpp"
 #include "../common/text.hpp"
@@ -29,11 +29,11 @@ int run(int argc, char** argv) {
   CLI::App app{"Component sweep and automaton on Fashion-MNIST traces sharded across MPI ranks"};
   std::string cache = "results/train_fmnist_lstm", data_dir = data::fashion_mnist_dir.string(),
               out = "results/abstraction_dist_sweep";
-  index_t train_limit = 0, pca_components = 10, final_k = 0, max_iter = 100;
+  index_t train_limit = 0, pca_components = 10, final_k = 0, max_iter = 100, simnn_iters = 500;
   std::vector<index_t> ks = {10, 16, 22, 28, 37, 43, 50};
   std::uint64_t seed = 0;
   int threads = 0;
-  double tol = 1e-3;
+  double tol = 1e-3, tolerance = 0.01;
   fmnist_model_shape shape;
   app.add_option("--cache", cache, "folder of the trained model (train_fmnist writes it; trained here when missing)");
   app.add_option("--data", data_dir, "Fashion-MNIST IDX folder");
@@ -41,10 +41,12 @@ int run(int argc, char** argv) {
   app.add_option("--train-limit", train_limit, "use the first N training sequences only (0: all)");
   app.add_option("--pca", pca_components, "principal components kept");
   app.add_option("--k", ks, "numbers of GMM components to sweep")->delimiter(',');
-  app.add_option("--final-k", final_k, "components of the saved automaton (0: the best BIC)");
+  app.add_option("--final-k", final_k, "components of the saved automaton (0: the proposed number)");
+  app.add_option("--tolerance", tolerance, "proposal rule: accuracy / stability slack from the best");
+  app.add_option("--simnn-iters", simnn_iters, "Adam iterations of the SimNN probe (0: skip SimNN)");
   app.add_option("--max-iter", max_iter, "EM iterations at most");
   app.add_option("--tol", tol, "EM tolerance");
-  app.add_option("--seed", seed, "seed of the model training, PCA and GMM");
+  app.add_option("--seed", seed, "seed of the model training, PCA, GMM and SimNN");
   app.add_option("--threads", threads, "threads per rank (0: all cores)");
   app.add_option("--hidden", shape.hidden, "hidden units of the LSTM trained when the cache has none");
   app.add_option("--epochs", shape.epochs, "epochs of that training");
@@ -70,28 +72,33 @@ int run(int argc, char** argv) {
   say("model     ", m.source, "\n");
 
   // This rank's sequences, in multiples of the model's batch chunk: each chunk is profiled as on one process.
-  const auto [b, e] = shard_rows(train_set.size(), world.rank(), world.size(), m.model.config().batch_chunk);
-  std::vector<index_t> mine(static_cast<std::size_t>(e - b));
-  std::iota(mine.begin(), mine.end(), b);
-  const traces<float> local = profile(m.model, subset(train_set, mine));
-  say("traces    ", train_set.size(), " sequences on ", world.size(), " rank(s), rank 0 profiled ", local.size(), " (",
-      examples::seconds_since(t0), " s)\n");
+  const auto my_traces = [&](const sequence_batch<float>& set) {
+    const auto [b, e] = shard_rows(set.size(), world.rank(), world.size(), m.model.config().batch_chunk);
+    std::vector<index_t> mine(static_cast<std::size_t>(e - b));
+    std::iota(mine.begin(), mine.end(), b);
+    return profile(m.model, subset(set, mine));
+  };
+  const traces<float> local = my_traces(train_set), local_test = my_traces(test_set);
+  say("traces    ", train_set.size(), " train / ", test_set.size(), " test sequences on ", world.size(),
+      " rank(s), rank 0 profiled ", local.size(), " / ", local_test.size(), " (", examples::seconds_since(t0), " s)\n");
 
-  // PCA on all ranks' steps, then the sweep on the reduced steps.
-  pca_or_identity red(pca_components, seed);
-  const matrix<float> x = default_abstraction::stack_hidden(local, 0, local.size());
-  red.fit(x, comm);
-  const matrix<float> z = red.transform(x);
-  gmm_sweep_options so{.n_components = ks, .covariances = {covariance_type::diag}};
-  so.base = {.tol = tol, .max_iter = max_iter, .seed = seed};
-  examples::csv_table csv({"n_components", "bic", "aic", "score", "lower_bound", "n_iter", "converged"});
-  say("     n  BIC  AIC  iterations  seconds\n");
-  const auto sweep = sweep_gmm(z, so, comm, [&](const gmm_sweep_entry& en) {
-    say(en.n_components, "  ", exact(en.bic), "  ", exact(en.aic), "  ", en.n_iter, "  ", en.seconds, "\n");
-    csv.add(en.n_components, exact(en.bic), exact(en.aic), exact(en.score), exact(en.lower_bound), en.n_iter,
-            en.converged ? 1 : 0);
+  component_sweep_options o{
+      .pca_components = pca_components, .n_clusters = ks, .tol = tol, .max_iter = max_iter, .seed = seed};
+  o.run_simnn = simnn_iters > 0;
+  o.simnn = {.iterations = simnn_iters, .seed = seed};
+  examples::csv_table csv({"n", "bic", "stability_mean", "stability_weighted", "stability_min", "stability_max",
+                           "empty_states", "simnn_loss", "simnn_train_acc", "simnn_test_acc", "gmm_iters",
+                           "converged"});
+  say("     n  BIC  stability (weighted)  SimNN train / test  iterations  seconds\n");
+  const auto rows = component_sweep(local, local_test, o, comm, [&](const component_sweep_row& r) {
+    say(r.n_clusters, "  ", exact(r.bic), "  ", r.stability.mean, " (", r.stability.weighted_mean, ")  ",
+        r.simnn_train_accuracy, " / ", r.simnn_test_accuracy, "  ", r.n_iter, "  ", r.seconds, "\n");
+    csv.add(r.n_clusters, exact(r.bic), exact(r.stability.mean), exact(r.stability.weighted_mean),
+            exact(r.stability.min), exact(r.stability.max), r.stability.empty_states, exact(r.simnn_loss),
+            exact(r.simnn_train_accuracy), exact(r.simnn_test_accuracy), r.n_iter, r.converged ? 1 : 0);
   });
-  const index_t k = final_k > 0 ? final_k : sweep.entries[static_cast<std::size_t>(sweep.best_bic())].n_components;
+  const index_t proposed = propose_components(rows, tolerance);
+  const index_t k = final_k > 0 ? final_k : proposed;
 
   // The automaton at k over every rank's sequences, with global sample ids.
   const auto built = build_abstraction(
@@ -106,13 +113,12 @@ int run(int argc, char** argv) {
     built.automaton.save(dir / "automaton.npz");
     io::atomic_write_bytes(
         dir / "summary.txt",
-        examples::concat("abstraction dist-sweep\nmodel: LSTM(", m.model.config().hidden_size, ")",
-                         "\ntrain sequences: ", train_set.size(), "\nPCA components: ", pca_components,
-                         "\nswept n: ", ks.size(), " values (sweep.csv); best BIC at n = ",
-                         sweep.entries[static_cast<std::size_t>(sweep.best_bic())].n_components, "\nautomaton n = ", k,
-                         ": ", built.automaton.n_transitions(), " transitions, ", built.automaton.n_edges(),
-                         " token-free edges, stability ", exact(st.mean), " (weighted ", exact(st.weighted_mean),
-                         ")\n"));
+        examples::concat(
+            "abstraction dist-sweep\nmodel: LSTM(", m.model.config().hidden_size, ")",
+            "\ntrain sequences: ", train_set.size(), ", test: ", test_set.size(), "\nPCA components: ", pca_components,
+            "\nswept n: ", ks.size(), " values (sweep.csv)\nproposed n: ", proposed, " (tolerance ", tolerance,
+            ")\nautomaton n = ", k, ": ", built.automaton.n_transitions(), " transitions, ", built.automaton.n_edges(),
+            " token-free edges, stability ", exact(st.mean), " (weighted ", exact(st.weighted_mean), ")\n"));
   }
   const std::vector<std::size_t> bytes = all_gather_value(comm, world.bytes_sent());
   say("ranks     ", world.size(), ", bytes sent by rank 0: ", bytes.front(), ", wall ", examples::seconds_since(t0),

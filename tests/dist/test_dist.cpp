@@ -8,6 +8,7 @@
 #include <limits>
 #include <numeric>
 
+#include "rnnabs/abstraction/fidelity.hpp"
 #include "rnnabs/abstraction/model.hpp"
 #include "rnnabs/core/rng.hpp"
 #include "rnnabs/dist/mpi.hpp"
@@ -605,6 +606,56 @@ TEST(Dist, ModelSelectionSweepEqualsTheSingleProcessSweep) {
     expect_same_model(*d.entries[i].model, *s.entries[i].model);
   }
   EXPECT_EQ(d.best_bic(), s.best_bic());
+}
+
+TEST(Dist, SimnnProbeEqualsTheSingleProcessFit) {
+  // Uneven shares (rank r holds a quadratic slice); the rows move to the chunk grid inside the fit.
+  const index_t n = 7000, d = 12, P = world->size(), r = world->rank();
+  const matrix<double> X = blobs(n, d, 31);
+  rnnabs::index_vector y(n);
+  for (index_t i = 0; i < n; ++i) y(i) = (X(i, 0) > 0 ? 1 : 0) + (X(i, 1) > 0 ? 2 : 0);
+  const index_t b = n * r * r / (P * P), e = n * (r + 1) * (r + 1) / (P * P);
+  const rnnabs::simnn_options o{.iterations = 25, .learning_rate = 0.05, .seed = 2};
+  rnnabs::simnn pd(o), ps(o);
+  pd.fit(X.middleRows(b, e - b), y.segment(b, e - b), 4, *world);
+  ps.fit(X, y, 4);
+  EXPECT_TRUE(same_bits(pd.weights(), ps.weights()));
+  EXPECT_TRUE(same_bits(matrix<double>(pd.bias()), matrix<double>(ps.bias())));
+  EXPECT_EQ(std::memcmp(pd.loss_history().data(), ps.loss_history().data(), sizeof(double) * 25), 0);
+}
+
+TEST(Dist, ComponentSweepWithSimnnEqualsTheSingleProcessSweep) {
+  auto with_truth = [](rnnabs::traces<float> tr) {
+    tr.truth = tr.predictions;
+    for (index_t i = 0; i < tr.size(); i += 7) tr.truth(i) = (tr.truth(i) + 1) % 3;  // some mistakes
+    return tr;
+  };
+  const rnnabs::traces<float> train = with_truth(sequences(1200, 41)), test = with_truth(sequences(300, 42));
+  const index_t P = world->size(), r = world->rank();
+  const index_t b = train.size() * r / P, e = train.size() * (r + 1) / P;
+  const index_t tb = test.size() * r * r / (P * P), te = test.size() * (r + 1) * (r + 1) / (P * P);
+  auto cut = [&](const rnnabs::traces<float>& tr, index_t lo, index_t hi) {
+    rnnabs::traces<float> s = slice(tr, lo, hi);
+    s.predictions = tr.predictions.segment(lo, hi - lo);
+    s.truth = tr.truth.segment(lo, hi - lo);
+    return s;
+  };
+  const rnnabs::component_sweep_options o{
+      .pca_components = 4, .n_clusters = {3, 5}, .max_iter = 10, .seed = 5, .simnn = {.iterations = 30, .seed = 1}};
+  const auto d = rnnabs::component_sweep(cut(train, b, e), cut(test, tb, te), o, *world);
+  const auto s = rnnabs::component_sweep(train, test, o);
+  ASSERT_EQ(d.size(), s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const double dv[] = {d[i].bic,        d[i].stability.mean,       d[i].stability.weighted_mean,
+                         d[i].simnn_loss, d[i].simnn_train_accuracy, d[i].simnn_test_accuracy};
+    const double sv[] = {s[i].bic,        s[i].stability.mean,       s[i].stability.weighted_mean,
+                         s[i].simnn_loss, s[i].simnn_train_accuracy, s[i].simnn_test_accuracy};
+    EXPECT_EQ(std::memcmp(dv, sv, sizeof dv), 0)
+        << "row " << i << ": BIC " << d[i].bic << " vs " << s[i].bic << ", SimNN test " << d[i].simnn_test_accuracy
+        << " vs " << s[i].simnn_test_accuracy;
+    EXPECT_EQ(d[i].n_iter, s[i].n_iter);
+    EXPECT_GT(s[i].simnn_test_accuracy, 0.0);
+  }
 }
 
 }  // namespace dist_test

@@ -74,6 +74,86 @@ inline fidelity_result simnn_fidelity(const std::vector<matrix<double>>& train_a
   return r;
 }
 
+/// Distributed: every argument holds this rank's share of the training and test samples (any split; a
+/// rank may hold none). The probe is trained on all ranks' kept samples (simnn::fit with a
+/// communicator), the padded length is the longest training trace of any rank, and the accuracies count
+/// every rank's samples: the single process's result, bit for bit. Collective.
+inline fidelity_result simnn_fidelity(const std::vector<matrix<double>>& train_abstract, const index_vector& train_pred,
+                                      const index_vector& train_truth, const std::vector<matrix<double>>& test_abstract,
+                                      const index_vector& test_pred, const index_vector& test_truth,
+                                      index_t n_real_states, index_t n_labels, feature_set f, const simnn_options& o,
+                                      communicator_ref comm) {
+  if (comm.size() == 1)
+    return simnn_fidelity(train_abstract, train_pred, train_truth, test_abstract, test_pred, test_truth, n_real_states,
+                          n_labels, f, o);
+  constexpr const char* who = "simnn_fidelity";
+  collectively(comm, [&] {
+    require(static_cast<index_t>(train_abstract.size()) == train_pred.size() && train_pred.size() == train_truth.size(),
+            who, ": training traces, predictions and truths differ in number");
+    require(static_cast<index_t>(test_abstract.size()) == test_pred.size() && test_pred.size() == test_truth.size(),
+            who, ": test traces, predictions and truths differ in number");
+  });
+  std::vector<matrix<double>> kept;
+  std::vector<index_t> y;
+  index_t steps = 0;
+  for (std::size_t i = 0; i < train_abstract.size(); ++i) {
+    const auto k = static_cast<index_t>(i);
+    steps = std::max(steps, train_abstract[i].rows());
+    if (train_pred(k) == train_truth(k) && train_truth(k) >= 0) {
+      kept.push_back(train_abstract[i]);
+      y.push_back(train_truth(k));
+    }
+  }
+  for (const index_t s : all_gather_value(comm, steps)) steps = std::max(steps, s);
+  const auto rows = [&](const std::vector<matrix<double>>& t) {
+    if (!t.empty()) return normalized_traces(t, n_real_states, n_labels, f, steps);
+    trace_matrix none;  // a rank without such samples: no rows of the same width
+    none.x = matrix<double>(0, steps * (2 + n_labels));
+    return none;
+  };
+  const trace_matrix xtr = collectively(comm, [&] { return rows(kept); });
+  const trace_matrix xte = collectively(comm, [&] { return rows(test_abstract); });
+  const index_vector ytr = Eigen::Map<const index_vector>(y.data(), static_cast<index_t>(y.size()));
+  // Counts over every rank: kept, their correct predictions, tests, agreeing with the truth / the RNN.
+  struct counts {
+    index_t kept = 0, train_right = 0, tests = 0, test_right = 0, test_agree = 0, rnn_right = 0;
+  };
+  counts mine;
+  mine.kept = ytr.size();
+  const bool any_kept = std::ranges::any_of(all_gather_value(comm, mine.kept), [](index_t k) { return k > 0; });
+  require(any_kept, who, ": no training sample is predicted correctly");
+  simnn probe(o);
+  probe.fit(xtr.x, ytr, n_labels, comm);
+  if (ytr.size() > 0) mine.train_right = (probe.predict(xtr.x).array() == ytr.array()).count();
+  mine.tests = test_truth.size();
+  if (mine.tests > 0) {
+    const index_vector p = probe.predict(xte.x);
+    mine.test_right = (p.array() == test_truth.array()).count();
+    mine.test_agree = (p.array() == test_pred.array()).count();
+    mine.rnn_right = (test_pred.array() == test_truth.array()).count();
+  }
+  counts all;
+  for (const counts& c : all_gather_value(comm, mine)) {
+    all.kept += c.kept;
+    all.train_right += c.train_right;
+    all.tests += c.tests;
+    all.test_right += c.test_right;
+    all.test_agree += c.test_agree;
+    all.rnn_right += c.rnn_right;
+  }
+  fidelity_result r;
+  r.features = f;
+  r.loss = probe.loss();
+  r.train_accuracy = static_cast<double>(all.train_right) / static_cast<double>(all.kept);
+  const double nt = static_cast<double>(all.tests);
+  r.test_accuracy = static_cast<double>(all.test_right) / nt;
+  r.test_agreement = static_cast<double>(all.test_agree) / nt;
+  r.rnn_test_accuracy = static_cast<double>(all.rnn_right) / nt;
+  r.n_train = all.kept;
+  r.n_test = all.tests;
+  return r;
+}
+
 /// The same from an abstraction, traces and their states.
 template <class R, class P, class T>
 fidelity_result simnn_fidelity(const abstraction<R, P>& abs, const traces<T>& train,
@@ -83,6 +163,17 @@ fidelity_result simnn_fidelity(const abstraction<R, P>& abs, const traces<T>& tr
   return simnn_fidelity(abs.abstract_traces(train_states, train.step_labels), train.predictions, train.truth,
                         abs.abstract_traces(test_states, test.step_labels), test.predictions, test.truth,
                         abs.n_real_states(), abs.n_labels(), f, o);
+}
+
+/// The same, distributed: train, test and their states are this rank's share. Collective.
+template <class R, class P, class T>
+fidelity_result simnn_fidelity(const abstraction<R, P>& abs, const traces<T>& train,
+                               const std::vector<index_vector>& train_states, const traces<T>& test,
+                               const std::vector<index_vector>& test_states, feature_set f, const simnn_options& o,
+                               communicator_ref comm) {
+  return simnn_fidelity(abs.abstract_traces(train_states, train.step_labels), train.predictions, train.truth,
+                        abs.abstract_traces(test_states, test.step_labels), test.predictions, test.truth,
+                        abs.n_real_states(), abs.n_labels(), f, o, comm);
 }
 
 /// The feature ablation of RNNRepair (§4.1): one SimNN per feature set.
@@ -164,6 +255,54 @@ std::vector<component_sweep_row> component_sweep(const traces<T>& train, const t
     r.converged = abs.partitioner().converged();
     if (o.run_simnn) {
       const auto f = simnn_fidelity(abs, train, abs.train_states(), test, abs.states(test), o.features, o.simnn);
+      r.simnn_loss = f.loss;
+      r.simnn_train_accuracy = f.train_accuracy;
+      r.simnn_test_accuracy = f.test_accuracy;
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (on_row) on_row(r);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+/// Distributed: train and test are this rank's share of the sequences (any split; rank order is
+/// sequence order). Each candidate's abstraction is fitted on all ranks' steps, its BIC is over all
+/// ranks' steps and SimNN is trained and scored on all ranks' samples, so the rows are the single
+/// process's, bit for bit (`seconds` aside). The reduction is refitted for each candidate. Collective.
+template <class T>
+std::vector<component_sweep_row> component_sweep(const traces<T>& train, const traces<T>& test,
+                                                 const component_sweep_options& o, communicator_ref comm,
+                                                 const std::function<void(const component_sweep_row&)>& on_row = {}) {
+  if (comm.size() == 1) return component_sweep(train, test, o, on_row);
+  require(!o.n_clusters.empty(), "component_sweep: no candidate numbers of clusters");
+  std::vector<component_sweep_row> rows;
+  for (index_t k : o.n_clusters) {
+    const auto t0 = std::chrono::steady_clock::now();
+    default_abstraction abs(pca_or_identity(o.pca_components, o.seed), gaussian_mixture({.n_components = k,
+                                                                                         .covariance = o.covariance,
+                                                                                         .tol = o.tol,
+                                                                                         .max_iter = o.max_iter,
+                                                                                         .seed = o.seed,
+                                                                                         .precision = o.precision}));
+    abs.fit(train, comm);
+    // The BIC's steps on the aligned row grid: a row's reduction is then the single process's bits.
+    const matrix<T> x = train.size() > 0 ? default_abstraction::stack_hidden(train, 0, train.size())
+                                         : matrix<T>(0, abs.width());
+    const matrix<T> xa = align_rows(comm, x);
+    const matrix<T> z = xa.rows() > 0 ? abs.reducer().transform(xa) : matrix<T>(0, abs.reducer().n_components());
+    index_t n = 0;
+    for (const index_t r : all_gather_value(comm, static_cast<index_t>(z.rows()))) n += r;
+    component_sweep_row r;
+    r.n_clusters = k;
+    r.bic = -2.0 * abs.partitioner().score(z, comm) * static_cast<double>(n) +
+            static_cast<double>(abs.partitioner().n_parameters()) * std::log(static_cast<double>(n));
+    r.stability = abs.stability();
+    r.n_iter = abs.partitioner().n_iter();
+    r.converged = abs.partitioner().converged();
+    if (o.run_simnn) {
+      const std::vector<index_vector> test_states = test.size() > 0 ? abs.states(test) : std::vector<index_vector>{};
+      const auto f = simnn_fidelity(abs, train, abs.train_states(), test, test_states, o.features, o.simnn, comm);
       r.simnn_loss = f.loss;
       r.simnn_train_accuracy = f.train_accuracy;
       r.simnn_test_accuracy = f.test_accuracy;

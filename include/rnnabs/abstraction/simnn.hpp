@@ -3,7 +3,8 @@
 // layer) on flattened normalized abstract traces, trained full-batch with Adam. High accuracy of the
 // probe on test traces means the abstract traces keep the information the RNN decides on.
 // Deterministic: seeded initialisation (PyTorch's Linear default U(±1/√D)), and gradients summed over
-// fixed row chunks merged in order, so the result is the same for any thread count.
+// fixed row chunks merged in order, so the result is the same for any thread count, and for any number
+// of ranks when the rows are sharded (fit with a communicator).
 //
 //   rnnabs::simnn probe({.iterations = 500, .learning_rate = 0.02, .seed = 1});
 //   probe.fit(X_train, y_train, C);          // X: N x D (double), y: N class ids
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "rnnabs/core/communicator.hpp"
 #include "rnnabs/core/error.hpp"
 #include "rnnabs/core/parallel.hpp"
 #include "rnnabs/core/rng.hpp"
@@ -34,39 +36,28 @@ class simnn {
 
   /// Trains on rows of x with labels y in [0, n_classes).
   simnn& fit(const matrix<double>& x, const index_vector& y, index_t n_classes) {
-    constexpr const char* who = "simnn::fit";
-    require_data(x, who);
-    require(y.size() == x.rows(), who, ": ", y.size(), " labels for ", x.rows(), " rows");
-    require(n_classes >= 2, who, ": n_classes must be >= 2, got ", n_classes);
-    require(opt_.iterations >= 0 && opt_.learning_rate > 0, who, ": bad options (iterations ", opt_.iterations,
-            ", learning_rate ", opt_.learning_rate, ")");
-    for (index_t i = 0; i < y.size(); ++i)
-      require(y(i) >= 0 && y(i) < n_classes, who, ": label ", y(i), " of row ", i, " is outside [0, ", n_classes, ")");
-    const index_t d = x.cols(), c = n_classes;
-    rng g(opt_.seed);
-    const double bound = 1.0 / std::sqrt(static_cast<double>(d));
-    w_.resize(d, c);
-    b_.resize(c);
-    for (index_t i = 0; i < w_.size(); ++i) w_.data()[i] = (2 * g.uniform() - 1) * bound;
-    for (index_t i = 0; i < c; ++i) b_(i) = (2 * g.uniform() - 1) * bound;
-    const matrix<float> xf = x.cast<float>();
-    matrix<double> mw = matrix<double>::Zero(d, c), vw = mw;
-    vector<double> mb = vector<double>::Zero(c), vb = mb;
-    loss_history_.clear();
-    for (index_t it = 1; it <= opt_.iterations; ++it) {
-      grad gr = gradient(xf, y);
-      loss_history_.push_back(gr.loss);
-      const double b1t = 1 - std::pow(opt_.beta1, static_cast<double>(it));
-      const double b2t = 1 - std::pow(opt_.beta2, static_cast<double>(it));
-      mw = opt_.beta1 * mw + (1 - opt_.beta1) * gr.dw;
-      vw = opt_.beta2 * vw + (1 - opt_.beta2) * gr.dw.cwiseAbs2();
-      mb = opt_.beta1 * mb + (1 - opt_.beta1) * gr.db;
-      vb = opt_.beta2 * vb + (1 - opt_.beta2) * gr.db.cwiseAbs2();
-      w_.array() -= opt_.learning_rate * (mw.array() / b1t) / ((vw.array() / b2t).sqrt() + opt_.epsilon);
-      b_.array() -= opt_.learning_rate * (mb.array() / b1t) / ((vb.array() / b2t).sqrt() + opt_.epsilon);
-    }
-    loss_ = gradient(xf, y).loss;
-    return *this;
+    check(x, y, n_classes, true);
+    return train(x, y, n_classes, x.rows(), {});
+  }
+
+  /// Distributed: x, y are this rank's rows (any split; a rank may hold none). The gradient of every
+  /// iteration is summed over all ranks' rows in the single process's chunk order, so every rank ends
+  /// with the probe fit(all rows) gives on one process, bit for bit. Collective.
+  simnn& fit(const matrix<double>& x, const index_vector& y, index_t n_classes, communicator_ref comm) {
+    if (comm.size() == 1) return fit(x, y, n_classes);
+    const index_t d = same_on_every_rank(comm, x.cols(), "simnn::fit", "row width");
+    collectively(comm, [&] { check(x, y, n_classes, x.rows() > 0); });
+    // Rows and labels travel together to ranks whose rows start at multiples of the chunk grid.
+    matrix<double> xy(x.rows(), d + 1);
+    xy.leftCols(d) = x;
+    xy.col(d) = y.cast<double>();
+    if (!rows_aligned(comm, xy.rows())) xy = align_rows(comm, xy);
+    const index_vector ya = xy.col(d).cast<index_t>();
+    const std::vector<index_t> rows = all_gather_value(comm, static_cast<index_t>(xy.rows()));
+    index_t n = 0;
+    for (const index_t r : rows) n += r;
+    require(n >= 1, "simnn::fit: no rank holds a row");
+    return train(xy.leftCols(d), ya, n_classes, n, comm);
   }
 
   /// N x C logits.
@@ -102,11 +93,58 @@ class simnn {
     matrix<double> dw;
     vector<double> db;
     double loss = 0;
+    template <class F>
+    void for_each_buffer(F&& f) {  // what travels between ranks
+      detail::for_each_buffer(dw, f);
+      detail::for_each_buffer(db, f);
+      detail::for_each_buffer(loss, f);
+    }
   };
 
-  grad gradient(const matrix<float>& x, const index_vector& y) const {
+  void check(const matrix<double>& x, const index_vector& y, index_t n_classes, bool has_rows) const {
+    constexpr const char* who = "simnn::fit";
+    if (has_rows) require_data(x, who);
+    require(y.size() == x.rows(), who, ": ", y.size(), " labels for ", x.rows(), " rows");
+    require(n_classes >= 2, who, ": n_classes must be >= 2, got ", n_classes);
+    require(opt_.iterations >= 0 && opt_.learning_rate > 0, who, ": bad options (iterations ", opt_.iterations,
+            ", learning_rate ", opt_.learning_rate, ")");
+    for (index_t i = 0; i < y.size(); ++i)
+      require(y(i) >= 0 && y(i) < n_classes, who, ": label ", y(i), " of row ", i, " is outside [0, ", n_classes, ")");
+  }
+
+  /// Full-batch Adam on the rows of all ranks (n of them; this rank's are x, y).
+  simnn& train(const matrix<double>& x, const index_vector& y, index_t n_classes, index_t n, communicator_ref comm) {
+    rng g(opt_.seed);
+    const index_t d = x.cols(), c = n_classes;
+    const double bound = 1.0 / std::sqrt(static_cast<double>(d));
+    w_.resize(d, c);
+    b_.resize(c);
+    for (index_t i = 0; i < w_.size(); ++i) w_.data()[i] = (2 * g.uniform() - 1) * bound;
+    for (index_t i = 0; i < c; ++i) b_(i) = (2 * g.uniform() - 1) * bound;
+    const matrix<float> xf = x.cast<float>();
+    matrix<double> mw = matrix<double>::Zero(d, c), vw = mw;
+    vector<double> mb = vector<double>::Zero(c), vb = mb;
+    loss_history_.clear();
+    for (index_t it = 1; it <= opt_.iterations; ++it) {
+      grad gr = gradient(xf, y, n, comm);
+      loss_history_.push_back(gr.loss);
+      const double b1t = 1 - std::pow(opt_.beta1, static_cast<double>(it));
+      const double b2t = 1 - std::pow(opt_.beta2, static_cast<double>(it));
+      mw = opt_.beta1 * mw + (1 - opt_.beta1) * gr.dw;
+      vw = opt_.beta2 * vw + (1 - opt_.beta2) * gr.dw.cwiseAbs2();
+      mb = opt_.beta1 * mb + (1 - opt_.beta1) * gr.db;
+      vb = opt_.beta2 * vb + (1 - opt_.beta2) * gr.db.cwiseAbs2();
+      w_.array() -= opt_.learning_rate * (mw.array() / b1t) / ((vw.array() / b2t).sqrt() + opt_.epsilon);
+      b_.array() -= opt_.learning_rate * (mb.array() / b1t) / ((vb.array() / b2t).sqrt() + opt_.epsilon);
+    }
+    loss_ = gradient(xf, y, n, comm).loss;
+    return *this;
+  }
+
+  /// The mean loss and its gradient over all ranks' rows (n; this rank's are x, y).
+  grad gradient(const matrix<float>& x, const index_vector& y, index_t n, communicator_ref comm) const {
     constexpr index_t chunk = 2048;
-    const index_t n = x.rows(), d = x.cols(), c = w_.cols();
+    const index_t d = x.cols(), c = w_.cols();
     const matrix<float> wf = w_.cast<float>();
     const vector<float> bf = b_.cast<float>();
     grad zero{matrix<double>::Zero(d, c), vector<double>::Zero(c), 0.0};
@@ -132,7 +170,7 @@ class simnn {
     };
     // Always inside the OpenMP team, even for one chunk: outside one, Eigen would thread the chunk's
     // products with thread-count-dependent blocking.
-    grad g = chunked_reduce(n, chunk, zero, map, merge);
+    grad g = chunked_reduce(comm, x.rows(), chunk, zero, map, merge);
     const double inv = 1.0 / static_cast<double>(n);
     g.dw *= inv;
     g.db *= inv;

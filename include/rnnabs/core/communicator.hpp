@@ -128,6 +128,15 @@ inline bool any_rank(communicator_ref c, bool mine) {
   return std::find(all.begin(), all.end(), char{1}) != all.end();
 }
 
+/// The common value of a count every rank must pass alike (its rows' width, a parameter count):
+/// throws on every rank alike when they differ ("who: rank r's <what> is v_r, rank 0's v_0"). Collective.
+inline index_t same_on_every_rank(communicator_ref c, index_t mine, const char* who, const char* what) {
+  const std::vector<index_t> all = all_gather_value(c, mine);
+  for (std::size_t r = 0; r < all.size(); ++r)
+    require(all[r] == all[0], who, ": rank ", r, "'s ", what, " is ", all[r], ", rank 0's ", all[0]);
+  return all[0];
+}
+
 /// Rows shared by the ranks: this rank holds global rows [offset, offset + local) of `global`; `starts`
 /// holds every rank's offset and, last, `global`.
 struct row_shard {
@@ -371,11 +380,7 @@ template <class T>
 matrix<T> align_rows(communicator_ref c, const matrix<T>& x) {
   const int P = c.size(), r = c.rank();
   const std::vector<index_t> n = all_gather_value(c, static_cast<index_t>(x.rows()));
-  const std::vector<index_t> cols = all_gather_value(c, static_cast<index_t>(x.cols()));
-  for (int q = 0; q < P; ++q)  // the same test on every rank, so every rank throws alike
-    require(cols[static_cast<std::size_t>(q)] == cols[0], "align_rows: rank ", q, " holds rows of ",
-            cols[static_cast<std::size_t>(q)], " columns, rank 0 of ", cols[0],
-            " (a rank without rows passes 0 x D as well)");
+  same_on_every_rank(c, x.cols(), "align_rows", "row width (a rank without rows passes 0 x D too)");
   std::vector<index_t> s(static_cast<std::size_t>(P) + 1, 0), t(static_cast<std::size_t>(P) + 1, 0);
   for (int q = 0; q < P; ++q)
     s[static_cast<std::size_t>(q) + 1] = s[static_cast<std::size_t>(q)] + n[static_cast<std::size_t>(q)];

@@ -67,9 +67,7 @@ class sharded_objective {
     constexpr const char* who = "sharded_objective";
     require(o.chunk >= 1 && o.block >= 0, who, ": need chunk >= 1 and block >= 0, got ", o.chunk, " and ", o.block);
     const row_shard s = make_row_shard(comm, local.sample_count(), who, o.alignment());
-    const std::vector<index_t> p = all_gather_value(comm, static_cast<index_t>(local.parameter_count()));
-    for (std::size_t r = 0; r < p.size(); ++r)
-      require(p[r] == p.front(), who, ": rank ", r, "'s objective has ", p[r], " parameters, rank 0's ", p.front());
+    same_on_every_rank(comm, local.parameter_count(), who, "parameter count");
     require(s.global >= 1, who, ": no rank holds a training sample");
     offset_ = s.offset;
     n_ = s.global;
@@ -182,7 +180,7 @@ class sharded_objective {
             const group& g = groups_[static_cast<std::size_t>(k)];
             one(local_.subset(g.ids), static_cast<index_t>(g.ids.size()), parts[static_cast<std::size_t>(k)]);
           },
-          /*small=*/groups_.size() <= 1);
+          /*small=*/false);  // in the team even for one group: thread-count independent bits
     } catch (...) {
       err = std::current_exception();
     }
@@ -237,12 +235,9 @@ struct top_k_options {
 /// samples over every rank, best first, ties by the smaller id. Collective; the same on every rank.
 inline std::vector<std::vector<ranked_sample>> top_k(const matrix<double>& scores, index_t k, top_k_options o = {},
                                                      communicator_ref c = {}) {
-  const std::vector<index_t> cols = all_gather_value(c, static_cast<index_t>(scores.cols()));
-  const index_t m = cols.front();
+  const index_t m = same_on_every_rank(c, scores.cols(), "top_k", "number of score columns");
   collectively(c, [&] {
     require(k >= 1, "top_k: k must be >= 1, got ", k);
-    for (std::size_t r = 0; r < cols.size(); ++r)
-      require(cols[r] == m, "top_k: rank ", r, " has ", cols[r], " score columns, rank 0 ", m);
     require(scores.rows() == 0 || scores.allFinite(), "top_k: a score is not finite");
     require(o.first_row >= 0, "top_k: first_row must be >= 0, got ", o.first_row);
   });

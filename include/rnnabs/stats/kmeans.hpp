@@ -122,10 +122,8 @@ class kmeans {
     }
     detail::check_kmeans_options(opt_, who);
     const row_shard sh = make_row_shard(comm, xr.rows(), who);
-    const std::vector<index_t> cols = all_gather_value(communicator_ref(comm), static_cast<index_t>(xr.cols()));
-    for (std::size_t r = 0; r < cols.size(); ++r)
-      require(cols[r] == cols[0], who, ": rank ", r, " holds rows of ", cols[r], " columns, rank 0 of ", cols[0]);
-    require(sh.global > 0 && cols[0] > 0, who, ": X is empty (", sh.global, " x ", cols[0], ")");
+    const index_t d = same_on_every_rank(comm, xr.cols(), who, "row width");
+    require(sh.global > 0 && d > 0, who, ": X is empty (", sh.global, " x ", d, ")");
     require(opt_.n_clusters >= 1 && opt_.n_clusters <= sh.global, who, ": n_clusters must be in [1, N] = [1, ",
             sh.global, "], got ", opt_.n_clusters);
     const bool weighted = any_rank(comm, sample_weight.size() > 0);

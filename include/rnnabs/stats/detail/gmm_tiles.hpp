@@ -63,9 +63,7 @@ packed_points pack_points(const Eigen::MatrixBase<Derived>& X, const double* sam
   packed_points P;
   P.comm = comm;
   P.shard = make_row_shard(comm, X.rows(), who);
-  const std::vector<index_t> cols = all_gather_value(comm, static_cast<index_t>(X.cols()));
-  for (std::size_t r = 0; r < cols.size(); ++r)
-    require(cols[r] == cols[0], who, ": rank ", r, " holds rows of ", cols[r], " columns, rank 0 of ", cols[0]);
+  same_on_every_rank(comm, X.cols(), who, "row width");
   P.n = X.rows();
   P.d = X.cols();
   P.n_tiles = chunk_count(P.n, gmm_tile);

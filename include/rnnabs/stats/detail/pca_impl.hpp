@@ -13,9 +13,7 @@ template <class T>
 void pca::fit_impl(const matrix_cref<T>& x, communicator_ref comm) {
   const char* who = "pca::fit";
   const row_shard shard = make_row_shard(comm, x.rows(), who);
-  const std::vector<index_t> cols = all_gather_value(comm, static_cast<index_t>(x.cols()));
-  for (std::size_t r = 0; r < cols.size(); ++r)
-    require(cols[r] == cols[0], who, ": rank ", r, " holds rows of ", cols[r], " columns, rank 0 of ", cols[0]);
+  same_on_every_rank(comm, x.cols(), who, "row width");
   require(comm.size() == 1 || opt_.solver == pca_solver::covariance_eigh, who, ": solver ", to_string(opt_.solver),
           " is not distributed; on ", comm.size(), " ranks use covariance_eigh");
   const index_t n = shard.global, d = x.cols(), max_k = std::min(n, d);
