@@ -17,12 +17,6 @@
 
 namespace examples::abstraction_dist_sweep {
 
-inline std::string exact(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 int run(int argc, char** argv) {
   examples::world world(argc, argv);
   using namespace rnnabs;
@@ -60,8 +54,11 @@ int run(int argc, char** argv) {
     std::fflush(stdout);
   };
 
-  auto train_set = row_sequences(data::load_fashion_mnist(data::split::train, data_dir));
-  const auto test_set = row_sequences(data::load_fashion_mnist(data::split::test, data_dir));
+  // Every rank reads the data (a missing or corrupt file stops every rank with the same error).
+  auto train_set = collectively(comm,
+                                [&] { return row_sequences(data::load_fashion_mnist(data::split::train, data_dir)); });
+  const auto test_set = collectively(
+      comm, [&] { return row_sequences(data::load_fashion_mnist(data::split::test, data_dir)); });
   if (train_limit > 0 && train_limit < train_set.size()) {
     std::vector<index_t> head(static_cast<std::size_t>(train_limit));
     std::iota(head.begin(), head.end(), 0);
@@ -76,7 +73,7 @@ int run(int argc, char** argv) {
     const auto [b, e] = shard_rows(set.size(), world.rank(), world.size(), m.model.config().batch_chunk);
     std::vector<index_t> mine(static_cast<std::size_t>(e - b));
     std::iota(mine.begin(), mine.end(), b);
-    return profile(m.model, subset(set, mine));
+    return mine.empty() ? traces<float>{} : profile(m.model, subset(set, mine));  // a rank may hold none
   };
   const traces<float> local = my_traces(train_set), local_test = my_traces(test_set);
   say("traces    ", train_set.size(), " train / ", test_set.size(), " test sequences on ", world.size(),

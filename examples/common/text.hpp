@@ -1,5 +1,6 @@
 #pragma once
 // Messages and file names built from pieces, for the example programs.
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -13,6 +14,13 @@ std::string concat(A&&... a) {
   os.precision(10);
   (os << ... << std::forward<A>(a));
   return os.str();
+}
+
+/// v with 17 significant digits: the double's exact bits, for results compared byte for byte.
+inline std::string exact(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
 }
 
 }  // namespace examples

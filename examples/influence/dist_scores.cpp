@@ -20,12 +20,6 @@
 
 namespace examples::influence_dist_scores {
 
-inline std::string exact(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 int run(int argc, char** argv) {
   examples::world world(argc, argv);
   using namespace rnnabs;
@@ -67,8 +61,11 @@ int run(int argc, char** argv) {
     std::fflush(stdout);
   };
 
-  auto train_set = row_sequences(data::load_fashion_mnist(data::split::train, data_dir));
-  const auto test_set = row_sequences(data::load_fashion_mnist(data::split::test, data_dir));
+  // Every rank reads the data (a missing or corrupt file stops every rank with the same error).
+  auto train_set = collectively(comm,
+                                [&] { return row_sequences(data::load_fashion_mnist(data::split::train, data_dir)); });
+  const auto test_set = collectively(
+      comm, [&] { return row_sequences(data::load_fashion_mnist(data::split::test, data_dir)); });
   if (train_limit > 0 && train_limit < train_set.size()) {
     std::vector<index_t> head(static_cast<std::size_t>(train_limit));
     std::iota(head.begin(), head.end(), 0);
@@ -91,7 +88,11 @@ int run(int argc, char** argv) {
   require(!wrong.empty(), "influence dist-scores: no misclassified test image among the first 2000");
   const auto test = subset(test_set, wrong);
 
-  // This rank's training samples and the sharded objective over all of them.
+  // This rank's training samples and the sharded objective over all of them (each rank needs some).
+  require(chunk >= 128 && chunk % 128 == 0, "influence dist-scores: --chunk must be a multiple of 128, got ", chunk);
+  require(chunk_count(train_set.size(), chunk) >= world.size(), "influence dist-scores: ", train_set.size(),
+          " training samples make fewer chunks of ", chunk, " than there are ranks (", world.size(),
+          "); lower --chunk or run fewer ranks");
   const auto [b, e] = shard_rows(train_set.size(), world.rank(), world.size(), chunk);
   std::vector<index_t> mine(static_cast<std::size_t>(e - b));
   std::iota(mine.begin(), mine.end(), b);

@@ -1,16 +1,16 @@
-# smoke_dist_*: an examples' dist-* experiment under mpirun with 1 rank of 2 threads and with 3 ranks of
-# 1 thread must write the same bytes. -DPROGRAM=<family program> -DMPIEXEC=<mpiexec> -DWORK_DIR=<folder>
+# smoke_dist_*: an examples' dist-* experiment under mpirun with 1 rank of 1 thread and with 3 ranks of
+# 2 threads must write the same bytes (rank and thread counts both differ). -DPROGRAM=<family program> -DMPIEXEC=<mpiexec> -DWORK_DIR=<folder>
 # -DARGS=<experiment|arg|...> (|-separated, without --out) -DFILES=<file|...> (compared byte for byte)
 file(REMOVE_RECURSE ${WORK_DIR})
 string(REPLACE "|" ";" _args "${ARGS}")
 string(REPLACE "|" ";" _files "${FILES}")
 foreach(_np 1 3)
   if(_np EQUAL 1)
-    set(_threads 2)
-  else()
     set(_threads 1)
+  else()
+    set(_threads 2)
   endif()
-  execute_process(COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=${_threads} ${MPIEXEC} -n ${_np} --oversubscribe ${PROGRAM} ${_args} --out ${WORK_DIR}/np${_np}
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=${_threads} ${MPIEXEC} -n ${_np} --oversubscribe -x OMP_NUM_THREADS ${PROGRAM} ${_args} --out ${WORK_DIR}/np${_np}
                   OUTPUT_VARIABLE _out ERROR_VARIABLE _err RESULT_VARIABLE _rc)
   message(STATUS "mpiexec -n ${_np} (${_threads} threads per rank):\n${_out}")
   if(NOT _rc EQUAL 0)

@@ -133,7 +133,8 @@ inline fidelity_result simnn_fidelity(const std::vector<matrix<double>>& train_a
     mine.rnn_right = (test_pred.array() == test_truth.array()).count();
   }
   counts all;
-  for (const counts& c : all_gather_value(comm, mine)) {
+  const std::vector<counts> every = all_gather_value(comm, mine);
+  for (const counts& c : every) {
     all.kept += c.kept;
     all.train_right += c.train_right;
     all.tests += c.tests;
@@ -141,6 +142,7 @@ inline fidelity_result simnn_fidelity(const std::vector<matrix<double>>& train_a
     all.test_agree += c.test_agree;
     all.rnn_right += c.rnn_right;
   }
+  require(all.tests > 0, who, ": no rank holds a test trace");
   fidelity_result r;
   r.features = f;
   r.loss = probe.loss();
@@ -171,8 +173,10 @@ fidelity_result simnn_fidelity(const abstraction<R, P>& abs, const traces<T>& tr
                                const std::vector<index_vector>& train_states, const traces<T>& test,
                                const std::vector<index_vector>& test_states, feature_set f, const simnn_options& o,
                                communicator_ref comm) {
-  return simnn_fidelity(abs.abstract_traces(train_states, train.step_labels), train.predictions, train.truth,
-                        abs.abstract_traces(test_states, test.step_labels), test.predictions, test.truth,
+  // A rank's bad input is every rank's error: the abstract traces are made collectively.
+  const auto train_abstract = collectively(comm, [&] { return abs.abstract_traces(train_states, train.step_labels); });
+  const auto test_abstract = collectively(comm, [&] { return abs.abstract_traces(test_states, test.step_labels); });
+  return simnn_fidelity(train_abstract, train.predictions, train.truth, test_abstract, test.predictions, test.truth,
                         abs.n_real_states(), abs.n_labels(), f, o, comm);
 }
 
@@ -275,7 +279,11 @@ std::vector<component_sweep_row> component_sweep(const traces<T>& train, const t
                                                  const component_sweep_options& o, communicator_ref comm,
                                                  const std::function<void(const component_sweep_row&)>& on_row = {}) {
   if (comm.size() == 1) return component_sweep(train, test, o, on_row);
-  require(!o.n_clusters.empty(), "component_sweep: no candidate numbers of clusters");
+  collectively(comm, [&] {
+    require(!o.n_clusters.empty(), "component_sweep: no candidate numbers of clusters");
+    if (train.size() > 0) train.validate("component_sweep (train)");  // a rank may hold no sequence
+    if (test.size() > 0) test.validate("component_sweep (test)");
+  });
   std::vector<component_sweep_row> rows;
   for (index_t k : o.n_clusters) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -291,17 +299,15 @@ std::vector<component_sweep_row> component_sweep(const traces<T>& train, const t
                                          : matrix<T>(0, abs.width());
     const matrix<T> xa = align_rows(comm, x);
     const matrix<T> z = xa.rows() > 0 ? abs.reducer().transform(xa) : matrix<T>(0, abs.reducer().n_components());
-    index_t n = 0;
-    for (const index_t r : all_gather_value(comm, static_cast<index_t>(z.rows()))) n += r;
     component_sweep_row r;
     r.n_clusters = k;
-    r.bic = -2.0 * abs.partitioner().score(z, comm) * static_cast<double>(n) +
-            static_cast<double>(abs.partitioner().n_parameters()) * std::log(static_cast<double>(n));
+    r.bic = abs.partitioner().bic(z, comm);
     r.stability = abs.stability();
     r.n_iter = abs.partitioner().n_iter();
     r.converged = abs.partitioner().converged();
     if (o.run_simnn) {
-      const std::vector<index_vector> test_states = test.size() > 0 ? abs.states(test) : std::vector<index_vector>{};
+      const auto test_states = collectively(
+          comm, [&] { return test.size() > 0 ? abs.states(test) : std::vector<index_vector>{}; });
       const auto f = simnn_fidelity(abs, train, abs.train_states(), test, test_states, o.features, o.simnn, comm);
       r.simnn_loss = f.loss;
       r.simnn_train_accuracy = f.train_accuracy;

@@ -137,6 +137,18 @@ inline index_t same_on_every_rank(communicator_ref c, index_t mine, const char* 
   return all[0];
 }
 
+/// Checks that every rank passes the same bytes (the point every rank's solver starts from, say) by
+/// comparing 64-bit FNV-1a hashes; throws on every rank alike when one differs. Collective.
+inline void same_bytes_on_every_rank(communicator_ref c, std::span<const std::byte> b, const char* who,
+                                     const char* what) {
+  if (c.size() == 1) return;
+  std::uint64_t h = 14695981039346656037ull;
+  for (const std::byte x : b) h = (h ^ static_cast<std::uint64_t>(x)) * 1099511628211ull;
+  const std::vector<std::uint64_t> all = all_gather_value(c, h);
+  for (std::size_t r = 0; r < all.size(); ++r)
+    require(all[r] == all[0], who, ": rank ", r, "'s ", what, " differ from rank 0's (every rank must pass the same)");
+}
+
 /// Rows shared by the ranks: this rank holds global rows [offset, offset + local) of `global`; `starts`
 /// holds every rank's offset and, last, `global`.
 struct row_shard {

@@ -28,6 +28,9 @@ struct gradient_block_options {
 /// block's gradient serially on one thread); visit must write only to its own rows.
 template <gradient_objective F, class Visit>
 void for_gradient_blocks(const F& f, const vector<typename F::scalar>& w, index_t block, Visit&& visit) {
+  static_assert(!detail::collective_objective<F>,
+                "rnnabs: per-sample gradients of a sharded_objective are its rank's samples only; pass "
+                "sharded.local() (rows: that rank's samples) or use koh_liang(sharded, ...)");
   require(block >= 1, "for_gradient_blocks: block must be >= 1, got ", block);
   require(w.size() == f.parameter_count(), "for_gradient_blocks: w has ", w.size(), " entries, the objective has ",
           f.parameter_count(), " parameters");
@@ -42,7 +45,7 @@ void for_gradient_blocks(const F& f, const vector<typename F::scalar>& w, index_
         const matrix<typename F::scalar> g = part.per_sample_gradients(w);
         visit(first, g);
       },
-      /*small=*/nb == 1);
+      /*small=*/false);  // in the team even for one block: its products' bits do not depend on the thread count
 }
 
 namespace detail {

@@ -90,11 +90,6 @@ void check_point(const F& f, const vector<S>& w, double damping, const char* who
           f.parameter_count(), " parameters");
 }
 
-/// An objective whose evaluations are collective across ranks (influence/sharded.hpp): its solves
-/// must run one right-hand side after another, in the same order on every rank.
-template <class F>
-concept collective_objective = requires { requires F::collective; };
-
 /// Runs solve_one(column) for every column of u, in parallel when there are several (one after
 /// another when `serial`); each column is a deterministic serial solve, so the result is the same for
 /// any thread count.

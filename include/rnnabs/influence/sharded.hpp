@@ -3,9 +3,9 @@
 // contiguous range of the training samples (its own objective over them); per-sample scores are
 // computed where the samples live, and what the solvers need of the whole objective — loss, gradient,
 // Hessian-vector products — is a sum over fixed chunks of `chunk` global samples, folded in global
-// chunk order (core/communicator.hpp). Every rank's range must start at a multiple of `chunk`
-// (rnnabs::shard_rows(n, rank, size, chunk) gives such ranges); then results are bit-identical for
-// any number of ranks and threads.
+// chunk order (core/communicator.hpp). Every rank's range must start at a multiple of
+// options.alignment() (chunk · max(block, 1); rnnabs::shard_rows(n, rank, size, options.alignment())
+// gives such ranges); then results are bit-identical for any number of ranks and threads.
 //
 //   rnnabs::sharded_objective train(local_train, comm);          // collective
 //   rnnabs::cg_ihvp solver(train, w, {.damping = 1e-3});         // every rank runs the same CG
@@ -65,6 +65,8 @@ class sharded_objective {
   sharded_objective(const F& local, communicator_ref comm, sharded_options o = {})
       : local_(local), comm_(comm), chunk_(o.chunk), block_(o.block) {
     constexpr const char* who = "sharded_objective";
+    same_on_every_rank(comm, o.chunk, who, "chunk");
+    same_on_every_rank(comm, o.block, who, "block");
     require(o.chunk >= 1 && o.block >= 0, who, ": need chunk >= 1 and block >= 0, got ", o.chunk, " and ", o.block);
     const row_shard s = make_row_shard(comm, local.sample_count(), who, o.alignment());
     same_on_every_rank(comm, local.parameter_count(), who, "parameter count");
@@ -82,6 +84,8 @@ class sharded_objective {
   const F& local() const noexcept { return local_; }
   communicator_ref comm() const noexcept { return comm_; }
   index_t chunk() const noexcept { return chunk_; }
+  /// Whether this is a subset (a mini-batch) of a sharded set: offset() and local() then describe the set.
+  bool is_subset() const noexcept { return subset_; }
 
   /// Collective: the mean loss over every rank's samples (plus the regularizer).
   scalar loss(const vector<scalar>& w) const {
@@ -205,15 +209,28 @@ class sharded_objective {
 template <sample_objective F, ihvp_solver Solver>
 koh_liang_result koh_liang(const sharded_objective<F>& train, const vector<typename F::scalar>& w,
                            const matrix<double>& test_gradients, Solver& solver, gradient_block_options o = {}) {
-  require(train.chunk() % o.block == 0, "koh_liang: the sharded objective's chunk (", train.chunk(),
-          ") must be a multiple of the scoring block (", o.block, ") for scores independent of the rank count");
-  require(test_gradients.rows() == train.parameter_count(), "koh_liang: the test gradients have ",
-          test_gradients.rows(), " rows, the objective has ", train.parameter_count(), " parameters");
+  const communicator_ref c = train.comm();
+  same_on_every_rank(c, test_gradients.cols(), "koh_liang", "number of test gradients");
+  collectively(c, [&] {
+    require(!train.is_subset(), "koh_liang: pass the whole sharded training set, not a subset of it");
+    require(o.block >= 1 && train.chunk() % o.block == 0, "koh_liang: the sharded objective's chunk (", train.chunk(),
+            ") must be a multiple of the scoring block (", o.block, ") for scores independent of the rank count");
+    require(test_gradients.rows() == train.parameter_count(), "koh_liang: the test gradients have ",
+            test_gradients.rows(), " rows, the objective has ", train.parameter_count(), " parameters");
+    require(w.size() == train.parameter_count(), "koh_liang: w has ", w.size(), " entries, the objective has ",
+            train.parameter_count(), " parameters");
+  });
+  // Every rank must solve the same system, or the ranks' solvers would stop at different iterations.
+  same_bytes_on_every_rank(c, std::as_bytes(std::span(w.data(), static_cast<std::size_t>(w.size()))), "koh_liang",
+                           "parameters w");
+  same_bytes_on_every_rank(
+      c, std::as_bytes(std::span(test_gradients.data(), static_cast<std::size_t>(test_gradients.size()))), "koh_liang",
+      "test gradients");
   koh_liang_result r;
   r.s_test = solver.solve(test_gradients);
   r.report = solver.report();
   require<numerical_error>(r.s_test.allFinite(), "koh_liang: the inverse-HVP solve returned non-finite values");
-  r.scores = collectively(train.comm(), [&] { return gradient_products(train.local(), w, r.s_test, o); }) /
+  r.scores = collectively(c, [&] { return gradient_products(train.local(), w, r.s_test, o); }) /
              static_cast<double>(train.sample_count());
   return r;
 }
@@ -236,6 +253,8 @@ struct top_k_options {
 inline std::vector<std::vector<ranked_sample>> top_k(const matrix<double>& scores, index_t k, top_k_options o = {},
                                                      communicator_ref c = {}) {
   const index_t m = same_on_every_rank(c, scores.cols(), "top_k", "number of score columns");
+  same_on_every_rank(c, k, "top_k", "k");
+  same_on_every_rank(c, o.largest ? 1 : 0, "top_k", "choice of largest");
   collectively(c, [&] {
     require(k >= 1, "top_k: k must be >= 1, got ", k);
     require(scores.rows() == 0 || scores.allFinite(), "top_k: a score is not finite");

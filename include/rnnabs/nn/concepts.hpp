@@ -114,6 +114,13 @@ template <class F>
 concept sample_objective = gradient_objective<F> && twice_differentiable<F, typename F::scalar>;
 
 namespace detail {
+/// An objective whose evaluations are collective across ranks (influence/sharded.hpp): solvers call
+/// it one right-hand side after another, in the same order on every rank, never from threads.
+template <class F>
+concept collective_objective = requires { requires F::collective; };
+}  // namespace detail
+
+namespace detail {
 template <class F>
 consteval bool check_gradient_members() {
   static_assert(

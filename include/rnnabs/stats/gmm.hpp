@@ -119,6 +119,14 @@ class gaussian_mixture {
     const double n = static_cast<double>(X.rows());
     return -2.0 * score(X) * n + static_cast<double>(n_parameters()) * std::log(n);
   }
+  /// BIC on all ranks' rows (X: this rank's; collective).
+  template <class Derived, communicator C>
+  double bic(const Eigen::MatrixBase<Derived>& X, const C& comm) const {
+    index_t n = 0;
+    for (const index_t r : all_gather_value(communicator_ref(comm), static_cast<index_t>(X.rows()))) n += r;
+    const double s = score(X, comm);
+    return -2.0 * s * static_cast<double>(n) + static_cast<double>(n_parameters()) * std::log(static_cast<double>(n));
+  }
   /// Akaike information criterion on X (lower is better).
   template <class Derived>
   double aic(const Eigen::MatrixBase<Derived>& X) const {
