@@ -8,6 +8,7 @@
 // 28-pixel rows scored on this test set (whoever trained it, however); the traces only if they were
 // profiled from this data by this very model file. Anything else is rebuilt (--strict-cache: an error).
 #include <cstdio>
+#include <numeric>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,7 @@
 
 #include "../common/cache.hpp"
 #include "../common/results.hpp"
+#include "../common/world.hpp"
 
 namespace examples {
 
@@ -149,6 +151,53 @@ inline fmnist_traces load_fmnist_traces(const fs::path& cache, const std::string
               r.test.size(), r.train.width(), r.train.num_classes(), r.source.c_str(), seconds_since(t0));
   return r;
 }
+
+/// What the dist-* experiments (under mpirun) share on their command line; open() reads the data on
+/// every rank, cuts the training set, and loads the model (rank 0 first, training it when the cache has
+/// none, then the other ranks).
+struct dist_job {
+  std::string cache = "results/train_fmnist_lstm", data_dir = rnnabs::data::fashion_mnist_dir.string(), out;
+  rnnabs::index_t train_limit = 0;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  fmnist_model_shape shape;
+
+  void add_options(CLI::App& app) {
+    app.add_option("--cache", cache, "folder of the trained model (train_fmnist writes it; trained here when missing)");
+    app.add_option("--data", data_dir, "Fashion-MNIST IDX folder");
+    app.add_option("--out", out, "results folder (written by rank 0)");
+    app.add_option("--train-limit", train_limit,
+                   "training sequences: the first N (0: all 60000); a model trained here is trained on them");
+    app.add_option("--seed", seed, "seed of the model training and of the fits");
+    app.add_option("--threads", threads, "threads per rank (0: all cores)");
+    app.add_option("--hidden", shape.hidden, "hidden units of the LSTM trained when the cache has none");
+    app.add_option("--epochs", shape.epochs, "epochs of that training");
+  }
+
+  struct opened {
+    rnnabs::sequence_batch<float> train, test;
+    fmnist_model model;
+  };
+  opened open(const world& w) const {
+    using namespace rnnabs;
+    if (threads > 0) set_threads(threads);
+    const communicator_ref comm = w.comm();
+    // Every rank reads the data (a missing or corrupt file stops every rank with the same error).
+    auto train_set = collectively(
+        comm, [&] { return row_sequences(data::load_fashion_mnist(data::split::train, data_dir)); });
+    auto test_set = collectively(comm,
+                                 [&] { return row_sequences(data::load_fashion_mnist(data::split::test, data_dir)); });
+    if (train_limit > 0 && train_limit < train_set.size()) {
+      std::vector<index_t> head(static_cast<std::size_t>(train_limit));
+      std::iota(head.begin(), head.end(), 0);
+      train_set = subset(train_set, head);
+    }
+    fmnist_model m =
+        w.root_first([&] { return load_fmnist_model(cache, train_set, test_set, seed, cache_policy::rebuild, shape); });
+    w.say("model     ", m.source, "\n");
+    return {std::move(train_set), std::move(test_set), std::move(m)};
+  }
+};
 
 /// What every abstraction experiment shares on its command line: where the traces come from, where
 /// the results go, how much of the training set and how many threads.

@@ -21,18 +21,12 @@ int run(int argc, char** argv) {
   examples::world world(argc, argv);
   using namespace rnnabs;
   CLI::App app{"Component sweep and automaton on Fashion-MNIST traces sharded across MPI ranks"};
-  std::string cache = "results/train_fmnist_lstm", data_dir = data::fashion_mnist_dir.string(),
-              out = "results/abstraction_dist_sweep";
-  index_t train_limit = 0, pca_components = 10, final_k = 0, max_iter = 100, simnn_iters = 500;
+  examples::dist_job job;
+  job.out = "results/abstraction_dist_sweep";
+  index_t pca_components = 10, final_k = 0, max_iter = 100, simnn_iters = 500;
   std::vector<index_t> ks = {10, 16, 22, 28, 37, 43, 50};
-  std::uint64_t seed = 0;
-  int threads = 0;
   double tol = 1e-3, tolerance = 0.01;
-  fmnist_model_shape shape;
-  app.add_option("--cache", cache, "folder of the trained model (train_fmnist writes it; trained here when missing)");
-  app.add_option("--data", data_dir, "Fashion-MNIST IDX folder");
-  app.add_option("--out", out, "results folder (written by rank 0)");
-  app.add_option("--train-limit", train_limit, "use the first N training sequences only (0: all)");
+  job.add_options(app);
   app.add_option("--pca", pca_components, "principal components kept");
   app.add_option("--k", ks, "numbers of GMM components to sweep")->delimiter(',');
   app.add_option("--final-k", final_k, "components of the saved automaton (0: the proposed number)");
@@ -40,33 +34,11 @@ int run(int argc, char** argv) {
   app.add_option("--simnn-iters", simnn_iters, "Adam iterations of the SimNN probe (0: skip SimNN)");
   app.add_option("--max-iter", max_iter, "EM iterations at most");
   app.add_option("--tol", tol, "EM tolerance");
-  app.add_option("--seed", seed, "seed of the model training, PCA, GMM and SimNN");
-  app.add_option("--threads", threads, "threads per rank (0: all cores)");
-  app.add_option("--hidden", shape.hidden, "hidden units of the LSTM trained when the cache has none");
-  app.add_option("--epochs", shape.epochs, "epochs of that training");
   CLI11_PARSE(app, argc, argv);
-  if (threads > 0) set_threads(threads);
   const communicator_ref comm = world.comm();
+  const std::uint64_t seed = job.seed;
   const auto t0 = std::chrono::steady_clock::now();
-  const auto say = [&](const auto&... a) {
-    if (!world.root()) return;
-    std::fputs(examples::concat(a...).c_str(), stdout);
-    std::fflush(stdout);
-  };
-
-  // Every rank reads the data (a missing or corrupt file stops every rank with the same error).
-  auto train_set = collectively(comm,
-                                [&] { return row_sequences(data::load_fashion_mnist(data::split::train, data_dir)); });
-  const auto test_set = collectively(
-      comm, [&] { return row_sequences(data::load_fashion_mnist(data::split::test, data_dir)); });
-  if (train_limit > 0 && train_limit < train_set.size()) {
-    std::vector<index_t> head(static_cast<std::size_t>(train_limit));
-    std::iota(head.begin(), head.end(), 0);
-    train_set = subset(train_set, head);
-  }
-  const fmnist_model m = world.root_first(
-      [&] { return load_fmnist_model(cache, train_set, test_set, seed, cache_policy::rebuild, shape); });
-  say("model     ", m.source, "\n");
+  const auto [train_set, test_set, m] = job.open(world);
 
   // This rank's sequences, in multiples of the model's batch chunk: each chunk is profiled as on one process.
   const auto my_traces = [&](const sequence_batch<float>& set) {
@@ -76,8 +48,9 @@ int run(int argc, char** argv) {
     return mine.empty() ? traces<float>{} : profile(m.model, subset(set, mine));  // a rank may hold none
   };
   const traces<float> local = my_traces(train_set), local_test = my_traces(test_set);
-  say("traces    ", train_set.size(), " train / ", test_set.size(), " test sequences on ", world.size(),
-      " rank(s), rank 0 profiled ", local.size(), " / ", local_test.size(), " (", examples::seconds_since(t0), " s)\n");
+  world.say("traces    ", train_set.size(), " train / ", test_set.size(), " test sequences on ", world.size(),
+            " rank(s), rank 0 profiled ", local.size(), " / ", local_test.size(), " (", examples::seconds_since(t0),
+            " s)\n");
 
   component_sweep_options o{
       .pca_components = pca_components, .n_clusters = ks, .tol = tol, .max_iter = max_iter, .seed = seed};
@@ -86,10 +59,10 @@ int run(int argc, char** argv) {
   examples::csv_table csv({"n", "bic", "stability_mean", "stability_weighted", "stability_min", "stability_max",
                            "empty_states", "simnn_loss", "simnn_train_acc", "simnn_test_acc", "gmm_iters",
                            "converged"});
-  say("     n  BIC  stability (weighted)  SimNN train / test  iterations  seconds\n");
+  world.say("     n  BIC  stability (weighted)  SimNN train / test  iterations  seconds\n");
   const auto rows = component_sweep(local, local_test, o, comm, [&](const component_sweep_row& r) {
-    say(r.n_clusters, "  ", exact(r.bic), "  ", r.stability.mean, " (", r.stability.weighted_mean, ")  ",
-        r.simnn_train_accuracy, " / ", r.simnn_test_accuracy, "  ", r.n_iter, "  ", r.seconds, "\n");
+    world.say(r.n_clusters, "  ", exact(r.bic), "  ", r.stability.mean, " (", r.stability.weighted_mean, ")  ",
+              r.simnn_train_accuracy, " / ", r.simnn_test_accuracy, "  ", r.n_iter, "  ", r.seconds, "\n");
     csv.add(r.n_clusters, exact(r.bic), exact(r.stability.mean), exact(r.stability.weighted_mean),
             exact(r.stability.min), exact(r.stability.max), r.stability.empty_states, exact(r.simnn_loss),
             exact(r.simnn_train_accuracy), exact(r.simnn_test_accuracy), r.n_iter, r.converged ? 1 : 0);
@@ -101,10 +74,11 @@ int run(int argc, char** argv) {
   const auto built = build_abstraction(
       local, {.pca_components = pca_components, .n_clusters = k, .tol = tol, .max_iter = max_iter, .seed = seed}, comm);
   const auto st = built.abstraction.stability();
-  say("automaton n = ", k, ": ", built.automaton.n_transitions(), " transitions over ", built.automaton.total_count(),
-      " steps, stability ", st.mean, " (fit ", built.fit_seconds, " s, automaton ", built.automaton_seconds, " s)\n");
+  world.say("automaton n = ", k, ": ", built.automaton.n_transitions(), " transitions over ",
+            built.automaton.total_count(), " steps, stability ", st.mean, " (fit ", built.fit_seconds, " s, automaton ",
+            built.automaton_seconds, " s)\n");
   if (world.root()) {
-    const examples::fs::path dir(out);
+    const examples::fs::path dir(job.out);
     examples::fs::create_directories(dir);
     csv.save(dir / "sweep.csv");
     built.automaton.save(dir / "automaton.npz");
@@ -118,8 +92,8 @@ int run(int argc, char** argv) {
             " token-free edges, stability ", exact(st.mean), " (weighted ", exact(st.weighted_mean), ")\n"));
   }
   const std::vector<std::size_t> bytes = all_gather_value(comm, world.bytes_sent());
-  say("ranks     ", world.size(), ", bytes sent by rank 0: ", bytes.front(), ", wall ", examples::seconds_since(t0),
-      " s\nresults   ", out, "\n");
+  world.say("ranks     ", world.size(), ", bytes sent by rank 0: ", bytes.front(), ", wall ",
+            examples::seconds_since(t0), " s\nresults   ", job.out, "\n");
   return 0;
 }
 

@@ -4,10 +4,14 @@
 #include <memory>
 #include <optional>
 
+#include <cstdio>
+
 #include <rnnabs/core/communicator.hpp>
 #ifdef RNNABS_HAVE_MPI
 #include <rnnabs/dist/mpi.hpp>
 #endif
+
+#include "text.hpp"
 
 namespace examples {
 
@@ -26,6 +30,13 @@ class world {
   int rank() const { return comm().rank(); }
   int size() const { return comm().size(); }
   bool root() const { return rank() == 0; }
+  /// Prints the pieces (examples::concat) on rank 0 only.
+  template <class... A>
+  void say(const A&... a) const {
+    if (!root()) return;
+    std::fputs(concat(a...).c_str(), stdout);
+    std::fflush(stdout);
+  }
 
   /// f() on rank 0, then (once rank 0 succeeded) on the others: for a cache that rank 0 fills and the
   /// others read. A failure on rank 0 is thrown on every rank.

@@ -24,19 +24,13 @@ int run(int argc, char** argv) {
   examples::world world(argc, argv);
   using namespace rnnabs;
   CLI::App app{"Koh & Liang and TracIn influence with the training set sharded across MPI ranks"};
-  std::string cache = "results/train_fmnist_lstm", data_dir = data::fashion_mnist_dir.string(),
-              out = "results/influence_dist_scores";
-  index_t train_limit = 6144, tests = 4, chunk = 512, top = 10, cg_iters = 100, rank = 20, lanczos = 40;
+  examples::dist_job job;
+  job.out = "results/influence_dist_scores";
+  job.train_limit = 6144;
+  index_t tests = 4, chunk = 512, top = 10, cg_iters = 100, rank = 20, lanczos = 40;
   double l2 = 1e-3, damping = 0.01, tol = 1e-4;
   std::string solver_name = "arnoldi";
-  std::uint64_t seed = 0;
-  int threads = 0;
-  fmnist_model_shape shape;
-  app.add_option("--cache", cache, "folder of the trained model (train_fmnist writes it; trained here when missing)");
-  app.add_option("--data", data_dir, "Fashion-MNIST IDX folder");
-  app.add_option("--out", out, "results folder (written by rank 0)");
-  app.add_option("--train-limit", train_limit,
-                 "training sequences: the first N (0: all 60000); a model trained here is trained on them");
+  job.add_options(app);
   app.add_option("--tests", tests, "misclassified test images explained");
   app.add_option("--chunk", chunk, "samples per chunk of the shared sums (a multiple of 128); ranks hold multiples");
   app.add_option("--top", top, "helpful and harmful samples listed per test image");
@@ -47,33 +41,11 @@ int run(int argc, char** argv) {
   app.add_option("--lanczos", lanczos, "Arnoldi: Lanczos steps (Hessian-vector products)");
   app.add_option("--cg-iters", cg_iters, "conjugate-gradient iterations at most");
   app.add_option("--tol", tol, "CG tolerance (relative residual)");
-  app.add_option("--seed", seed, "seed of the model training");
-  app.add_option("--threads", threads, "threads per rank (0: all cores)");
-  app.add_option("--hidden", shape.hidden, "hidden units of the LSTM trained when the cache has none");
-  app.add_option("--epochs", shape.epochs, "epochs of that training");
   CLI11_PARSE(app, argc, argv);
-  if (threads > 0) set_threads(threads);
   const communicator_ref comm = world.comm();
+  const std::uint64_t seed = job.seed;
   const auto t0 = std::chrono::steady_clock::now();
-  const auto say = [&](const auto&... a) {
-    if (!world.root()) return;
-    std::fputs(examples::concat(a...).c_str(), stdout);
-    std::fflush(stdout);
-  };
-
-  // Every rank reads the data (a missing or corrupt file stops every rank with the same error).
-  auto train_set = collectively(comm,
-                                [&] { return row_sequences(data::load_fashion_mnist(data::split::train, data_dir)); });
-  const auto test_set = collectively(
-      comm, [&] { return row_sequences(data::load_fashion_mnist(data::split::test, data_dir)); });
-  if (train_limit > 0 && train_limit < train_set.size()) {
-    std::vector<index_t> head(static_cast<std::size_t>(train_limit));
-    std::iota(head.begin(), head.end(), 0);
-    train_set = subset(train_set, head);
-  }
-  const fmnist_model m = world.root_first(
-      [&] { return load_fmnist_model(cache, train_set, test_set, seed, cache_policy::rebuild, shape); });
-  say("model     ", m.source, "\n");
+  const auto [train_set, test_set, m] = job.open(world);
 
   // The test inputs: the first misclassified test images (every rank finds the same ones).
   std::vector<index_t> wrong;
@@ -117,11 +89,11 @@ int run(int argc, char** argv) {
                                              exact(kl.report.residual), kl.report.converged ? "" : " (not converged)")
                           : examples::concat("Arnoldi ", kl.report.iterations, " Lanczos steps, eigenvalues of H kept ",
                                              exact(kl.report.min_eigenvalue), " .. ", exact(kl.report.max_eigenvalue));
-  say("koh-liang ", train.sample_count(), " samples on ", world.size(), " rank(s), P = ", train.parameter_count(), ": ",
-      solved, ", ", kl_seconds, " s\n");
+  world.say("koh-liang ", train.sample_count(), " samples on ", world.size(), " rank(s), P = ", train.parameter_count(),
+            ": ", solved, ", ", kl_seconds, " s\n");
   const auto t2 = std::chrono::steady_clock::now();
   const matrix<double> tr = gradient_similarity(f_local, f_test, w, {.normalize = true});
-  say("tracin    gradient cosines of the local samples, ", examples::seconds_since(t2), " s\n");
+  world.say("tracin    gradient cosines of the local samples, ", examples::seconds_since(t2), " s\n");
 
   examples::csv_table csv(
       {"method", "test_image", "test_label", "list", "rank", "train_sample", "train_label", "score"});
@@ -137,7 +109,7 @@ int run(int argc, char** argv) {
   list("koh_liang", kl.scores);
   list("tracin_cosine", tr);
   if (world.root()) {
-    const examples::fs::path dir(out);
+    const examples::fs::path dir(job.out);
     examples::fs::create_directories(dir);
     csv.save(dir / "influence.csv");
     std::string norms;
@@ -151,8 +123,8 @@ int run(int argc, char** argv) {
                          " helpful and harmful per method and test image)\n"));
   }
   const std::vector<std::size_t> bytes = all_gather_value(comm, world.bytes_sent());
-  say("ranks     ", world.size(), ", bytes sent by rank 0: ", bytes.front(), ", wall ", examples::seconds_since(t0),
-      " s\nresults   ", out, "\n");
+  world.say("ranks     ", world.size(), ", bytes sent by rank 0: ", bytes.front(), ", wall ",
+            examples::seconds_since(t0), " s\nresults   ", job.out, "\n");
   return 0;
 }
 
